@@ -1,0 +1,1 @@
+//! Shared helpers for the benchmarks (work in progress; see issue 7).

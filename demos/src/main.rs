@@ -1,0 +1,2 @@
+//! The chapter's demos (work in progress; see issue 6).
+fn main() {}

@@ -1,0 +1,1 @@
+//! A small async runtime (work in progress; see issue 4).

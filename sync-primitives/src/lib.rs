@@ -1,0 +1,1 @@
+//! Waiter, Event and Mutex on wakers (work in progress; see issue 3).
