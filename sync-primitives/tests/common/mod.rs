@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests: wakers that count and record
+//! their wake-ups, and a future wrapper that counts its polls.
+
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+/// A waker that counts its wake-ups.
+#[derive(Default)]
+pub struct CountingWaker {
+    wakes: AtomicUsize,
+}
+
+impl CountingWaker {
+    pub fn new() -> (Arc<Self>, Waker) {
+        let counter = Arc::new(Self::default());
+        let waker = Waker::from(counter.clone());
+        (counter, waker)
+    }
+
+    pub fn wakes(&self) -> usize {
+        self.wakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A waker that appends its id to a shared log when woken.
+pub struct RecordingWaker {
+    id: usize,
+    log: Arc<parking_lot::Mutex<Vec<usize>>>,
+}
+
+/// `n` wakers with ids `0..n`, logging into one shared log.
+pub fn recording_wakers(n: usize) -> (Vec<Waker>, Arc<parking_lot::Mutex<Vec<usize>>>) {
+    let log = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let wakers = (0..n)
+        .map(|id| {
+            Waker::from(Arc::new(RecordingWaker {
+                id,
+                log: log.clone(),
+            }))
+        })
+        .collect();
+    (wakers, log)
+}
+
+impl Wake for RecordingWaker {
+    fn wake(self: Arc<Self>) {
+        self.log.lock().push(self.id);
+    }
+}
+
+/// Polls `fut` once with `waker`.
+pub fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(fut).poll(&mut Context::from_waker(waker))
+}
+
+/// Wraps a future and counts how many times it is polled.
+pub struct CountPolls<'a, F> {
+    pub inner: F,
+    pub polls: &'a AtomicUsize,
+}
+
+impl<F: Future + Unpin> Future for CountPolls<'_, F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        Pin::new(&mut self.inner).poll(cx)
+    }
+}
+
+/// Yields once to the executor (wakes itself, returns `Pending` once).
+pub async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+    .await
+}

@@ -1,0 +1,112 @@
+//! `Event`: asyncio's rules, on wakers.
+
+mod common;
+
+use std::task::Poll;
+
+use common::{poll_with, recording_wakers, CountingWaker};
+use sync_primitives::Event;
+
+#[test]
+fn wait_on_a_set_event_completes_at_once() {
+    let event = Event::new();
+    event.set();
+    let (_, waker) = CountingWaker::new();
+    assert_eq!(poll_with(&mut event.wait(), &waker), Poll::Ready(()));
+    assert!(event.is_set());
+}
+
+#[test]
+fn set_wakes_every_current_waiter_in_fifo_order() {
+    let event = Event::new();
+    let (wakers, log) = recording_wakers(100);
+    let mut waits: Vec<_> = (0..100).map(|_| event.wait()).collect();
+    for (wait, waker) in waits.iter_mut().zip(&wakers) {
+        assert_eq!(poll_with(wait, waker), Poll::Pending);
+    }
+    event.set();
+    assert_eq!(*log.lock(), (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_woken_waiter_completes_even_if_clear_runs_first() {
+    let event = Event::new();
+    let (counter, waker) = CountingWaker::new();
+    let mut woken = event.wait();
+    assert_eq!(poll_with(&mut woken, &waker), Poll::Pending);
+    event.set();
+    event.clear();
+    assert!(!event.is_set());
+    assert_eq!(counter.wakes(), 1);
+    // asyncio's rule: the wake-up is not taken back by clear().
+    assert_eq!(poll_with(&mut woken, &waker), Poll::Ready(()));
+
+    // A wait that starts after the clear waits for the next set.
+    let (later_counter, later_waker) = CountingWaker::new();
+    let mut later = event.wait();
+    assert_eq!(poll_with(&mut later, &later_waker), Poll::Pending);
+    assert_eq!(poll_with(&mut later, &later_waker), Poll::Pending);
+    assert_eq!(later_counter.wakes(), 0);
+    event.set();
+    assert_eq!(later_counter.wakes(), 1);
+    assert_eq!(poll_with(&mut later, &later_waker), Poll::Ready(()));
+}
+
+#[test]
+fn a_second_set_does_not_wake_twice() {
+    let event = Event::new();
+    let (counter, waker) = CountingWaker::new();
+    let mut wait = event.wait();
+    assert_eq!(poll_with(&mut wait, &waker), Poll::Pending);
+    event.set();
+    event.set();
+    assert_eq!(counter.wakes(), 1);
+}
+
+#[test]
+fn waiters_queued_after_a_clear_are_not_woken_by_the_earlier_set() {
+    let event = Event::new();
+    let (wakers, log) = recording_wakers(2);
+    let mut first = event.wait();
+    assert_eq!(poll_with(&mut first, &wakers[0]), Poll::Pending);
+    event.set();
+    event.clear();
+    let mut second = event.wait();
+    assert_eq!(poll_with(&mut second, &wakers[1]), Poll::Pending);
+    assert_eq!(*log.lock(), vec![0]);
+    assert_eq!(poll_with(&mut first, &wakers[0]), Poll::Ready(()));
+    assert_eq!(poll_with(&mut second, &wakers[1]), Poll::Pending);
+}
+
+#[test]
+fn re_polling_with_a_new_waker_keeps_only_the_newest() {
+    let event = Event::new();
+    let (old, old_waker) = CountingWaker::new();
+    let (new, new_waker) = CountingWaker::new();
+    let mut wait = event.wait();
+    assert_eq!(poll_with(&mut wait, &old_waker), Poll::Pending);
+    assert_eq!(poll_with(&mut wait, &new_waker), Poll::Pending);
+    event.set();
+    assert_eq!((old.wakes(), new.wakes()), (0, 1));
+}
+
+#[test]
+fn a_dropped_wait_is_not_woken() {
+    let event = Event::default();
+    let (wakers, log) = recording_wakers(3);
+    let mut waits: Vec<_> = (0..3).map(|_| event.wait()).collect();
+    for (wait, waker) in waits.iter_mut().zip(&wakers) {
+        assert_eq!(poll_with(wait, waker), Poll::Pending);
+    }
+    drop(waits.remove(0));
+    event.set();
+    assert_eq!(*log.lock(), vec![1, 2]);
+}
+
+#[test]
+fn debug_shows_the_flag() {
+    let event = Event::new();
+    assert!(format!("{event:?}").contains("is_set: false"));
+    event.set();
+    assert!(format!("{event:?}").contains("is_set: true"));
+}
