@@ -1,0 +1,216 @@
+//! Loom models: every interleaving of each race the primitives promise to
+//! win. Run with
+//! `LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom" cargo test -p sync-primitives --test loom --release`.
+
+#![cfg(loom)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+use sync_primitives::{Event, Mutex, Waiter};
+
+/// A waker that counts its wake-ups, with a loom atomic so loom sees it.
+struct Counter(AtomicUsize);
+
+impl Wake for Counter {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn counting_waker() -> (Arc<Counter>, Waker) {
+    let counter = Arc::new(Counter(AtomicUsize::new(0)));
+    (counter.clone(), Waker::from(counter))
+}
+
+fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(fut).poll(&mut Context::from_waker(waker))
+}
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// `set_done` racing with the first poll of a wait: the wait either
+/// completes at once or is woken; it is never left pending.
+#[test]
+fn set_done_vs_first_poll() {
+    model(|| {
+        let waiter = Arc::new(Waiter::new());
+        let setter = {
+            let waiter = waiter.clone();
+            thread::spawn(move || waiter.set_done())
+        };
+        loom::future::block_on(waiter.wait());
+        setter.join().unwrap();
+    });
+}
+
+/// Two tasks waiting and one `set_done`: both are woken.
+#[test]
+fn two_waiters_one_wake() {
+    model(|| {
+        let waiter = Arc::new(Waiter::new());
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let waiter = waiter.clone();
+                thread::spawn(move || loom::future::block_on(waiter.wait()))
+            })
+            .collect();
+        waiter.set_done();
+        for t in threads {
+            t.join().unwrap();
+        }
+    });
+}
+
+/// A registered wait, then `set` and `clear` racing: the wait is woken once
+/// and completes, whatever `clear` did (asyncio's rule).
+#[test]
+fn event_set_vs_clear_with_a_registered_waiter() {
+    model(|| {
+        let event = Arc::new(Event::new());
+        let (counter, waker) = counting_waker();
+        let mut wait = event.wait();
+        assert!(poll_once(&mut wait, &waker).is_pending());
+        let setter = {
+            let event = event.clone();
+            thread::spawn(move || event.set())
+        };
+        let clearer = {
+            let event = event.clone();
+            thread::spawn(move || event.clear())
+        };
+        setter.join().unwrap();
+        clearer.join().unwrap();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert!(poll_once(&mut wait, &waker).is_ready());
+    });
+}
+
+/// `set`, `clear` and the first poll of a wait all racing: if the wait
+/// stays pending and was not woken, the event must be clear now (it never
+/// saw a set it missed).
+#[test]
+fn event_set_vs_wait_vs_clear() {
+    model(|| {
+        let event = Arc::new(Event::new());
+        let setter = {
+            let event = event.clone();
+            thread::spawn(move || event.set())
+        };
+        let clearer = {
+            let event = event.clone();
+            thread::spawn(move || event.clear())
+        };
+        let (counter, waker) = counting_waker();
+        let mut wait = event.wait();
+        let first = poll_once(&mut wait, &waker);
+        setter.join().unwrap();
+        clearer.join().unwrap();
+        if first.is_pending() {
+            if counter.0.load(Ordering::SeqCst) == 1 {
+                assert!(poll_once(&mut wait, &waker).is_ready());
+            } else {
+                assert_eq!(counter.0.load(Ordering::SeqCst), 0);
+                assert!(!event.is_set(), "a wait missed a set");
+                assert!(poll_once(&mut wait, &waker).is_pending());
+            }
+        }
+    });
+}
+
+/// Two tasks locking and unlocking: no lost hand-off, no lost update.
+#[test]
+fn unlock_vs_lock() {
+    model(|| {
+        let mutex = Arc::new(Mutex::new(0));
+        let other = {
+            let mutex = mutex.clone();
+            thread::spawn(move || {
+                *loom::future::block_on(mutex.lock()) += 1;
+            })
+        };
+        *loom::future::block_on(mutex.lock()) += 1;
+        other.join().unwrap();
+        assert_eq!(*mutex.try_lock().unwrap(), 2);
+        assert!(!mutex.is_locked());
+    });
+}
+
+/// An unlock racing with a queued lock future being dropped: the lock is
+/// either handed to it and passed on, or it leaves the queue; either way
+/// the next waiter gets the lock and the mutex ends free.
+#[test]
+fn unlock_vs_dropping_a_queued_lock() {
+    model(|| {
+        let mutex = Arc::new(Mutex::new(0));
+        let (_, waker) = counting_waker();
+        let Poll::Ready(guard) = poll_once(&mut mutex.clone().lock_owned(), &waker) else {
+            panic!("the mutex is free");
+        };
+        let mut dropped = mutex.clone().lock_owned();
+        let mut next = mutex.clone().lock_owned();
+        assert!(poll_once(&mut dropped, &waker).is_pending());
+        assert!(poll_once(&mut next, &waker).is_pending());
+        let unlocker = thread::spawn(move || drop(guard));
+        drop(dropped);
+        unlocker.join().unwrap();
+        *loom::future::block_on(next) += 1;
+        assert!(!mutex.is_locked());
+        assert_eq!(*mutex.try_lock().unwrap(), 1);
+    });
+}
+
+/// Three tasks contending: every hand-off reaches a parked waiter.
+#[test]
+fn three_lockers_hand_off() {
+    model(|| {
+        let mutex = Arc::new(Mutex::new(0));
+        let others: Vec<_> = (0..2)
+            .map(|_| {
+                let mutex = mutex.clone();
+                thread::spawn(move || {
+                    *loom::future::block_on(mutex.lock()) += 1;
+                })
+            })
+            .collect();
+        *loom::future::block_on(mutex.lock()) += 1;
+        for t in others {
+            t.join().unwrap();
+        }
+        assert_eq!(*mutex.try_lock().unwrap(), 3);
+    });
+}
+
+/// A registered wait dropped while `set_done` runs: the other waiter is
+/// still woken, and nothing is woken twice or left queued.
+#[test]
+fn dropping_a_wait_vs_set_done() {
+    model(|| {
+        let waiter = Arc::new(Waiter::new());
+        let (dropped_counter, dropped_waker) = counting_waker();
+        let (kept_counter, kept_waker) = counting_waker();
+        let mut dropped = waiter.wait();
+        let mut kept = waiter.wait();
+        assert!(poll_once(&mut dropped, &dropped_waker).is_pending());
+        assert!(poll_once(&mut kept, &kept_waker).is_pending());
+        let setter = {
+            let waiter = waiter.clone();
+            thread::spawn(move || waiter.set_done())
+        };
+        drop(dropped);
+        setter.join().unwrap();
+        assert!(dropped_counter.0.load(Ordering::SeqCst) <= 1);
+        assert_eq!(kept_counter.0.load(Ordering::SeqCst), 1);
+        assert!(poll_once(&mut kept, &kept_waker).is_ready());
+    });
+}
