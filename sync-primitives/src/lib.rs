@@ -43,6 +43,22 @@
 //!
 //! All three share one FIFO wait queue: wake-ups go out in the order the
 //! waits started.
+//!
+//! A guard hands out `&T`, so it is `Sync` only where `T` is:
+//!
+//! ```compile_fail
+//! fn sync<T: Sync>(_: &T) {}
+//! let mutex = sync_primitives::Mutex::new(std::cell::Cell::new(0));
+//! sync(&mutex.try_lock().unwrap()); // Cell is not Sync
+//! ```
+//!
+//! and a mutex of a type that cannot move between threads cannot be
+//! shared between them:
+//!
+//! ```compile_fail
+//! fn sync<T: Sync>(_: &T) {}
+//! sync(&sync_primitives::Mutex::new(std::rc::Rc::new(0)));
+//! ```
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![warn(clippy::undocumented_unsafe_blocks)]
@@ -56,19 +72,3 @@ pub mod waiter;
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
 pub use waiter::Waiter;
-
-/// The auto traits users rely on, checked at compile time.
-#[allow(dead_code)]
-fn _assert_auto_traits() {
-    fn send_sync<T: Send + Sync>() {}
-    fn send<T: Send>() {}
-    send_sync::<Waiter>();
-    send_sync::<Event>();
-    send_sync::<Mutex<std::cell::Cell<u8>>>();
-    send_sync::<waiter::Wait<'_>>();
-    send_sync::<event::Wait<'_>>();
-    send::<mutex::Lock<'_, std::cell::Cell<u8>>>();
-    send::<mutex::LockOwned<std::cell::Cell<u8>>>();
-    send::<MutexGuard<'_, std::cell::Cell<u8>>>();
-    send::<OwnedMutexGuard<std::cell::Cell<u8>>>();
-}
