@@ -1,0 +1,88 @@
+//! [`Builder`]: choose a runtime's flavour and size.
+
+use crate::runtime::Runtime;
+use crate::scheduler::{current_thread, multi_thread, Handle};
+use std::io;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
+/// Configures and builds a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Builder::new_multi_thread().worker_threads(2).build()?;
+/// assert_eq!(rt.block_on(rt.spawn(async { 1 + 1 })).unwrap(), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    flavor: Flavor,
+    worker_threads: Option<usize>,
+    thread_name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    CurrentThread,
+    MultiThread,
+}
+
+impl Builder {
+    /// A runtime whose tasks all run on the thread that calls
+    /// [`Runtime::block_on`], one at a time, in FIFO order: asyncio's model.
+    pub fn new_current_thread() -> Builder {
+        Builder::new(Flavor::CurrentThread)
+    }
+
+    /// A runtime with worker threads that run tasks in parallel, each with
+    /// its own run queue, stealing from each other when idle. By default one
+    /// worker per CPU (see [`worker_threads`](Self::worker_threads)).
+    pub fn new_multi_thread() -> Builder {
+        Builder::new(Flavor::MultiThread)
+    }
+
+    fn new(flavor: Flavor) -> Builder {
+        Builder {
+            flavor,
+            worker_threads: None,
+            thread_name: "runtime-worker".to_owned(),
+        }
+    }
+
+    /// Sets the number of worker threads of a multi-thread runtime (ignored
+    /// by the current-thread one).
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is 0.
+    #[track_caller]
+    pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(
+            n > 0,
+            "a multi-thread runtime needs at least one worker thread"
+        );
+        self.worker_threads = Some(n);
+        self
+    }
+
+    /// Sets the name of the worker threads ("runtime-worker" by default).
+    pub fn thread_name(&mut self, name: impl Into<String>) -> &mut Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Builds the runtime. Fails only if a worker thread cannot be started.
+    pub fn build(&mut self) -> io::Result<Runtime> {
+        let handle = match self.flavor {
+            Flavor::CurrentThread => Handle::CurrentThread(Arc::new(current_thread::Shared::new())),
+            Flavor::MultiThread => {
+                let workers = self.worker_threads.unwrap_or_else(|| {
+                    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+                });
+                Handle::MultiThread(multi_thread::Shared::start(workers, &self.thread_name)?)
+            }
+        };
+        Ok(Runtime::from_handle(handle))
+    }
+}

@@ -1,0 +1,138 @@
+//! The thread-local "current runtime": what [`spawn`](crate::spawn),
+//! [`spawn_local`](crate::spawn_local) and [`sleep`](crate::sleep) use, and
+//! the check that refuses to nest `block_on`.
+
+use crate::scheduler::{current_thread, Handle};
+use crate::task::JoinHandle;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+struct Context {
+    /// The runtime this thread is running (inside `block_on`, or as a
+    /// multi-thread worker): where `spawn` sends tasks and `sleep` registers.
+    handle: RefCell<Option<Handle>>,
+    /// The scheduler of the `block_on` running on this thread, which runs
+    /// `spawn_local` tasks. `None` on multi-thread workers.
+    local: RefCell<Option<Arc<current_thread::Shared>>>,
+    /// This thread's id for local tasks (0: not assigned yet).
+    thread_id: Cell<u64>,
+}
+
+thread_local! {
+    static CONTEXT: Context = const {
+        Context {
+            handle: RefCell::new(None),
+            local: RefCell::new(None),
+            thread_id: Cell::new(0),
+        }
+    };
+}
+
+const NESTED_BLOCK_ON: &str = "cannot call `block_on` while this thread is already running a \
+runtime (inside `block_on` or on a worker thread): it would block the thread that has to drive \
+the outer runtime. Use `.await` on the future instead, or `runtime::spawn` it and await its \
+`JoinHandle`";
+
+const SPAWN_OUTSIDE: &str = "`runtime::spawn` called outside of a runtime: call it from a future \
+driven by `runtime::block_on` / `Runtime::block_on` (or a task), or use `Runtime::spawn`";
+
+const SPAWN_LOCAL_OUTSIDE: &str = "`runtime::spawn_local` called outside of `block_on`: local \
+tasks run on the thread that calls `block_on`, so call it from the future passed to `block_on` or \
+from another local task (multi-thread workers cannot run them)";
+
+/// Marks this thread as running a runtime until dropped.
+#[derive(Debug)]
+pub(crate) struct EnterGuard {
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// Enters `handle` on this thread (`local`: the scheduler of `spawn_local`).
+///
+/// # Panics
+///
+/// Panics if this thread already runs a runtime: nesting `block_on` would
+/// deadlock.
+#[track_caller]
+pub(crate) fn enter(handle: Handle, local: Option<Arc<current_thread::Shared>>) -> EnterGuard {
+    CONTEXT.with(|cx| {
+        let mut current = cx.handle.borrow_mut();
+        if current.is_some() {
+            drop(current);
+            panic!("{NESTED_BLOCK_ON}");
+        }
+        *current = Some(handle);
+        *cx.local.borrow_mut() = local;
+    });
+    EnterGuard {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        // Taken out first and dropped after the borrows end: dropping the
+        // last handle may run arbitrary destructors.
+        let _old =
+            CONTEXT.try_with(|cx| (cx.handle.borrow_mut().take(), cx.local.borrow_mut().take()));
+    }
+}
+
+/// Runs `f` with the current runtime, if any.
+pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+    CONTEXT.with(|cx| f(cx.handle.borrow().as_ref()))
+}
+
+/// A clone of the current runtime's handle, if any.
+pub(crate) fn handle() -> Option<Handle> {
+    CONTEXT
+        .try_with(|cx| cx.handle.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Spawns `future` on the current runtime.
+#[track_caller]
+pub(crate) fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    with_handle(|handle| match handle {
+        Some(handle) => handle.spawn(future),
+        None => panic!("{SPAWN_OUTSIDE}"),
+    })
+}
+
+/// Spawns `future` on this thread's `block_on`.
+#[track_caller]
+pub(crate) fn spawn_local<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let local = CONTEXT.with(|cx| cx.local.borrow().clone());
+    match local {
+        Some(local) => local.spawn_local(future),
+        None => panic!("{SPAWN_LOCAL_OUTSIDE}"),
+    }
+}
+
+/// A process-unique id of the current thread (never 0).
+pub(crate) fn thread_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    CONTEXT
+        .try_with(|cx| {
+            let id = cx.thread_id.get();
+            if id != 0 {
+                return id;
+            }
+            // Relaxed: only uniqueness matters, which the RMW guarantees.
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            cx.thread_id.set(id);
+            id
+        })
+        // During thread-local destruction: an id no task can have.
+        .unwrap_or(u64::MAX)
+}

@@ -1,0 +1,140 @@
+//! A parker: how an idle scheduler thread sleeps until it is given work or
+//! its next timer is due.
+//!
+//! The protocol is the one of tokio's `park.rs` (and of `std::thread::park`)
+//! but the parker is not tied to a thread: a current-thread runtime can be
+//! driven by whichever thread calls `block_on`, and every multi-thread worker
+//! owns one. `unpark` called before `park` is not lost: it leaves a
+//! notification that the next `park` consumes at once.
+
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+/// Nobody is parked and no notification is pending.
+const EMPTY: usize = 0;
+/// The owner is parked (or about to wait on the condition variable).
+const PARKED: usize = 1;
+/// A notification is pending; the next `park` returns at once.
+const NOTIFIED: usize = 2;
+
+/// A one-owner sleep/wake-up primitive (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Parker {
+    state: AtomicUsize,
+    lock: Mutex<()>,
+    condvar: Condvar,
+}
+
+impl Parker {
+    pub(crate) const fn new() -> Parker {
+        Parker {
+            state: AtomicUsize::new(EMPTY),
+            lock: Mutex::new(()),
+            condvar: Condvar::new(),
+        }
+    }
+
+    /// Blocks until [`unpark`](Self::unpark) is called or `deadline` passes
+    /// (`None`: no deadline). May return spuriously; callers re-check their
+    /// queues and timers in a loop anyway.
+    pub(crate) fn park(&self, deadline: Option<Instant>) {
+        // SeqCst on every state change: the waker's "push work, then
+        // unpark" and our "announce PARKED, then re-check" must not both miss
+        // each other. Acquire on NOTIFIED -> EMPTY also makes the work pushed
+        // before `unpark` visible to us.
+        if self
+            .state
+            .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return;
+        }
+        let mut guard = self.lock.lock();
+        match self
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => {}
+            Err(NOTIFIED) => {
+                // Notified between the first check and taking the lock.
+                self.state.store(EMPTY, Ordering::SeqCst);
+                return;
+            }
+            Err(actual) => unreachable!("parker in state {actual} while its owner parks"),
+        }
+        loop {
+            let timed_out = match deadline {
+                Some(deadline) => self.condvar.wait_until(&mut guard, deadline).timed_out(),
+                None => {
+                    self.condvar.wait(&mut guard);
+                    false
+                }
+            };
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                return;
+            }
+            if timed_out {
+                // Either still PARKED (plain time-out) or NOTIFIED just now:
+                // both end the park, and both leave the parker EMPTY.
+                self.state.store(EMPTY, Ordering::SeqCst);
+                return;
+            }
+            // Spurious wake-up of the condition variable: wait again.
+        }
+    }
+
+    /// Wakes the owner if it is parked, or makes its next `park` return at
+    /// once. Cheap (one atomic swap) when the owner is not parked.
+    pub(crate) fn unpark(&self) {
+        // SeqCst: pairs with the SeqCst CAS to PARKED in `park` (see there).
+        match self.state.swap(NOTIFIED, Ordering::SeqCst) {
+            EMPTY | NOTIFIED => {}
+            PARKED => {
+                // Taking the lock orders this notification after the parker's
+                // switch to PARKED, which it made while holding the lock: the
+                // owner is then really waiting on the condvar, so it cannot
+                // miss the `notify_one`.
+                drop(self.lock.lock());
+                self.condvar.notify_one();
+            }
+            actual => unreachable!("parker in unknown state {actual}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Parker;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn unpark_before_park_is_not_lost() {
+        let parker = Parker::new();
+        parker.unpark();
+        // Would block forever if the notification were lost.
+        parker.park(None);
+    }
+
+    #[test]
+    fn park_times_out() {
+        let parker = Parker::new();
+        let deadline = Instant::now() + Duration::from_millis(5);
+        parker.park(Some(deadline));
+        assert!(Instant::now() >= deadline);
+    }
+
+    #[test]
+    fn unpark_from_another_thread() {
+        let parker = Arc::new(Parker::new());
+        let other = Arc::clone(&parker);
+        let thread = std::thread::spawn(move || other.unpark());
+        parker.park(None);
+        thread.join().unwrap();
+    }
+}

@@ -1,0 +1,113 @@
+//! [`Runtime`], and the free [`block_on`] built on it.
+
+use crate::builder::Builder;
+use crate::scheduler::Handle;
+use crate::task::JoinHandle;
+use std::fmt;
+use std::future::Future;
+
+/// An executor: runs futures and the tasks they spawn, with a timer.
+///
+/// Built by [`Runtime::new`] (current-thread) or a [`Builder`]. Dropping it
+/// shuts it down: the futures of its tasks that have not completed are
+/// dropped, and their handles resolve to a cancelled [`JoinError`](crate::JoinError).
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Runtime::new();
+/// let handle = rt.spawn(async { "spawned before block_on" });
+/// let out = rt.block_on(async { handle.await.unwrap() });
+/// assert_eq!(out, "spawned before block_on");
+/// ```
+pub struct Runtime {
+    handle: Handle,
+}
+
+impl Runtime {
+    /// A current-thread runtime, like
+    /// `Builder::new_current_thread().build().unwrap()` (which cannot fail).
+    pub fn new() -> Runtime {
+        Builder::new_current_thread()
+            .build()
+            .expect("building a current-thread runtime does not fail")
+    }
+
+    pub(crate) fn from_handle(handle: Handle) -> Runtime {
+        Runtime { handle }
+    }
+
+    /// Runs `future` to completion on the current thread, like asyncio's
+    /// `loop.run_until_complete`, and returns its output. Meanwhile the
+    /// runtime's tasks run: on this thread for a current-thread runtime, on
+    /// the workers for a multi-thread one (`spawn_local` tasks always run on
+    /// this thread).
+    ///
+    /// # Panics
+    ///
+    /// Panics if called while this thread is already running a runtime
+    /// (inside `block_on` or a task): `.await` the future, or `spawn` it,
+    /// instead. Panics of `future` itself propagate.
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Spawns a task on this runtime and returns its [`JoinHandle`]. The task
+    /// is queued, not polled here: on a current-thread runtime it runs once
+    /// some `block_on` runs.
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+}
+
+impl Default for Runtime {
+    fn default() -> Runtime {
+        Runtime::new()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let flavor = match self.handle {
+            Handle::CurrentThread(_) => "current_thread",
+            Handle::MultiThread(_) => "multi_thread",
+        };
+        f.debug_struct("Runtime")
+            .field("flavor", &flavor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs `future` to completion on a new current-thread runtime, like
+/// `asyncio.run`, and returns its output. Tasks it spawned and that are still
+/// pending when it completes are dropped with the runtime.
+///
+/// # Panics
+///
+/// Panics if called while this thread is already running a runtime: use
+/// `.await` (or `spawn`) there instead.
+///
+/// # Examples
+///
+/// ```
+/// let answer = runtime::block_on(async {
+///     let task = runtime::spawn(async { 40 });
+///     task.await.unwrap() + 2
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    Runtime::new().block_on(future)
+}

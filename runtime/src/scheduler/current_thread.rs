@@ -1,0 +1,386 @@
+//! The current-thread scheduler: every task runs on the thread that calls
+//! `block_on`, in FIFO order, as in asyncio's event loop.
+//!
+//! # Queues
+//!
+//! * The **run queue** is a plain `VecDeque` in a thread-local ([`LOCAL`]),
+//!   owned by the thread inside `block_on`. Waking or spawning a task from
+//!   that thread pushes onto it with no atomic operation and no lock.
+//! * The **injector** takes tasks woken or spawned from any other thread
+//!   (and tasks spawned with `Runtime::spawn` before `block_on`): a
+//!   lock-free queue, followed by an `unpark` of the `block_on` thread. It is
+//!   emptied into the run queue whenever the run queue runs dry, and every
+//!   [`EVENT_INTERVAL`] ticks so that remote wake-ups are not starved.
+//!
+//! The future given to `block_on` is scheduled like a task: its waker pushes
+//! an [`Entry::Main`] marker, so a `yield_now` in it lets every queued task
+//! run once before it resumes.
+//!
+//! # Parking and timers
+//!
+//! With nothing to run, the thread parks on the runtime's [`Parker`] with a
+//! time-out at the next timer deadline, and fires the expired timers (in
+//! deadline order) when it wakes. Remote wake-ups unpark it.
+
+use crate::context;
+use crate::park::Parker;
+use crate::scheduler::Handle;
+use crate::task::{self, JoinHandle, Runnable};
+use crate::time::Timer;
+use crossbeam_deque::{Injector, Steal};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+/// Every this many tasks, the scheduler also looks at the injector and the
+/// timers even though its run queue is not empty (tokio uses the same
+/// number).
+const EVENT_INTERVAL: u32 = 61;
+
+/// What a run queue holds.
+enum Entry {
+    /// A task to poll (or drop, if it was aborted).
+    Task(Runnable),
+    /// The future passed to `block_on` was woken: poll it.
+    Main,
+}
+
+/// The state of a current-thread runtime shared by its handles, its tasks'
+/// schedule functions and whichever thread runs `block_on`.
+pub(crate) struct Shared {
+    /// Tasks scheduled from other threads, or while no `block_on` runs.
+    injector: Injector<Entry>,
+    /// Where the `block_on` thread sleeps when idle.
+    parker: Parker,
+    timer: Timer,
+    /// A thread is inside `block_on` and owns the run queue.
+    running: AtomicBool,
+    /// The runtime was dropped: tasks scheduled from now on are dropped.
+    closed: AtomicBool,
+}
+
+/// The run queue of the `block_on` running on this thread, if any.
+struct Local {
+    /// The runtime whose `block_on` runs on this thread (null: none). Only
+    /// compared, never dereferenced.
+    owner: Cell<*const Shared>,
+    queue: RefCell<VecDeque<Entry>>,
+}
+
+thread_local! {
+    static LOCAL: Local = const {
+        Local {
+            owner: Cell::new(ptr::null()),
+            queue: RefCell::new(VecDeque::new()),
+        }
+    };
+}
+
+impl Shared {
+    pub(crate) fn new() -> Shared {
+        Shared {
+            injector: Injector::new(),
+            parker: Parker::new(),
+            timer: Timer::new(),
+            running: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    pub(crate) fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    pub(crate) fn timer_changed(&self) {
+        // The `block_on` thread re-reads the next deadline before parking;
+        // if it is parked already, wake it so that it does.
+        if !self.is_owned_by_current_thread() {
+            self.parker.unpark();
+        }
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        // Acquire: pairs with the SeqCst store in `shutdown`.
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn is_owned_by_current_thread(&self) -> bool {
+        LOCAL
+            .try_with(|local| ptr::eq(local.owner.get(), self))
+            .unwrap_or(false)
+    }
+
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared = Arc::clone(self);
+        let (runnable, handle) = task::spawn(future, move |r| shared.schedule(Entry::Task(r)));
+        self.schedule(Entry::Task(runnable));
+        handle
+    }
+
+    pub(crate) fn spawn_local<F>(self: Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let shared = Arc::clone(&self);
+        let (runnable, handle) =
+            task::spawn_local(future, move |r| shared.schedule(Entry::Task(r)));
+        self.schedule(Entry::Task(runnable));
+        handle
+    }
+
+    /// Queues `entry`: on the run queue when called from the `block_on`
+    /// thread, else on the injector, waking the `block_on` thread.
+    fn schedule(&self, entry: Entry) {
+        let mut entry = Some(entry);
+        let _ = LOCAL.try_with(|local| {
+            if ptr::eq(local.owner.get(), self) {
+                if let Some(entry) = entry.take() {
+                    local.queue.borrow_mut().push_back(entry);
+                }
+            }
+        });
+        if let Some(entry) = entry {
+            self.schedule_remote(entry);
+        }
+    }
+
+    #[cold]
+    fn schedule_remote(&self, entry: Entry) {
+        if self.is_shut_down() {
+            release(entry);
+            return;
+        }
+        self.injector.push(entry);
+        // SeqCst: either `shutdown`'s drain (after its SeqCst store of
+        // `closed`) sees our push, or we see `closed` here and drain it.
+        if self.closed.load(Ordering::SeqCst) {
+            self.drain_injector();
+        }
+        self.parker.unpark();
+    }
+
+    /// Moves everything from the injector to this thread's run queue.
+    /// Returns whether anything was moved.
+    fn pull_injector(&self, queue: &RefCell<VecDeque<Entry>>) -> bool {
+        if self.injector.is_empty() {
+            return false;
+        }
+        let mut queue = queue.borrow_mut();
+        let mut moved = false;
+        loop {
+            match self.injector.steal() {
+                Steal::Success(entry) => {
+                    queue.push_back(entry);
+                    moved = true;
+                }
+                Steal::Empty => return moved,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// Drops every task in the injector.
+    fn drain_injector(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(entry) => release(entry),
+                Steal::Empty => return,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// Runs `future` to completion on this thread, running the runtime's
+    /// tasks meanwhile. `handle` is what `spawn` and `sleep` use in it (this
+    /// runtime, or the multi-thread runtime this scheduler serves as the
+    /// `block_on` thread's local scheduler).
+    #[track_caller]
+    pub(crate) fn block_on<F: Future>(self: &Arc<Self>, handle: Handle, future: F) -> F::Output {
+        let _enter = context::enter(handle, Some(Arc::clone(self)));
+        let mut future = pin!(future);
+        loop {
+            // Acquire: pairs with the Release store in `OwnerGuard::drop`;
+            // the previous owner's spilled run queue is then visible.
+            if self
+                .running
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return self.run(future.as_mut());
+            }
+            // Another thread is inside `block_on` of this runtime and runs
+            // its tasks: only drive our own future, and look again now and
+            // then whether we can take over.
+            if let Some(output) = self.block_on_without_tasks(future.as_mut()) {
+                return output;
+            }
+        }
+    }
+
+    /// Polls `future` while another thread owns the run queue. Returns
+    /// `None` when that thread has left `block_on`.
+    fn block_on_without_tasks<F: Future>(&self, mut future: Pin<&mut F>) -> Option<F::Output> {
+        let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                return Some(output);
+            }
+            // Relaxed: only a hint; the CAS in `block_on` synchronizes.
+            if !self.running.load(Ordering::Relaxed) {
+                return None;
+            }
+            std::thread::park_timeout(Duration::from_millis(10));
+        }
+    }
+
+    /// The scheduler loop of the thread that owns the run queue.
+    fn run<F: Future>(self: &Arc<Self>, mut future: Pin<&mut F>) -> F::Output {
+        let _owner = OwnerGuard::new(self);
+        let main = Arc::new(MainWaker {
+            shared: Arc::clone(self),
+            queued: AtomicBool::new(true),
+        });
+        let waker = Waker::from(Arc::clone(&main));
+        let mut cx = Context::from_waker(&waker);
+        LOCAL.with(|local| {
+            // Tasks spawned before `block_on` (or left by a previous one) run
+            // first, then the main future: FIFO, as in asyncio.
+            self.pull_injector(&local.queue);
+            local.queue.borrow_mut().push_back(Entry::Main);
+            let mut tick: u32 = 0;
+            loop {
+                tick = tick.wrapping_add(1);
+                if tick % EVENT_INTERVAL == 0 {
+                    self.timer.fire();
+                    self.pull_injector(&local.queue);
+                }
+                let entry = local.queue.borrow_mut().pop_front();
+                match entry {
+                    Some(Entry::Task(runnable)) => task::run(runnable),
+                    Some(Entry::Main) => {
+                        // SeqCst (Release would do): a wake-up during the poll
+                        // below must queue the main future again.
+                        main.queued.store(false, Ordering::SeqCst);
+                        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                            return output;
+                        }
+                    }
+                    None => {
+                        if self.timer.fire() || self.pull_injector(&local.queue) {
+                            continue;
+                        }
+                        self.parker.park(self.timer.next_deadline());
+                        self.timer.fire();
+                        self.pull_injector(&local.queue);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Shuts the runtime down: drops every queued task and the timers (so
+    /// that tasks waiting only on them are dropped too); tasks scheduled
+    /// later are dropped when scheduled.
+    pub(crate) fn shutdown(&self) {
+        // SeqCst: see `schedule_remote`.
+        self.closed.store(true, Ordering::SeqCst);
+        self.drain_injector();
+        self.timer.clear();
+        self.drain_injector();
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("current_thread::Shared")
+            .field("running", &self.running)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+fn release(entry: Entry) {
+    if let Entry::Task(runnable) = entry {
+        task::release(runnable);
+    }
+}
+
+/// Makes the current thread the owner of `shared`'s run queue until dropped
+/// (also when the main future panics).
+struct OwnerGuard<'a> {
+    shared: &'a Shared,
+}
+
+impl<'a> OwnerGuard<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        LOCAL.with(|local| local.owner.set(shared));
+        OwnerGuard { shared }
+    }
+}
+
+impl Drop for OwnerGuard<'_> {
+    fn drop(&mut self) {
+        // Tasks still queued stay in the runtime: they move to the injector,
+        // where the next `block_on` (or the runtime's drop) finds them.
+        let _ = LOCAL.try_with(|local| {
+            local.owner.set(ptr::null());
+            let queue = std::mem::take(&mut *local.queue.borrow_mut());
+            for entry in queue {
+                if let Entry::Task(runnable) = entry {
+                    self.shared.injector.push(Entry::Task(runnable));
+                }
+            }
+        });
+        if self.shared.is_shut_down() {
+            self.shared.drain_injector();
+        }
+        // Release: pairs with the Acquire CAS in `block_on`.
+        self.shared.running.store(false, Ordering::Release);
+    }
+}
+
+/// The waker of the future passed to `block_on`.
+struct MainWaker {
+    shared: Arc<Shared>,
+    /// An [`Entry::Main`] is queued already: waking again is a no-op.
+    queued: AtomicBool,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // AcqRel: pairs with the store in `run` before each poll.
+        if !self.queued.swap(true, Ordering::AcqRel) {
+            self.shared.schedule(Entry::Main);
+        }
+    }
+}
+
+/// Unparks a thread; the waker of `block_on_without_tasks`.
+struct ThreadWaker(std::thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}

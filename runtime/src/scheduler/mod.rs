@@ -1,0 +1,67 @@
+//! The two schedulers and the [`Handle`] that names either of them.
+
+pub(crate) mod current_thread;
+pub(crate) mod multi_thread;
+
+use crate::task::JoinHandle;
+use crate::time::Timer;
+use std::future::Future;
+use std::sync::Arc;
+
+/// A cheap, clonable reference to a runtime's shared state.
+#[derive(Clone, Debug)]
+pub(crate) enum Handle {
+    CurrentThread(Arc<current_thread::Shared>),
+    MultiThread(Arc<multi_thread::Shared>),
+}
+
+impl Handle {
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Handle::CurrentThread(shared) => shared.spawn(future),
+            Handle::MultiThread(shared) => shared.spawn(future),
+        }
+    }
+
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        match self {
+            Handle::CurrentThread(shared) => shared.block_on(self.clone(), future),
+            Handle::MultiThread(shared) => shared.block_on(self.clone(), future),
+        }
+    }
+
+    /// The runtime's timer, where `sleep` registers.
+    pub(crate) fn timer(&self) -> &Timer {
+        match self {
+            Handle::CurrentThread(shared) => shared.timer(),
+            Handle::MultiThread(shared) => shared.timer(),
+        }
+    }
+
+    /// A timer entry became the earliest one: make sure a thread of the
+    /// runtime parks with the new, shorter time-out.
+    pub(crate) fn timer_changed(&self) {
+        match self {
+            Handle::CurrentThread(shared) => shared.timer_changed(),
+            Handle::MultiThread(shared) => shared.timer_changed(),
+        }
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        match self {
+            Handle::CurrentThread(shared) => shared.is_shut_down(),
+            Handle::MultiThread(shared) => shared.is_shut_down(),
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
+        match self {
+            Handle::CurrentThread(shared) => shared.shutdown(),
+            Handle::MultiThread(shared) => shared.shutdown(),
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! The multi-thread scheduler: worker threads running tasks in parallel.
+//!
+//! # Queues
+//!
+//! Each worker owns a FIFO [`Worker`] deque; a task spawned or woken on a
+//! worker goes to that worker's deque, anything else to the shared
+//! [`Injector`]. A worker takes work from its own deque first (every
+//! [`EVENT_INTERVAL`] ticks from the injector first, for fairness), then
+//! from the injector, then steals half of another worker's deque.
+//!
+//! # Parking without lost wake-ups
+//!
+//! Idle workers park; they never spin. The protocol (the shape of tokio's
+//! `idle.rs`, simplified):
+//!
+//! * `num_searching` counts workers that were woken to look for work and
+//!   have not found any yet; `idle` lists the parked workers.
+//! * Whoever queues a task then checks: if no worker is searching and one is
+//!   parked, it unparks one, counting it as searching. One wake-up per
+//!   push at most, and none while someone is already searching: no
+//!   thundering herd.
+//! * A searching worker that finds a task stops searching; if it was the
+//!   last searcher it wakes another worker, since more work may be queued.
+//! * A worker about to park first adds itself to `idle` (and stops counting
+//!   as searching), then checks every queue once more. With the `SeqCst`
+//!   fences on both sides, either the pusher sees the worker idle and not
+//!   searching (and unparks someone), or the worker's re-check sees the
+//!   task.
+//!
+//! # Timers
+//!
+//! Idle workers park with a time-out at the runtime timer's next deadline
+//! and fire expired timers when they wake; busy workers check the timer
+//! every [`EVENT_INTERVAL`] ticks. A timer registered with an earlier
+//! deadline than all others unparks an idle worker so that it re-parks with
+//! the shorter time-out.
+
+use crate::context;
+use crate::park::Parker;
+use crate::scheduler::{current_thread, Handle};
+use crate::task::{self, JoinHandle, Runnable};
+use crate::time::Timer;
+use crossbeam_deque::{Injector, Steal, Stealer, Worker};
+use parking_lot::Mutex;
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::ptr;
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+/// Every this many tasks a worker looks at the injector before its own
+/// deque, and at the timer.
+const EVENT_INTERVAL: u32 = 61;
+
+/// State shared by the workers, the handles and the tasks' schedule
+/// functions.
+pub(crate) struct Shared {
+    injector: Injector<Runnable>,
+    /// One per worker, same index as `parkers`.
+    stealers: Box<[Stealer<Runnable>]>,
+    parkers: Box<[Parker]>,
+    /// Indices of the workers that are parked (or about to park).
+    idle: Mutex<Vec<usize>>,
+    /// `idle.len()`, readable without the lock.
+    num_idle: AtomicUsize,
+    /// Workers woken to look for work that have not found any yet.
+    num_searching: AtomicUsize,
+    timer: Timer,
+    closed: AtomicBool,
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+}
+
+/// What a worker thread keeps in its thread-local.
+struct WorkerLocal {
+    /// The runtime this thread works for; only compared.
+    shared: *const Shared,
+    index: usize,
+    queue: Worker<Runnable>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Option<WorkerLocal>> = const { RefCell::new(None) };
+}
+
+impl Shared {
+    /// Creates the runtime's state and starts its `workers` threads.
+    pub(crate) fn start(workers: usize, name: &str) -> io::Result<Arc<Shared>> {
+        let queues: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: queues.iter().map(Worker::stealer).collect(),
+            parkers: (0..workers).map(|_| Parker::new()).collect(),
+            idle: Mutex::new(Vec::with_capacity(workers)),
+            num_idle: AtomicUsize::new(0),
+            // Every worker starts out looking for work.
+            num_searching: AtomicUsize::new(workers),
+            timer: Timer::new(),
+            closed: AtomicBool::new(false),
+            threads: Mutex::new(Vec::with_capacity(workers)),
+        });
+        for (index, queue) in queues.into_iter().enumerate() {
+            let worker_shared = Arc::clone(&shared);
+            let spawned = thread::Builder::new()
+                .name(format!("{name}-{index}"))
+                .spawn(move || run_worker(worker_shared, index, queue));
+            match spawned {
+                Ok(thread) => shared.threads.lock().push(thread),
+                Err(err) => {
+                    shared.shutdown();
+                    return Err(err);
+                }
+            }
+        }
+        Ok(shared)
+    }
+
+    pub(crate) fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    pub(crate) fn timer_changed(&self) {
+        // An idle worker may be parked with a later time-out (or none):
+        // wake one, it re-reads the next deadline before parking again.
+        self.wake_one_idle();
+    }
+
+    pub(crate) fn is_shut_down(&self) -> bool {
+        // Acquire: pairs with the SeqCst store in `shutdown`.
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared = Arc::clone(self);
+        let (runnable, handle) = task::spawn(future, move |r| shared.schedule(r));
+        self.schedule(runnable);
+        handle
+    }
+
+    /// `block_on` on a multi-thread runtime: the future runs on this thread,
+    /// with a current-thread scheduler of its own for `spawn_local` tasks;
+    /// `spawn`ed tasks go to the workers.
+    pub(crate) fn block_on<F: Future>(self: &Arc<Self>, handle: Handle, future: F) -> F::Output {
+        struct ShutdownOnDrop(Arc<current_thread::Shared>);
+        impl Drop for ShutdownOnDrop {
+            fn drop(&mut self) {
+                // Local tasks left over are dropped here, on their thread.
+                self.0.shutdown();
+            }
+        }
+        let local = ShutdownOnDrop(Arc::new(current_thread::Shared::new()));
+        local.0.block_on(handle, future)
+    }
+
+    /// Queues a task: on this worker's deque when called from one of our
+    /// workers, else on the injector; then wakes a parked worker if needed.
+    fn schedule(&self, runnable: Runnable) {
+        let mut runnable = Some(runnable);
+        let _ = WORKER.try_with(|worker| {
+            if let Some(worker) = &*worker.borrow() {
+                if ptr::eq(worker.shared, self) {
+                    if let Some(runnable) = runnable.take() {
+                        worker.queue.push(runnable);
+                    }
+                }
+            }
+        });
+        if let Some(runnable) = runnable {
+            if self.is_shut_down() {
+                task::release(runnable);
+                return;
+            }
+            self.injector.push(runnable);
+            // SeqCst: either `shutdown`'s drain sees our push or we see
+            // `closed` (see `current_thread::Shared::schedule_remote`).
+            if self.closed.load(Ordering::SeqCst) {
+                self.drain_injector();
+                return;
+            }
+        }
+        self.notify_parked();
+    }
+
+    /// After queuing work: wake a parked worker unless one is searching.
+    fn notify_parked(&self) {
+        // SeqCst fence: orders the push before the loads below; pairs with
+        // the fence in `park_worker` (store-load ordering on both sides, see
+        // the module docs).
+        fence(Ordering::SeqCst);
+        if self.num_searching.load(Ordering::SeqCst) == 0
+            && self.num_idle.load(Ordering::SeqCst) > 0
+        {
+            self.wake_one_idle();
+        }
+    }
+
+    /// Unparks one idle worker, counting it as searching.
+    fn wake_one_idle(&self) {
+        let index = {
+            let mut idle = self.idle.lock();
+            let Some(index) = idle.pop() else { return };
+            // SeqCst: these counters take part in the store-load protocol
+            // of the module docs. Counted as searching before it runs, so
+            // that other pushers do not wake a second worker for nothing.
+            self.num_searching.fetch_add(1, Ordering::SeqCst);
+            self.num_idle.fetch_sub(1, Ordering::SeqCst);
+            index
+        };
+        self.parkers[index].unpark();
+    }
+
+    fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    fn drain_injector(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(runnable) => task::release(runnable),
+                Steal::Empty => return,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// Stops the workers and drops every task still queued or waiting on a
+    /// timer. Joins the worker threads unless called from one of them.
+    pub(crate) fn shutdown(&self) {
+        // SeqCst: see `schedule`.
+        self.closed.store(true, Ordering::SeqCst);
+        for parker in self.parkers.iter() {
+            parker.unpark();
+        }
+        let on_worker = WORKER
+            .try_with(|w| w.borrow().as_ref().is_some_and(|w| ptr::eq(w.shared, self)))
+            .unwrap_or(false);
+        let threads = std::mem::take(&mut *self.threads.lock());
+        if !on_worker {
+            for thread in threads {
+                // A worker only panics on a bug of ours; the runtime is gone
+                // either way.
+                let _ = thread.join();
+            }
+        }
+        self.drain_injector();
+        self.timer.clear();
+        self.drain_injector();
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("multi_thread::Shared")
+            .field("workers", &self.parkers.len())
+            .field("num_idle", &self.num_idle)
+            .field("num_searching", &self.num_searching)
+            .field("closed", &self.closed)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The body of a worker thread.
+fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Runnable>) {
+    let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)), None);
+    WORKER.with(|w| {
+        *w.borrow_mut() = Some(WorkerLocal {
+            shared: Arc::as_ptr(&shared),
+            index,
+            queue,
+        });
+    });
+    WORKER.with(|w| {
+        let w = w.borrow();
+        let Some(worker) = w.as_ref() else { return };
+        work(&shared, worker);
+    });
+    // Tasks left in our deque are dropped here, outside the borrow: their
+    // destructors may schedule other tasks.
+    let local = WORKER.with(|w| w.borrow_mut().take());
+    if let Some(local) = local {
+        while let Some(runnable) = local.queue.pop() {
+            task::release(runnable);
+        }
+    }
+}
+
+/// The scheduling loop of one worker, until the runtime shuts down.
+fn work(shared: &Shared, worker: &WorkerLocal) {
+    let mut searching = true;
+    let mut tick: u32 = 0;
+    loop {
+        if shared.is_shut_down() {
+            return;
+        }
+        tick = tick.wrapping_add(1);
+        let fairness_tick = tick % EVENT_INTERVAL == 0;
+        if fairness_tick {
+            shared.timer.fire();
+        }
+        match find_task(shared, worker, fairness_tick) {
+            Some(runnable) => {
+                if searching {
+                    searching = false;
+                    // SeqCst: see the module docs. The last searcher to find
+                    // work wakes another worker: there may be more.
+                    if shared.num_searching.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        shared.notify_parked();
+                    }
+                }
+                task::run(runnable);
+            }
+            None => {
+                if shared.timer.fire() {
+                    continue;
+                }
+                park_worker(shared, worker, &mut searching);
+            }
+        }
+    }
+}
+
+/// Local deque, then injector, then the other workers' deques.
+fn find_task(shared: &Shared, worker: &WorkerLocal, injector_first: bool) -> Option<Runnable> {
+    if injector_first {
+        if let Some(runnable) =
+            steal_retrying(|| shared.injector.steal_batch_and_pop(&worker.queue))
+        {
+            return Some(runnable);
+        }
+    }
+    if let Some(runnable) = worker.queue.pop() {
+        return Some(runnable);
+    }
+    if let Some(runnable) = steal_retrying(|| shared.injector.steal_batch_and_pop(&worker.queue)) {
+        return Some(runnable);
+    }
+    let n = shared.stealers.len();
+    (1..n)
+        .map(|offset| &shared.stealers[(worker.index + offset) % n])
+        .find_map(|stealer| steal_retrying(|| stealer.steal_batch_and_pop(&worker.queue)))
+}
+
+fn steal_retrying(mut steal: impl FnMut() -> Steal<Runnable>) -> Option<Runnable> {
+    loop {
+        match steal() {
+            Steal::Success(runnable) => return Some(runnable),
+            Steal::Empty => return None,
+            Steal::Retry => std::hint::spin_loop(),
+        }
+    }
+}
+
+/// Parks an idle worker (see the module docs for the protocol).
+fn park_worker(shared: &Shared, worker: &WorkerLocal, searching: &mut bool) {
+    {
+        let mut idle = shared.idle.lock();
+        idle.push(worker.index);
+        // SeqCst: see the module docs.
+        shared.num_idle.fetch_add(1, Ordering::SeqCst);
+        if *searching {
+            shared.num_searching.fetch_sub(1, Ordering::SeqCst);
+            *searching = false;
+        }
+    }
+    // SeqCst fence: pairs with the one in `notify_parked`.
+    fence(Ordering::SeqCst);
+    if !shared.has_work() && !shared.is_shut_down() {
+        shared.parkers[worker.index].park(shared.timer.next_deadline());
+    }
+    // Awake: look for work as a searcher. If a pusher woke us, it already
+    // took us off the idle list and counted us as searching.
+    let mut idle = shared.idle.lock();
+    if let Some(position) = idle.iter().position(|&i| i == worker.index) {
+        idle.swap_remove(position);
+        shared.num_idle.fetch_sub(1, Ordering::SeqCst);
+        shared.num_searching.fetch_add(1, Ordering::SeqCst);
+    }
+    *searching = true;
+}

@@ -1,0 +1,111 @@
+//! [`JoinHandle`]: awaiting, aborting or detaching a spawned task.
+
+use super::{JoinError, Output, TaskMeta};
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+/// An owned permission to await a spawned task's output, or to abort it.
+///
+/// Awaiting it gives `Ok(output)`, or `Err(`[`JoinError`]`)` if the task
+/// panicked or was cancelled. Dropping it *detaches* the task: it keeps
+/// running to completion and its output is dropped.
+///
+/// Returned by [`spawn`](crate::spawn), [`spawn_local`](crate::spawn_local)
+/// and [`Runtime::spawn`](crate::Runtime::spawn).
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let handle = runtime::spawn(async { 6 * 7 });
+///     assert_eq!(handle.await.unwrap(), 42);
+/// });
+/// ```
+#[must_use = "dropping a JoinHandle detaches the task; await it to get its output"]
+pub struct JoinHandle<T> {
+    /// `None` once the output has been taken (or in `drop`).
+    task: Option<async_task::Task<Output<T>, TaskMeta>>,
+    /// The task's own waker: `abort` uses it to get the task scheduled, so
+    /// that the scheduler sees the abort flag and drops the future.
+    waker: Waker,
+}
+
+impl<T> JoinHandle<T> {
+    pub(super) fn new(task: async_task::Task<Output<T>, TaskMeta>, waker: Waker) -> Self {
+        JoinHandle {
+            task: Some(task),
+            waker,
+        }
+    }
+
+    /// Cancels the task: its future is dropped without being polled again,
+    /// and then this handle resolves to a [`JoinError`] for which
+    /// [`is_cancelled`](JoinError::is_cancelled) is true. If the task had
+    /// already completed, the handle still gives its output.
+    ///
+    /// On the current-thread runtime the future is dropped by the next time
+    /// the scheduler picks a task, so a caller that aborts a task and then
+    /// yields once ([`yield_now`](crate::yield_now)) sees it gone. On the
+    /// multi-thread runtime a task being polled at this moment finishes that
+    /// poll first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let handle = runtime::spawn(std::future::pending::<()>());
+    ///     handle.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn abort(&self) {
+        if let Some(task) = &self.task {
+            task.metadata().abort();
+            // Schedules the task (a no-op if it already completed): the
+            // scheduler then drops it instead of running it.
+            self.waker.wake_by_ref();
+        }
+    }
+
+    /// Returns `true` if the task has finished: completed, panicked or been
+    /// cancelled. Awaiting the handle then does not wait.
+    pub fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|task| task.is_finished())
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let task = self
+            .task
+            .as_mut()
+            .expect("JoinHandle polled after it returned the task's result");
+        // The cell always completes with an output, also when the task is
+        // cancelled (see the `task` module docs), so this never hits
+        // async-task's "polled after completion" panic.
+        let result = std::task::ready!(Pin::new(task).poll(cx));
+        self.task = None;
+        Poll::Ready(result)
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // Dropping an async-task handle would cancel the task; ours detaches.
+        if let Some(task) = self.task.take() {
+            task.detach();
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,227 @@
+//! Tasks: the cell a spawned future lives in, its [`JoinHandle`] and
+//! [`JoinError`].
+//!
+//! # Why `async-task`
+//!
+//! A task cell is one allocation holding a state word, the future (later its
+//! output), the scheduling function and the waker of whoever awaits the
+//! handle; its raw waker vtable is where most executors keep their `unsafe`
+//! code. [`async-task`](https://docs.rs/async-task) is exactly that cell,
+//! written and fuzzed for smol/async-executor, with one allocation per task,
+//! a state machine documented bit by bit, and thread checks for
+//! `spawn_local`. Writing our own would have cost a few hundred lines of
+//! `unsafe` for no gain in speed (its `Runnable` is a single pointer, the
+//! schedule closure is stored inline), so this crate uses it and contains no
+//! `unsafe` at all.
+//!
+//! On top of the cell this module adds, in the future it wraps around the
+//! user's ([`guard`]):
+//! * panic isolation: a panic while polling becomes the task's output
+//!   (`Err(JoinError)`) instead of unwinding through the scheduler;
+//! * cancellation: a scheduler that drops a task (abort, shutdown) does so by
+//!   running it one last time in "cancel" mode (a thread-local flag, see
+//!   [`run_cancelled`]), so that the wrapper drops the user's future and then
+//!   completes with a cancelled `JoinError`. The handle therefore always
+//!   receives an output, and the user's future is always dropped before it;
+//! * [`TaskMeta`], stored in the cell's header: the abort flag that the
+//!   schedulers check before running a task, and the owning thread of a
+//!   local task, so that it is never polled or dropped elsewhere.
+
+mod join_error;
+mod join_handle;
+
+pub use join_error::JoinError;
+pub use join_handle::JoinHandle;
+
+use std::cell::Cell;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
+
+/// What a task's cell holds once the task is done.
+pub(crate) type Output<T> = Result<T, JoinError>;
+
+/// A scheduled task, ready to be run. One pointer wide.
+pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
+
+/// Per-task data kept in the task cell's header.
+#[derive(Debug)]
+pub(crate) struct TaskMeta {
+    /// Set by [`JoinHandle::abort`]; a scheduler that pops a task with this
+    /// flag cancels it instead of polling it.
+    aborted: AtomicBool,
+    /// For `spawn_local` tasks, the [`crate::context::thread_id`] of the
+    /// thread that spawned it; 0 for `Send` tasks.
+    owner_thread: u64,
+}
+
+impl TaskMeta {
+    fn new(owner_thread: u64) -> TaskMeta {
+        TaskMeta {
+            aborted: AtomicBool::new(false),
+            owner_thread,
+        }
+    }
+
+    pub(crate) fn abort(&self) {
+        // Release: pairs with the Acquire load in `is_aborted`. (`abort` then
+        // wakes the task, and the queue it goes through orders this store
+        // too; the pair states the intent.)
+        self.aborted.store(true, Ordering::Release);
+    }
+
+    fn is_aborted(&self) -> bool {
+        // Acquire: pairs with the Release store in `abort`.
+        self.aborted.load(Ordering::Acquire)
+    }
+
+    /// Whether this task may be polled or dropped on the current thread.
+    fn is_on_its_thread(&self) -> bool {
+        self.owner_thread == 0 || self.owner_thread == crate::context::thread_id()
+    }
+}
+
+thread_local! {
+    /// Set by [`run_cancelled`] around one `Runnable::run`: the task's
+    /// [`guard`] then drops the user's future instead of polling it.
+    static CANCEL_ON_POLL: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The future stored in every task cell: runs `future`, catching panics,
+/// unless the scheduler runs it in cancel mode.
+async fn guard<F: Future>(future: F) -> Output<F::Output> {
+    let mut future = pin!(Some(future));
+    std::future::poll_fn(move |cx| {
+        let cancel = CANCEL_ON_POLL
+            .try_with(|c| c.replace(false))
+            .unwrap_or(false);
+        let result = match future.as_mut().as_pin_mut() {
+            Some(_) if cancel => Err(JoinError::cancelled()),
+            Some(inner) => match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(output)) => Ok(output),
+                Err(payload) => Err(JoinError::panic(payload)),
+            },
+            None => unreachable!("task polled after it completed"),
+        };
+        // Drop the user's future now, containing a panic of its destructor:
+        // cancelled or not, the handle resolves only after this.
+        let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
+        Poll::Ready(result)
+    })
+    .await
+}
+
+/// Allocates the cell of a `Send` task. `schedule` is called with the
+/// runnable every time the task is woken; the first runnable is returned and
+/// must be scheduled by the caller.
+pub(crate) fn spawn<F, S>(future: F, schedule: S) -> (Runnable, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(TaskMeta::new(0))
+        .spawn(move |_| guard(future), schedule);
+    let handle = JoinHandle::new(task, runnable.waker());
+    (runnable, handle)
+}
+
+/// Like [`spawn`], for a `!Send` future bound to the current thread.
+pub(crate) fn spawn_local<F, S>(future: F, schedule: S) -> (Runnable, JoinHandle<F::Output>)
+where
+    F: Future + 'static,
+    F::Output: 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(TaskMeta::new(crate::context::thread_id()))
+        .spawn_local(move |_| guard(future), schedule);
+    let handle = JoinHandle::new(task, runnable.waker());
+    (runnable, handle)
+}
+
+/// Runs a task popped from a run queue: polls it once, or cancels it if it
+/// was aborted. Never panics because of the task.
+pub(crate) fn run(runnable: Runnable) {
+    let meta = runnable.metadata();
+    if meta.owner_thread != 0 && !meta.is_on_its_thread() {
+        // A local task reached another thread (its runtime's `block_on`
+        // moved to another thread): it can be neither polled nor dropped
+        // here, so it is leaked rather than aborting the process.
+        std::mem::forget(runnable);
+    } else if meta.is_aborted() {
+        run_cancelled(runnable);
+    } else {
+        runnable.run();
+    }
+}
+
+/// Cancels a task that will never run normally again (aborted, or its
+/// runtime shut down): its future is dropped and its handle resolves to a
+/// cancelled [`JoinError`]. A local task found on a foreign thread is leaked
+/// instead (see [`run`]).
+pub(crate) fn release(runnable: Runnable) {
+    if runnable.metadata().is_on_its_thread() {
+        run_cancelled(runnable);
+    } else {
+        std::mem::forget(runnable);
+    }
+}
+
+fn run_cancelled(runnable: Runnable) {
+    CANCEL_ON_POLL.with(|c| c.set(true));
+    // If the task was closed already, `run` only drops the future; a panic
+    // of its destructor must not take the scheduler down.
+    let _ = catch_unwind(AssertUnwindSafe(move || runnable.run()));
+    CANCEL_ON_POLL.with(|c| c.set(false));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Runs the task cell by hand with a queue of runnables: the cell, the
+    /// panic wrapper and abort, without any scheduler. Fast enough for miri.
+    #[test]
+    fn cell_runs_catches_panics_and_aborts() {
+        let queue = Arc::new(Mutex::new(Vec::<Runnable>::new()));
+        let schedule = {
+            let queue = Arc::clone(&queue);
+            move |r| queue.lock().unwrap().push(r)
+        };
+        let (r1, h1) = spawn(async { 1 + 1 }, schedule.clone());
+        let (r2, h2) = spawn(async { panic!("inside") }, schedule.clone());
+        let (r3, h3) = spawn(std::future::pending::<()>(), schedule);
+        r1.schedule();
+        r2.schedule();
+        r3.schedule();
+        let drain = |queue: &Mutex<Vec<Runnable>>| {
+            let batch = std::mem::take(&mut *queue.lock().unwrap());
+            batch.into_iter().for_each(run);
+        };
+        drain(&queue);
+        assert!(h1.is_finished() && h2.is_finished() && !h3.is_finished());
+        h3.abort();
+        drain(&queue);
+        assert!(h3.is_finished());
+        let (o1, o2, o3) = futures_lite_block_on(async { (h1.await, h2.await, h3.await) });
+        assert_eq!(o1.unwrap(), 2);
+        assert!(o2.unwrap_err().is_panic());
+        assert!(o3.unwrap_err().is_cancelled());
+    }
+
+    /// A minimal block_on for futures that are already complete.
+    fn futures_lite_block_on<F: Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => output,
+            Poll::Pending => panic!("future was not ready"),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The timer structure: pending deadlines and the wakers to call, in
+//! deadline order. Each runtime has one, driven by its threads' parking; a
+//! global one, driven by its own thread, serves `sleep`s polled outside our
+//! runtimes.
+
+use crate::park::Parker;
+use parking_lot::Mutex;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Once;
+use std::task::Waker;
+use std::time::Instant;
+
+/// Identifies a registered timer: its deadline, then a sequence number so
+/// that equal deadlines fire in registration order.
+pub(crate) type TimerKey = (Instant, u64);
+
+/// Pending timers, ordered by [`TimerKey`].
+pub(crate) struct Timer {
+    inner: Mutex<Inner>,
+    /// Number of registered timers, readable without the lock: lets the
+    /// schedulers skip the timer entirely while none is registered.
+    len: AtomicUsize,
+}
+
+struct Inner {
+    entries: BTreeMap<TimerKey, Waker>,
+    next_seq: u64,
+}
+
+impl Timer {
+    pub(crate) const fn new() -> Timer {
+        Timer {
+            inner: Mutex::new(Inner {
+                entries: BTreeMap::new(),
+                next_seq: 0,
+            }),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    /// Registers `waker` to be woken at `deadline`. Returns the entry's key
+    /// and whether it is now the earliest entry (then the driver must be
+    /// told: it may be parked with a later time-out).
+    pub(crate) fn register(&self, deadline: Instant, waker: &Waker) -> (TimerKey, bool) {
+        let mut inner = self.inner.lock();
+        let key = (deadline, inner.next_seq);
+        inner.next_seq += 1;
+        inner.entries.insert(key, waker.clone());
+        // Relaxed: a hint; the lock orders the entries themselves.
+        self.len.store(inner.entries.len(), Ordering::Relaxed);
+        let earliest = inner.entries.first_key_value().map(|(k, _)| *k) == Some(key);
+        (key, earliest)
+    }
+
+    /// Replaces the waker of a registered entry. Returns `false` if the
+    /// entry is gone (it fired, or the timer was cleared).
+    pub(crate) fn update(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut inner = self.inner.lock();
+        match inner.entries.get_mut(&key) {
+            Some(stored) => {
+                if !stored.will_wake(waker) {
+                    stored.clone_from(waker);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets a registered entry (no-op if it already fired).
+    pub(crate) fn remove(&self, key: TimerKey) {
+        let waker = {
+            let mut inner = self.inner.lock();
+            let waker = inner.entries.remove(&key);
+            self.len.store(inner.entries.len(), Ordering::Relaxed);
+            waker
+        };
+        // Dropped outside the lock: dropping a waker can run a destructor.
+        drop(waker);
+    }
+
+    /// The earliest pending deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
+        self.inner
+            .lock()
+            .entries
+            .first_key_value()
+            .map(|((deadline, _), _)| *deadline)
+    }
+
+    /// Wakes every entry whose deadline has passed, in deadline order.
+    /// Returns whether any was woken.
+    pub(crate) fn fire(&self) -> bool {
+        // Relaxed: a stale zero only delays firing to the next check, and
+        // the owner of a timer always re-checks before parking.
+        if self.len.load(Ordering::Relaxed) == 0 {
+            return false;
+        }
+        let now = Instant::now();
+        let mut expired = Vec::new();
+        {
+            let mut inner = self.inner.lock();
+            while let Some(entry) = inner.entries.first_entry() {
+                if entry.key().0 > now {
+                    break;
+                }
+                expired.push(entry.remove());
+            }
+            self.len.store(inner.entries.len(), Ordering::Relaxed);
+        }
+        // Woken outside the lock, in deadline order: a waker may schedule a
+        // task, and that may register a new timer.
+        let fired = !expired.is_empty();
+        for waker in expired {
+            waker.wake();
+        }
+        fired
+    }
+
+    /// Drops every entry (the runtime shuts down).
+    pub(crate) fn clear(&self) {
+        let entries = {
+            let mut inner = self.inner.lock();
+            self.len.store(0, Ordering::Relaxed);
+            std::mem::take(&mut inner.entries)
+        };
+        drop(entries);
+    }
+}
+
+impl fmt::Debug for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timer")
+            .field("len", &self.len.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The timer for `sleep`s polled outside any of our runtimes (under tokio,
+/// `futures::executor`, ...): a thread started on first use parks until the
+/// next deadline and wakes the expired entries.
+#[derive(Debug)]
+pub(crate) struct GlobalTimer {
+    timer: Timer,
+    parker: Parker,
+}
+
+static GLOBAL: GlobalTimer = GlobalTimer {
+    timer: Timer::new(),
+    parker: Parker::new(),
+};
+
+impl GlobalTimer {
+    /// The global timer, its thread started if it was not yet.
+    pub(crate) fn get() -> &'static GlobalTimer {
+        static START: Once = Once::new();
+        START.call_once(|| {
+            std::thread::Builder::new()
+                .name("runtime-global-timer".into())
+                .spawn(|| loop {
+                    GLOBAL.timer.fire();
+                    GLOBAL.parker.park(GLOBAL.timer.next_deadline());
+                })
+                .expect("failed to start the global timer thread");
+        });
+        &GLOBAL
+    }
+
+    pub(crate) fn timer(&self) -> &Timer {
+        &self.timer
+    }
+
+    /// A new earliest entry: wake the timer thread to re-park.
+    pub(crate) fn timer_changed(&self) {
+        self.parker.unpark();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timer;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Wake, Waker};
+    use std::time::{Duration, Instant};
+
+    struct Record(usize, Arc<Mutex<Vec<usize>>>, AtomicUsize);
+
+    impl Wake for Record {
+        fn wake(self: Arc<Self>) {
+            self.2.fetch_add(1, Ordering::Relaxed);
+            self.1.lock().unwrap().push(self.0);
+        }
+    }
+
+    #[test]
+    fn fires_in_deadline_order_then_registration_order() {
+        let timer = Timer::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let now = Instant::now();
+        let waker = |i| Waker::from(Arc::new(Record(i, Arc::clone(&log), AtomicUsize::new(0))));
+        let (_, first) = timer.register(now + Duration::from_millis(3), &waker(0));
+        assert!(first);
+        let (_, earlier) = timer.register(now + Duration::from_millis(1), &waker(1));
+        assert!(earlier);
+        let (_, later) = timer.register(now + Duration::from_millis(3), &waker(2));
+        assert!(!later);
+        let (key, _) = timer.register(now + Duration::from_millis(2), &waker(3));
+        timer.remove(key);
+        let (far, _) = timer.register(now + Duration::from_secs(3600), &waker(4));
+        assert_eq!(timer.next_deadline(), Some(now + Duration::from_millis(1)));
+        while Instant::now() < now + Duration::from_millis(3) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert!(timer.fire());
+        assert_eq!(*log.lock().unwrap(), [1, 0, 2]);
+        assert!(timer.update(far, &waker(5)));
+        assert_eq!(timer.next_deadline(), Some(far.0));
+        timer.clear();
+        assert!(!timer.update(far, &waker(6)));
+        assert_eq!(timer.next_deadline(), None);
+    }
+}
