@@ -111,3 +111,55 @@ impl fmt::Debug for Transcript<'_> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Transcript;
+    use std::io::{self, Write};
+
+    /// Accepts `room` lines, then fails every write.
+    struct Full {
+        room: usize,
+        written: Vec<u8>,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "full"));
+            }
+            self.room -= buf.iter().filter(|&&b| b == b'\n').count();
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn say_writes_lines() {
+        let mut out = Vec::new();
+        let transcript = Transcript::new(&mut out);
+        transcript.say("Hello");
+        transcript.say(format_args!("{}", 42));
+        transcript.finish().unwrap();
+        assert_eq!(out, b"Hello\n42\n");
+    }
+
+    #[test]
+    fn the_first_error_is_kept_and_later_lines_dropped() {
+        let mut out = Full {
+            room: 1,
+            written: Vec::new(),
+        };
+        let transcript = Transcript::new(&mut out);
+        transcript.say("one");
+        transcript.say("two");
+        transcript.say("three");
+        let error = transcript.finish().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
+        assert_eq!(out.written, b"one\n");
+    }
+}

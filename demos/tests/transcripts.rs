@@ -4,7 +4,7 @@
 //! The expected text is the chapter's, with Python's `[None, None]` written
 //! `[(), ()]`: our tasks return `()`.
 
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// Runs the built binary with `args`.
 fn demos(args: &[&str]) -> Output {
@@ -234,4 +234,24 @@ fn help_lists_every_demo() {
     for option in ["--sleep-ms", "--count", "--spinning", "--stats"] {
         assert!(help.contains(option), "{option} missing from\n{help}");
     }
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_run_quietly() {
+    // `demos waiter --sleep-ms 20 | head -1`: the pipe closes while the demo
+    // still prints.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demos"))
+        .args(["waiter", "--sleep-ms", "20", "--count", "5"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the demos binary runs");
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("the demos binary ends");
+    assert!(out.status.success(), "{}", out.status);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
