@@ -1,0 +1,654 @@
+//! `gather`, `gather!` and `try_gather` under other executors
+//! (`futures::executor`, tokio, async-executor) and polled by hand: order,
+//! the chapter's pair, first error, per-child wake-ups, drops and panics.
+//! `tests/gather_runtime.rs` runs the same scenarios on our own runtime.
+#![cfg(not(loom))]
+
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use runtime::{gather, try_gather, Gather, TryGather};
+use sync_primitives::Waiter;
+
+// ---- helpers -------------------------------------------------------------
+
+/// Pending once, waking itself: asyncio's `sleep(0)` under any executor.
+fn yield_once() -> impl Future<Output = ()> + Send {
+    let mut yielded = false;
+    poll_fn(move |cx| {
+        if std::mem::replace(&mut yielded, true) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    })
+}
+
+/// A parent waker counting its wakes.
+struct CountWake(AtomicUsize);
+
+impl Wake for CountWake {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn count_waker() -> (Arc<CountWake>, Waker) {
+    let count = Arc::new(CountWake(AtomicUsize::new(0)));
+    (count.clone(), Waker::from(count))
+}
+
+/// Counts its drops.
+struct DropGuard(Arc<AtomicUsize>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A child that is pending until told otherwise: counts its polls, keeps
+/// the last waker it was polled with, holds a drop guard.
+struct Probe {
+    polls: Arc<AtomicUsize>,
+    waker: Arc<Mutex<Option<Waker>>>,
+    output: Arc<Mutex<Option<Result<usize, usize>>>>,
+    _guard: DropGuard,
+}
+
+#[derive(Clone)]
+struct ProbeHandle {
+    polls: Arc<AtomicUsize>,
+    waker: Arc<Mutex<Option<Waker>>>,
+    output: Arc<Mutex<Option<Result<usize, usize>>>>,
+}
+
+impl ProbeHandle {
+    fn polls(&self) -> usize {
+        self.polls.load(Ordering::SeqCst)
+    }
+
+    fn waker(&self) -> Waker {
+        self.waker.lock().unwrap().clone().expect("polled once")
+    }
+
+    fn finish(&self, output: Result<usize, usize>) {
+        *self.output.lock().unwrap() = Some(output);
+        self.waker().wake();
+    }
+}
+
+fn probe(dropped: &Arc<AtomicUsize>) -> (Probe, ProbeHandle) {
+    let handle = ProbeHandle {
+        polls: Arc::default(),
+        waker: Arc::default(),
+        output: Arc::default(),
+    };
+    let probe = Probe {
+        polls: handle.polls.clone(),
+        waker: handle.waker.clone(),
+        output: handle.output.clone(),
+        _guard: DropGuard(dropped.clone()),
+    };
+    (probe, handle)
+}
+
+impl Future for Probe {
+    type Output = Result<usize, usize>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        if let Some(output) = self.output.lock().unwrap().take() {
+            return Poll::Ready(output);
+        }
+        let mut waker = self.waker.lock().unwrap();
+        match &*waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *waker = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+}
+
+fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
+    Pin::new(fut).poll(&mut Context::from_waker(waker))
+}
+
+/// Runs `make()` on futures' `block_on`, tokio's two runtimes and
+/// async-executor, checking each result.
+fn on_every_executor<F, Fut>(make: F, check: impl Fn(Fut::Output))
+where
+    F: Fn() -> Fut,
+    Fut: Future,
+{
+    check(futures::executor::block_on(make()));
+
+    let tokio_ct = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    check(tokio_ct.block_on(make()));
+
+    let tokio_mt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    check(tokio_mt.block_on(make()));
+
+    let ex = async_executor::LocalExecutor::new();
+    check(futures::executor::block_on(ex.run(ex.spawn(make()))));
+}
+
+// ---- order ---------------------------------------------------------------
+
+/// Child `i` of `n` yields `n - i` times, so they finish in reverse order.
+async fn reverse_finishers(n: usize) -> (Vec<usize>, Vec<usize>) {
+    let finished = Mutex::new(Vec::new());
+    let outputs = gather((0..n).map(|i| {
+        let finished = &finished;
+        async move {
+            for _ in 0..n - i {
+                yield_once().await;
+            }
+            finished.lock().unwrap().push(i);
+            i
+        }
+    }))
+    .await;
+    (outputs, finished.into_inner().unwrap())
+}
+
+#[test]
+fn input_order_kept_when_children_finish_in_reverse() {
+    on_every_executor(
+        || reverse_finishers(100),
+        |(outputs, finished)| {
+            assert_eq!(outputs, (0..100).collect::<Vec<_>>());
+            assert_eq!(finished, (0..100).rev().collect::<Vec<_>>());
+        },
+    );
+}
+
+#[test]
+fn input_order_kept_when_woken_from_another_thread_in_reverse() {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..64)
+        .map(|_| futures::channel::oneshot::channel())
+        .unzip();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let task = rt.spawn(gather(receivers));
+    let sender = std::thread::spawn(move || {
+        for (i, tx) in senders.into_iter().enumerate().rev() {
+            tx.send(i * 10).unwrap();
+            std::thread::yield_now();
+        }
+    });
+    let outputs = rt.block_on(task).unwrap();
+    sender.join().unwrap();
+    let outputs: Vec<usize> = outputs.into_iter().map(Result::unwrap).collect();
+    assert_eq!(outputs, (0..64).map(|i| i * 10).collect::<Vec<_>>());
+}
+
+// ---- the chapter ---------------------------------------------------------
+
+async fn wait_job(waiter: &Waiter, log: &Mutex<Vec<String>>) {
+    log.lock().unwrap().push("start".into());
+    waiter.await; // wait for count_up_to to be finished
+    log.lock().unwrap().push("finished".into());
+}
+
+async fn count_up_to(waiter: &Waiter, n: u32, log: &Mutex<Vec<String>>) {
+    for i in 0..n {
+        log.lock().unwrap().push(i.to_string());
+        yield_once().await; // asyncio.sleep(0)
+    }
+    waiter.set_done();
+}
+
+fn chapter_lines() -> Vec<String> {
+    let mut lines = vec!["start".to_string()];
+    lines.extend((0..10).map(|i| i.to_string()));
+    lines.push("finished".into());
+    lines
+}
+
+#[test]
+fn chapter_wait_job_and_count_up_to() {
+    on_every_executor(
+        || async {
+            let waiter = Waiter::new();
+            let log = Mutex::new(Vec::new());
+            let results = runtime::gather!(wait_job(&waiter, &log), count_up_to(&waiter, 10, &log));
+            (results, log.into_inner().unwrap())
+        },
+        |(results, lines)| {
+            assert_eq!(results, ((), ()));
+            assert_eq!(lines, chapter_lines());
+        },
+    );
+}
+
+#[test]
+fn chapter_with_gather_of_boxed_futures() {
+    // The same pair through the iterator form, as asyncio's list result.
+    let waiter = Waiter::new();
+    let log = Mutex::new(Vec::new());
+    let futs: Vec<Pin<Box<dyn Future<Output = ()>>>> = vec![
+        Box::pin(wait_job(&waiter, &log)),
+        Box::pin(count_up_to(&waiter, 10, &log)),
+    ];
+    assert_eq!(futures::executor::block_on(gather(futs)), [(), ()]);
+    assert_eq!(log.into_inner().unwrap(), chapter_lines());
+}
+
+// ---- try_gather ----------------------------------------------------------
+
+#[test]
+fn try_gather_stops_at_first_error_on_first_poll_among_10_000() {
+    let n = 10_000;
+    let failing = 4_321;
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (probes, handles): (Vec<_>, Vec<_>) = (0..n).map(|_| probe(&dropped)).unzip();
+    *handles[failing].output.lock().unwrap() = Some(Err(failing));
+    let mut all = try_gather(probes);
+    let (parent_wakes, parent) = count_waker();
+    assert_eq!(poll_with(&mut all, &parent), Poll::Ready(Err(failing)));
+    // Polled in input order up to the failing child, none after it...
+    assert!(handles[..=failing].iter().all(|h| h.polls() == 1));
+    assert!(handles[failing + 1..].iter().all(|h| h.polls() == 0));
+    // ...and every child is dropped before the `Err` is returned, while the
+    // `TryGather` itself still exists.
+    assert_eq!(dropped.load(Ordering::SeqCst), n);
+    // The wakers children kept are harmless now.
+    handles[0].waker().wake();
+    assert_eq!(parent_wakes.0.load(Ordering::SeqCst), 0);
+    drop(all);
+    assert_eq!(dropped.load(Ordering::SeqCst), n);
+}
+
+#[test]
+fn try_gather_stops_at_first_error_after_a_wake_among_10_000() {
+    let n = 10_000;
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (probes, handles): (Vec<_>, Vec<_>) = (0..n).map(|_| probe(&dropped)).unzip();
+    let mut all = try_gather(probes);
+    let (_, parent) = count_waker();
+    assert!(poll_with(&mut all, &parent).is_pending());
+    // Some succeed, then one fails, then one more succeeds in the same batch.
+    handles[10].finish(Ok(10));
+    assert!(poll_with(&mut all, &parent).is_pending());
+    handles[7_777].finish(Err(7_777));
+    handles[20].finish(Ok(20));
+    assert_eq!(poll_with(&mut all, &parent), Poll::Ready(Err(7_777)));
+    assert_eq!(dropped.load(Ordering::SeqCst), n);
+    assert_eq!(
+        handles[20].polls(),
+        1,
+        "woken after the failure: not polled"
+    );
+    let polled_again = handles
+        .iter()
+        .enumerate()
+        .filter(|(i, h)| h.polls() != 1 && ![10, 7_777].contains(i))
+        .count();
+    assert_eq!(polled_again, 0);
+    assert_eq!(handles[10].polls(), 2);
+    assert_eq!(handles[7_777].polls(), 2);
+}
+
+#[test]
+fn try_gather_all_ok_keeps_order() {
+    on_every_executor(
+        || {
+            try_gather((0..50u32).map(|i| async move {
+                for _ in 0..(50 - i) % 3 {
+                    yield_once().await;
+                }
+                Ok::<_, String>(i)
+            }))
+        },
+        |result| assert_eq!(result, Ok((0..50).collect::<Vec<_>>())),
+    );
+}
+
+#[test]
+fn try_gather_error_under_executors() {
+    on_every_executor(
+        || {
+            try_gather((0..10u32).map(|i| async move {
+                yield_once().await;
+                if i == 6 {
+                    Err(format!("child {i}"))
+                } else {
+                    Ok(i)
+                }
+            }))
+        },
+        |result| assert_eq!(result, Err("child 6".to_string())),
+    );
+}
+
+// ---- per-child wake-ups --------------------------------------------------
+
+#[test]
+fn one_child_woken_1_000_times_among_10_000_is_the_only_one_repolled() {
+    let n = 10_000;
+    let busy = 5_000;
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (probes, handles): (Vec<_>, Vec<_>) = (0..n).map(|_| probe(&dropped)).unzip();
+    let mut all = gather(probes);
+    let (parent_wakes, parent) = count_waker();
+    assert!(poll_with(&mut all, &parent).is_pending());
+    assert!(handles.iter().all(|h| h.polls() == 1));
+    let waker = handles[busy].waker();
+    for round in 1..=1_000 {
+        waker.wake_by_ref();
+        assert_eq!(parent_wakes.0.load(Ordering::SeqCst), round);
+        assert!(poll_with(&mut all, &parent).is_pending());
+    }
+    assert_eq!(handles[busy].polls(), 1_001);
+    let others_polled_again = handles
+        .iter()
+        .enumerate()
+        .filter(|&(i, h)| i != busy && h.polls() != 1)
+        .count();
+    assert_eq!(others_polled_again, 0);
+    // A poll without any wake polls nobody.
+    assert!(poll_with(&mut all, &parent).is_pending());
+    assert_eq!(handles[busy].polls(), 1_001);
+    drop(all);
+    assert_eq!(dropped.load(Ordering::SeqCst), n);
+}
+
+#[test]
+fn gather_macro_repolls_only_the_woken_child() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (a, ha) = probe(&dropped);
+    let (b, hb) = probe(&dropped);
+    let (c, hc) = probe(&dropped);
+    let mut fut = pin!(async { runtime::gather!(a, b, c) });
+    let (_, parent) = count_waker();
+    let mut cx = Context::from_waker(&parent);
+    assert!(fut.as_mut().poll(&mut cx).is_pending());
+    for _ in 0..100 {
+        hb.waker().wake();
+        assert!(fut.as_mut().poll(&mut cx).is_pending());
+    }
+    assert_eq!([ha.polls(), hb.polls(), hc.polls()], [1, 101, 1]);
+    hc.finish(Ok(3));
+    ha.finish(Ok(1));
+    hb.finish(Err(2));
+    assert_eq!(
+        fut.as_mut().poll(&mut cx),
+        Poll::Ready((Ok(1), Err(2), Ok(3)))
+    );
+    assert_eq!([ha.polls(), hb.polls(), hc.polls()], [2, 102, 2]);
+}
+
+// ---- edge cases ----------------------------------------------------------
+
+#[test]
+fn zero_futures_ready_at_once() {
+    let (parent_wakes, parent) = count_waker();
+    let mut none = gather(Vec::<std::future::Ready<u8>>::new());
+    assert_eq!(poll_with(&mut none, &parent), Poll::Ready(vec![]));
+    let mut none = try_gather(Vec::<std::future::Ready<Result<u8, ()>>>::new());
+    assert_eq!(poll_with(&mut none, &parent), Poll::Ready(Ok(vec![])));
+    let mut unit = pin!(async { runtime::gather!() });
+    assert_eq!(
+        unit.as_mut().poll(&mut Context::from_waker(&parent)),
+        Poll::Ready(())
+    );
+    assert_eq!(parent_wakes.0.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn panic_in_a_child_propagates() {
+    let futs: Vec<Pin<Box<dyn Future<Output = u8> + Send>>> = vec![
+        Box::pin(async { 1 }),
+        Box::pin(async {
+            yield_once().await;
+            panic!("child panicked")
+        }),
+    ];
+    let err = catch_unwind(AssertUnwindSafe(|| {
+        futures::executor::block_on(gather(futs))
+    }))
+    .unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"child panicked"));
+
+    // Under tokio, the panic fails the task that awaits the gather.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let join = rt.block_on(rt.spawn(async {
+        let ((), ()) = runtime::gather!(yield_once(), async { panic!("in gather!") });
+    }));
+    assert!(join.unwrap_err().is_panic());
+
+    // And `try_gather` too.
+    let err = catch_unwind(|| {
+        futures::executor::block_on(try_gather([async {
+            if true {
+                panic!("try");
+            }
+            Err::<u8, u8>(0)
+        }]))
+    });
+    assert!(err.is_err());
+}
+
+#[test]
+fn wakers_used_after_the_gather_is_dropped_are_harmless() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (probes, handles): (Vec<_>, Vec<_>) = (0..8).map(|_| probe(&dropped)).unzip();
+    let (parent_wakes, parent) = count_waker();
+    let mut all = gather(probes);
+    assert!(poll_with(&mut all, &parent).is_pending());
+    let wakers: Vec<Waker> = handles.iter().map(ProbeHandle::waker).collect();
+    drop(all);
+    drop(handles); // the probes' own clones: the block now lives by `wakers`
+    assert_eq!(dropped.load(Ordering::SeqCst), 8);
+    let threads: Vec<_> = wakers
+        .into_iter()
+        .map(|w| {
+            std::thread::spawn(move || {
+                w.wake_by_ref();
+                let clone = w.clone();
+                w.wake();
+                drop(clone);
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(parent_wakes.0.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn wakers_used_after_completion_are_harmless() {
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let out = futures::executor::block_on(gather((0..4).map(|i| {
+        let kept = kept.clone();
+        async move {
+            poll_fn(|cx| {
+                kept.lock().unwrap().push(cx.waker().clone());
+                Poll::Ready(())
+            })
+            .await;
+            yield_once().await;
+            i
+        }
+    })));
+    assert_eq!(out, [0, 1, 2, 3]);
+    for w in kept.lock().unwrap().drain(..) {
+        std::thread::spawn(move || w.wake()).join().unwrap();
+    }
+}
+
+#[test]
+fn dropping_a_gather_drops_every_child_and_output_once() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let futs: Vec<Pin<Box<dyn Future<Output = DropGuard>>>> = (0..10)
+        .map(|i| {
+            let guard = DropGuard(dropped.clone());
+            let out = DropGuard(dropped.clone());
+            Box::pin(async move {
+                let _guard = guard;
+                if i % 2 == 0 {
+                    std::future::pending::<()>().await;
+                }
+                out
+            }) as Pin<Box<dyn Future<Output = DropGuard>>>
+        })
+        .collect();
+    let mut all = gather(futs);
+    let (_, parent) = count_waker();
+    assert!(poll_with(&mut all, &parent).is_pending());
+    // The five finished children dropped their futures (guards), not yet
+    // their outputs.
+    assert_eq!(dropped.load(Ordering::SeqCst), 5);
+    drop(all);
+    assert_eq!(dropped.load(Ordering::SeqCst), 20);
+}
+
+// ---- the API's shape -----------------------------------------------------
+
+#[test]
+fn gather_macro_mixed_types_many_arguments_borrowing_locals() {
+    let text = String::from("borrowed");
+    let count = Cell::new(0);
+    let bump = || {
+        let count = &count;
+        async move {
+            yield_once().await;
+            count.set(count.get() + 1);
+        }
+    };
+    let out = futures::executor::block_on(async {
+        runtime::gather!(
+            async { 1u8 },
+            async { "two" },
+            std::future::ready(3.0f64),
+            async { text.len() },
+            bump(),
+            bump(),
+            async { Some('x') },
+            async { vec![8] },
+            std::future::ready(9i64),
+            async { (10, 10) },
+            bump(),
+            async { 12u128 },
+            async { text.as_str() },
+            async {
+                yield_once().await;
+                14u16
+            },
+        )
+    });
+    assert_eq!(out.0, 1);
+    assert_eq!(out.1, "two");
+    assert_eq!(out.2, 3.0);
+    assert_eq!(out.3, 8);
+    assert_eq!(out.6, Some('x'));
+    assert_eq!(out.7, [8]);
+    assert_eq!(out.8, 9);
+    assert_eq!(out.9, (10, 10));
+    assert_eq!(out.11, 12);
+    assert_eq!(out.12, "borrowed");
+    assert_eq!(out.13, 14);
+    assert_eq!(count.get(), 3);
+}
+
+#[test]
+fn gather_macro_accepts_into_future_and_trailing_comma() {
+    let waiter = Waiter::new();
+    waiter.set_done();
+    let ((), one) = futures::executor::block_on(async { runtime::gather!(&waiter, async { 1 },) });
+    assert_eq!(one, 1);
+}
+
+#[test]
+fn futures_using_gather_are_send_and_run_on_multi_thread_tokio() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let handle = rt.spawn(async {
+        let (a, b) = runtime::gather!(
+            async {
+                yield_once().await;
+                1
+            },
+            gather((0..10).map(|i| async move { i * 2 })),
+        );
+        let c = try_gather((0..3).map(|i| async move { Ok::<_, ()>(i) })).await;
+        (a, b, c)
+    });
+    let (a, b, c) = rt.block_on(handle).unwrap();
+    assert_eq!(a, 1);
+    assert_eq!(b, (0..10).map(|i| i * 2).collect::<Vec<_>>());
+    assert_eq!(c, Ok(vec![0, 1, 2]));
+}
+
+#[test]
+fn collect_into_gather_and_try_gather() {
+    let all: Gather<_> = (0..5).map(std::future::ready).collect();
+    assert_eq!(futures::executor::block_on(all), [0, 1, 2, 3, 4]);
+    let all: TryGather<_> = (0..5).map(|i| std::future::ready(Ok::<_, ()>(i))).collect();
+    assert_eq!(futures::executor::block_on(all), Ok(vec![0, 1, 2, 3, 4]));
+}
+
+#[test]
+fn nested_gathers() {
+    let out = futures::executor::block_on(gather((0..5).map(|i| {
+        gather((0..i).map(|j| async move {
+            yield_once().await;
+            j
+        }))
+    })));
+    assert_eq!(
+        out,
+        (0..5).map(|i| (0..i).collect()).collect::<Vec<Vec<_>>>()
+    );
+}
+
+#[test]
+fn debug_shows_progress() {
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (a, _ha) = probe(&dropped);
+    let mut all = gather(vec![
+        Box::pin(a) as Pin<Box<dyn Future<Output = _> + Send>>,
+        Box::pin(std::future::ready(Ok(1usize))),
+    ]);
+    assert_eq!(format!("{all:?}"), "Gather { len: 2, remaining: 2 }");
+    let (_, parent) = count_waker();
+    assert!(poll_with(&mut all, &parent).is_pending());
+    assert_eq!(format!("{all:?}"), "Gather { len: 2, remaining: 1 }");
+    let t = try_gather([std::future::ready(Ok::<u8, ()>(1))]);
+    assert_eq!(format!("{t:?}"), "TryGather { len: 1, remaining: 1 }");
+}
+
+#[allow(dead_code)]
+fn auto_traits() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    fn unpin<T: Unpin>(_: &T) {}
+    let g = gather([async { 1 }]);
+    send(&g);
+    sync(&g);
+    unpin(&g);
+    let t = try_gather([async { Ok::<u8, String>(1) }]);
+    send(&t);
+    sync(&t);
+    unpin(&t);
+}
