@@ -36,7 +36,7 @@ use super::children::Children;
 ///     x * 2
 /// }
 ///
-/// # futures::executor::block_on(async {
+/// # runtime::block_on(async {
 /// let doubled = gather((1..=3).map(double)).await;
 /// assert_eq!(doubled, [2, 4, 6]);
 ///
@@ -70,7 +70,7 @@ where
 /// ```
 /// use runtime::Gather;
 ///
-/// # futures::executor::block_on(async {
+/// # runtime::block_on(async {
 /// let all: Gather<_> = (0..4).map(|i| async move { i * i }).collect();
 /// assert_eq!(all.await, [0, 1, 4, 9]);
 /// # });

@@ -39,11 +39,12 @@ use super::ready::ReadySet;
 /// async fn count_up_to(waiter: &Waiter, n: u32, log: &std::cell::RefCell<Vec<String>>) {
 ///     for i in 0..n {
 ///         log.borrow_mut().push(i.to_string());
+///         runtime::yield_now().await; // asyncio.sleep(0)
 ///     }
 ///     waiter.set_done();
 /// }
 ///
-/// # futures::executor::block_on(async {
+/// # runtime::block_on(async {
 /// let waiter = Waiter::new();
 /// let log = std::cell::RefCell::new(Vec::new());
 /// let ((), ()) = gather!(wait_job(&waiter, &log), count_up_to(&waiter, 3, &log));
@@ -201,7 +202,6 @@ impl GatherState {
 mod tests {
     use std::cell::{Cell, RefCell};
     use std::future::{poll_fn, Future};
-    use std::pin::pin;
     use std::sync::{Arc, Mutex};
     use std::task::{Context, Poll, Waker};
 
@@ -264,8 +264,9 @@ mod tests {
                 Poll::<()>::Pending
             })
         };
-        let mut fut =
-            pin!(async { crate::gather!(counted(0, false), counted(1, true), counted(2, false)) });
+        let mut fut = Box::pin(async {
+            crate::gather!(counted(0, false), counted(1, true), counted(2, false))
+        });
         let mut cx = Context::from_waker(Waker::noop());
         assert!(fut.as_mut().poll(&mut cx).is_pending());
         let kept = kept.lock().unwrap().take().unwrap();

@@ -75,7 +75,8 @@ struct Slot {
 
 // The slots start right after the header, with no padding, so a slot's
 // address and index are enough to find the header.
-const _: () = assert!(mem::align_of::<Header>() % mem::align_of::<Slot>() == 0);
+// (Alignments are powers of two: the larger is a multiple of the smaller.)
+const _: () = assert!(mem::align_of::<Header>() >= mem::align_of::<Slot>());
 const SLOTS_OFFSET: usize = mem::size_of::<Header>();
 
 /// The owner's handle on a readiness set of `len` children: the one that
@@ -230,8 +231,7 @@ impl ReadySet {
             // none of them is left without a waker.
             self.polled_all = true;
         } else {
-            let mut woken = self.take_woken();
-            while let Some(index) = woken.next() {
+            for index in self.take_woken() {
                 let waker = self.waker(index);
                 poll_child(index, &mut Context::from_waker(&waker))?;
             }
@@ -557,7 +557,8 @@ mod tests {
         wakers[3].wake_by_ref();
         wakers[1].wake_by_ref();
         wakers[3].wake_by_ref(); // already queued: no second entry
-        wakers[4].clone().wake();
+        let by_value = wakers[4].clone();
+        by_value.wake();
         // One parent wake for the whole batch.
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert_eq!(poll_round(&mut set, &parent, None), [3, 1, 4]);

@@ -26,7 +26,7 @@ use super::children::Children;
 ///     s.parse()
 /// }
 ///
-/// # futures::executor::block_on(async {
+/// # runtime::block_on(async {
 /// assert_eq!(try_gather(["1", "2"].map(parse)).await, Ok(vec![1, 2]));
 /// assert!(try_gather(["1", "x", "3"].map(parse)).await.is_err());
 /// # });
@@ -55,7 +55,7 @@ where
 /// ```
 /// use runtime::TryGather;
 ///
-/// # futures::executor::block_on(async {
+/// # runtime::block_on(async {
 /// let all: TryGather<_> = (0..3).map(|i| async move { Ok::<_, ()>(i) }).collect();
 /// assert_eq!(all.await, Ok(vec![0, 1, 2]));
 /// # });
