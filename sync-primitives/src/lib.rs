@@ -72,3 +72,8 @@ pub mod waiter;
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
 pub use waiter::Waiter;
+
+/// The README's examples, compiled and run as doc tests so it stays true.
+#[cfg(all(doctest, not(loom)))]
+#[doc = include_str!("../../README.md")]
+mod readme {}
