@@ -122,14 +122,18 @@ impl Timer {
         fired
     }
 
-    /// Drops every entry (the runtime shuts down).
+    /// Empties the timer (the runtime shuts down), waking every entry: a
+    /// task waiting on one is then scheduled, finds its runtime closed and is
+    /// cancelled, even if its `JoinHandle` is still held.
     pub(crate) fn clear(&self) {
         let entries = {
             let mut inner = self.inner.lock();
             self.len.store(0, Ordering::Relaxed);
             std::mem::take(&mut inner.entries)
         };
-        drop(entries);
+        for waker in entries.into_values() {
+            waker.wake();
+        }
     }
 }
 

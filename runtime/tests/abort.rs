@@ -1,0 +1,140 @@
+//! `JoinHandle::abort`: the future is dropped, then the handle resolves to a
+//! cancelled `JoinError`.
+
+use runtime::{Builder, JoinHandle};
+use std::future::pending;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn abort_then_one_yield_sees_the_future_dropped() {
+    runtime::block_on(async {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = DropFlag(Arc::clone(&dropped));
+        let handle = runtime::spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        });
+        // Let it start and block.
+        runtime::yield_now().await;
+        assert!(!dropped.load(Ordering::SeqCst));
+        handle.abort();
+        runtime::yield_now().await;
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "abort + yield_now left the future alive"
+        );
+        assert!(handle.is_finished());
+        let err = handle.await.unwrap_err();
+        assert!(err.is_cancelled());
+        assert!(!err.is_panic());
+        assert_eq!(err.to_string(), "task was cancelled");
+    });
+}
+
+#[test]
+fn abort_before_the_first_poll_never_polls() {
+    runtime::block_on(async {
+        let polled = Arc::new(AtomicUsize::new(0));
+        let p = Arc::clone(&polled);
+        let handle = runtime::spawn(async move {
+            p.fetch_add(1, Ordering::SeqCst);
+        });
+        handle.abort();
+        assert!(handle.await.unwrap_err().is_cancelled());
+        assert_eq!(polled.load(Ordering::SeqCst), 0);
+    });
+}
+
+#[test]
+fn abort_after_completion_keeps_the_output() {
+    runtime::block_on(async {
+        let handle = runtime::spawn(async { 3 });
+        runtime::yield_now().await;
+        assert!(handle.is_finished());
+        handle.abort();
+        assert_eq!(handle.await.unwrap(), 3);
+    });
+}
+
+#[test]
+fn abort_a_sleeping_task() {
+    runtime::block_on(async {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = DropFlag(Arc::clone(&dropped));
+        let handle = runtime::spawn(async move {
+            let _guard = guard;
+            runtime::sleep(Duration::from_secs(3600)).await;
+        });
+        runtime::yield_now().await;
+        handle.abort();
+        assert!(handle.await.unwrap_err().is_cancelled());
+        assert!(dropped.load(Ordering::SeqCst));
+    });
+}
+
+#[test]
+fn a_task_aborting_itself_is_not_polled_again() {
+    runtime::block_on(async {
+        let slot: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+        let dropped = Arc::new(AtomicBool::new(false));
+        let resumed = Arc::new(AtomicBool::new(false));
+        let (guard, s, r) = (
+            DropFlag(Arc::clone(&dropped)),
+            Arc::clone(&slot),
+            Arc::clone(&resumed),
+        );
+        let handle = runtime::spawn(async move {
+            let _guard = guard;
+            runtime::yield_now().await;
+            let me = s.lock().unwrap().take().unwrap();
+            me.abort();
+            runtime::yield_now().await;
+            r.store(true, Ordering::SeqCst);
+        });
+        *slot.lock().unwrap() = Some(handle);
+        for _ in 0..3 {
+            runtime::yield_now().await;
+        }
+        assert!(dropped.load(Ordering::SeqCst));
+        assert!(!resumed.load(Ordering::SeqCst));
+    });
+}
+
+#[test]
+fn abort_from_another_thread_on_multi_thread() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guard = DropFlag(Arc::clone(&dropped));
+    let started = Arc::new(AtomicBool::new(false));
+    let s = Arc::clone(&started);
+    let handle = rt.spawn(async move {
+        let _guard = guard;
+        s.store(true, Ordering::SeqCst);
+        pending::<()>().await;
+    });
+    while !started.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    std::thread::spawn(move || {
+        handle.abort();
+        let err = futures::executor::block_on(handle).unwrap_err();
+        assert!(err.is_cancelled());
+    })
+    .join()
+    .unwrap();
+    assert!(dropped.load(Ordering::SeqCst));
+}

@@ -1,0 +1,100 @@
+//! The thread-local runtime context: spawning outside a runtime, nesting
+//! `block_on`.
+
+use runtime::{Builder, Runtime};
+
+#[test]
+#[should_panic(expected = "`runtime::spawn` called outside of a runtime")]
+fn spawn_outside_a_runtime_panics() {
+    let _ = runtime::spawn(async {});
+}
+
+#[test]
+#[should_panic(expected = "`runtime::spawn_local` called outside of `block_on`")]
+fn spawn_local_outside_block_on_panics() {
+    let _ = runtime::spawn_local(async {});
+}
+
+#[test]
+#[should_panic(expected = "cannot call `block_on` while this thread is already running a runtime")]
+fn nested_block_on_panics() {
+    runtime::block_on(async {
+        runtime::block_on(async {});
+    });
+}
+
+#[test]
+#[should_panic(expected = "Use `.await` on the future instead")]
+fn nested_block_on_of_another_runtime_says_what_to_do() {
+    let outer = Runtime::new();
+    let inner = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    outer.block_on(async {
+        inner.block_on(async {});
+    });
+}
+
+#[test]
+fn nested_block_on_in_a_task_is_a_join_error() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let err = rt.block_on(async {
+        runtime::spawn(async { runtime::block_on(async {}) })
+            .await
+            .unwrap_err()
+    });
+    assert!(err.is_panic());
+    assert!(err.to_string().contains("cannot call `block_on`"));
+}
+
+#[test]
+fn block_on_polls_on_the_calling_thread() {
+    let caller = std::thread::current().id();
+    let seen = runtime::block_on(async { std::thread::current().id() });
+    assert_eq!(seen, caller);
+}
+
+#[test]
+fn context_is_restored_after_block_on() {
+    let rt = Runtime::new();
+    rt.block_on(async {});
+    // Outside again: a fresh block_on is allowed, spawn is not.
+    runtime::block_on(async {});
+    let spawned = std::panic::catch_unwind(|| drop(runtime::spawn(async {})));
+    assert!(spawned.is_err());
+}
+
+#[test]
+fn spawn_inside_tasks_uses_their_runtime() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let out = rt.block_on(async {
+        runtime::spawn(async { runtime::spawn(async { 9 }).await.unwrap() })
+            .await
+            .unwrap()
+    });
+    assert_eq!(out, 9);
+}
+
+#[test]
+fn block_on_from_two_threads_at_once() {
+    // One thread drives the tasks; the other only its own future until it
+    // can take over. Both complete.
+    let rt = std::sync::Arc::new(Runtime::new());
+    let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+    let rt2 = std::sync::Arc::clone(&rt);
+    let other = std::thread::spawn(move || rt2.block_on(async { rx.await.unwrap() }));
+    let out = rt.block_on(async move {
+        let task = runtime::spawn(async { 1 });
+        runtime::sleep(std::time::Duration::from_millis(5)).await;
+        tx.send(41).unwrap();
+        task.await.unwrap()
+    });
+    assert_eq!(out + other.join().unwrap(), 42);
+}

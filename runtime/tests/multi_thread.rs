@@ -1,0 +1,173 @@
+//! The multi-thread flavour: real parallelism, work from any thread,
+//! wake-ups after idling.
+
+use runtime::Builder;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Spins until `flag` is set; gives up (returns false) after a generous
+/// bound so that a broken scheduler fails the test instead of hanging it.
+fn spin_until(flag: &AtomicBool) -> bool {
+    let give_up = Instant::now() + Duration::from_secs(20);
+    while !flag.load(Ordering::SeqCst) {
+        if Instant::now() > give_up {
+            return false;
+        }
+        std::hint::spin_loop();
+    }
+    true
+}
+
+#[test]
+fn two_cpu_bound_tasks_run_at_the_same_time() {
+    // Each task announces it started, then blocks its thread until the other
+    // has started too: only possible if they run on two threads at once.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let a_started = Arc::new(AtomicBool::new(false));
+    let b_started = Arc::new(AtomicBool::new(false));
+    let task = |me: Arc<AtomicBool>, other: Arc<AtomicBool>| async move {
+        me.store(true, Ordering::SeqCst);
+        spin_until(&other)
+    };
+    let a = rt.spawn(task(Arc::clone(&a_started), Arc::clone(&b_started)));
+    let b = rt.spawn(task(Arc::clone(&b_started), Arc::clone(&a_started)));
+    let (a, b) = rt.block_on(async { (a.await.unwrap(), b.await.unwrap()) });
+    assert!(a && b, "the two tasks never ran at the same time");
+}
+
+#[test]
+fn parallel_when_spawned_from_a_worker() {
+    // Both spawned from one worker: they land on its deque, and the other
+    // worker has to steal one.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let ok = rt.block_on(rt.spawn(async {
+        let a_started = Arc::new(AtomicBool::new(false));
+        let b_started = Arc::new(AtomicBool::new(false));
+        let (a1, b1) = (Arc::clone(&a_started), Arc::clone(&b_started));
+        let a = runtime::spawn(async move {
+            a1.store(true, Ordering::SeqCst);
+            spin_until(&b1)
+        });
+        let b = runtime::spawn(async move {
+            b_started.store(true, Ordering::SeqCst);
+            spin_until(&a_started)
+        });
+        a.await.unwrap() && b.await.unwrap()
+    }));
+    assert!(ok.unwrap());
+}
+
+#[test]
+fn tasks_run_on_worker_threads_and_block_on_on_the_caller() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("mt-test")
+        .build()
+        .unwrap();
+    let caller = std::thread::current().id();
+    let (main_thread, task_thread) = rt.block_on(async {
+        let task_thread =
+            runtime::spawn(async { std::thread::current().name().map(str::to_owned) });
+        (std::thread::current().id(), task_thread.await.unwrap())
+    });
+    assert_eq!(main_thread, caller);
+    assert!(task_thread.unwrap().starts_with("mt-test-"));
+}
+
+#[test]
+fn idle_workers_wake_for_work_from_outside() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for round in 0..20 {
+        // Let the workers park, then give them work from this thread.
+        std::thread::sleep(Duration::from_millis(2));
+        let handle = rt.spawn(async move { round * 2 });
+        assert_eq!(futures::executor::block_on(handle).unwrap(), round * 2);
+    }
+}
+
+#[test]
+fn wake_ups_from_foreign_threads_are_not_lost() {
+    // Tasks park on channels fed by plain threads, many times over.
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let total = Arc::new(AtomicUsize::new(0));
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (tx, rx) = futures::channel::mpsc::unbounded::<usize>();
+            let total = Arc::clone(&total);
+            let task = rt.spawn(async move {
+                use futures::StreamExt;
+                let mut rx = rx;
+                while let Some(n) = rx.next().await {
+                    total.fetch_add(n, Ordering::Relaxed);
+                }
+            });
+            let feeder = std::thread::spawn(move || {
+                for _ in 0..1000 {
+                    tx.unbounded_send(1).unwrap();
+                    std::thread::yield_now();
+                }
+            });
+            (task, feeder)
+        })
+        .collect();
+    for (task, feeder) in handles {
+        feeder.join().unwrap();
+        rt.block_on(task).unwrap();
+    }
+    assert_eq!(total.load(Ordering::Relaxed), 8000);
+}
+
+#[test]
+fn yield_now_lets_other_tasks_run() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = Arc::clone(&flag);
+    let ok = rt.block_on(rt.spawn(async move {
+        let setter = runtime::spawn(async move { f.store(true, Ordering::SeqCst) });
+        // One worker: the setter can only run if we yield.
+        runtime::yield_now().await;
+        let seen = flag.load(Ordering::SeqCst);
+        setter.await.unwrap();
+        seen
+    }));
+    assert!(ok.unwrap());
+}
+
+#[test]
+fn runtime_can_be_dropped_from_its_own_worker_thread() {
+    let rt = Arc::new(
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    );
+    let (go_tx, go_rx) = futures::channel::oneshot::channel::<()>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let last = Arc::clone(&rt);
+    drop(rt.spawn(async move {
+        go_rx.await.unwrap();
+        // The last reference: the runtime shuts down from this worker (and
+        // must not try to join it).
+        drop(last);
+        done_tx.send(()).unwrap();
+    }));
+    drop(rt);
+    go_tx.send(()).unwrap();
+    done_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+}

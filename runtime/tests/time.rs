@@ -1,0 +1,198 @@
+//! `sleep`, `sleep_until` and `timeout`: deadline order, never early, and
+//! under other executors.
+
+use runtime::{Builder, Runtime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn runtimes() -> [Runtime; 2] {
+    [
+        Runtime::new(),
+        Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap(),
+    ]
+}
+
+#[test]
+fn sleep_never_completes_early() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            for ms in [0, 1, 3, 10] {
+                let deadline = Instant::now() + Duration::from_millis(ms);
+                runtime::sleep(Duration::from_millis(ms)).await;
+                assert!(Instant::now() >= deadline);
+                let deadline = Instant::now() + Duration::from_millis(ms);
+                runtime::sleep_until(deadline).await;
+                assert!(Instant::now() >= deadline);
+            }
+        });
+    }
+}
+
+#[test]
+fn sleeping_tasks_wake_in_deadline_order() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    runtime::block_on({
+        let log = Arc::clone(&log);
+        async move {
+            let start = Instant::now();
+            let handles: Vec<_> = [30_u64, 10, 20, 0, 40]
+                .into_iter()
+                .map(|ms| {
+                    let log = Arc::clone(&log);
+                    runtime::spawn(async move {
+                        let deadline = start + Duration::from_millis(ms);
+                        runtime::sleep_until(deadline).await;
+                        assert!(Instant::now() >= deadline);
+                        log.lock().unwrap().push(ms);
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        }
+    });
+    assert_eq!(*log.lock().unwrap(), [0, 10, 20, 30, 40]);
+}
+
+#[test]
+fn timers_expiring_together_fire_in_deadline_order() {
+    // All deadlines are in the past by the time the runtime looks at its
+    // timer (the main future blocks the thread meanwhile): they expire in one
+    // batch, and still fire in deadline order, equal deadlines in the order
+    // they were registered.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    runtime::block_on({
+        let log = Arc::clone(&log);
+        async move {
+            let base = Instant::now() + Duration::from_millis(20);
+            let offsets = [(5, 'a'), (1, 'b'), (3, 'c'), (1, 'd'), (2, 'e')];
+            let handles: Vec<_> = offsets
+                .into_iter()
+                .map(|(ms, name)| {
+                    let log = Arc::clone(&log);
+                    runtime::spawn(async move {
+                        runtime::sleep_until(base + Duration::from_millis(ms)).await;
+                        log.lock().unwrap().push(name);
+                    })
+                })
+                .collect();
+            // Let every task register its timer, then block past all deadlines.
+            runtime::yield_now().await;
+            std::thread::sleep(Duration::from_millis(40));
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        }
+    });
+    assert_eq!(*log.lock().unwrap(), ['b', 'd', 'e', 'c', 'a']);
+}
+
+#[test]
+fn timeout_both_ways() {
+    for rt in runtimes() {
+        rt.block_on(async {
+            let ok = runtime::timeout(Duration::from_secs(60), async {
+                runtime::sleep(Duration::from_millis(1)).await;
+                "done"
+            })
+            .await;
+            assert_eq!(ok, Ok("done"));
+
+            let start = Instant::now();
+            let err = runtime::timeout(
+                Duration::from_millis(10),
+                runtime::sleep(Duration::from_secs(60)),
+            )
+            .await
+            .unwrap_err();
+            assert!(start.elapsed() >= Duration::from_millis(10));
+            assert_eq!(err.to_string(), "deadline has elapsed");
+            let _: &dyn std::error::Error = &err;
+        });
+    }
+}
+
+#[test]
+fn timeout_drops_the_future_when_it_elapses() {
+    struct Flag(Arc<Mutex<bool>>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = true;
+        }
+    }
+    let dropped = Arc::new(Mutex::new(false));
+    let flag = Flag(Arc::clone(&dropped));
+    runtime::block_on(async move {
+        let fut = async move {
+            let _flag = flag;
+            std::future::pending::<()>().await;
+        };
+        assert!(runtime::timeout(Duration::from_millis(1), fut)
+            .await
+            .is_err());
+    });
+    assert!(*dropped.lock().unwrap());
+}
+
+#[test]
+fn sleep_works_under_tokio_and_futures_executor() {
+    // No runtime of ours here: the global timer thread serves these.
+    let deadline = Instant::now() + Duration::from_millis(5);
+    futures::executor::block_on(runtime::sleep_until(deadline));
+    assert!(Instant::now() >= deadline);
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let deadline = Instant::now() + Duration::from_millis(5);
+        let sleepers: Vec<_> = (0..3)
+            .map(|i| tokio::spawn(runtime::sleep_until(deadline + Duration::from_millis(i))))
+            .collect();
+        for sleeper in sleepers {
+            sleeper.await.unwrap();
+        }
+        assert!(Instant::now() >= deadline);
+        let err = runtime::timeout(Duration::from_millis(2), std::future::pending::<()>()).await;
+        assert!(err.is_err());
+    });
+}
+
+#[test]
+fn dropped_sleep_does_not_wake_anyone() {
+    runtime::block_on(async {
+        let sleep = runtime::sleep(Duration::from_millis(1));
+        let mut sleep = Box::pin(sleep);
+        // Register it, then drop it.
+        assert!(futures::poll!(&mut sleep).is_pending());
+        drop(sleep);
+        runtime::sleep(Duration::from_millis(3)).await;
+    });
+}
+
+#[test]
+fn many_sleepers_multi_thread() {
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let start = Instant::now();
+        let handles: Vec<_> = (0..1000_u64)
+            .map(|i| {
+                runtime::spawn(async move {
+                    let deadline = start + Duration::from_micros(i * 10);
+                    runtime::sleep_until(deadline).await;
+                    assert!(Instant::now() >= deadline);
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+    });
+}

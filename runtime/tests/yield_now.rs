@@ -1,0 +1,116 @@
+//! `yield_now` is asyncio's `sleep(0)`: every other ready task runs once
+//! before the caller resumes.
+
+use std::sync::{Arc, Mutex};
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+fn push(log: &Log, entry: String) {
+    log.lock().unwrap().push(entry);
+}
+
+#[test]
+fn tasks_interleave_round_robin() {
+    let log: Log = Arc::default();
+    runtime::block_on({
+        let log = Arc::clone(&log);
+        async move {
+            let handles: Vec<_> = ["a", "b", "c"]
+                .into_iter()
+                .map(|name| {
+                    let log = Arc::clone(&log);
+                    runtime::spawn(async move {
+                        for i in 0..3 {
+                            push(&log, format!("{name}{i}"));
+                            runtime::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        }
+    });
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["a0", "b0", "c0", "a1", "b1", "c1", "a2", "b2", "c2"]
+    );
+}
+
+#[test]
+fn main_future_takes_its_turn_like_a_task() {
+    // As with asyncio.run(main()): main is one more entry of the FIFO queue.
+    let log: Log = Arc::default();
+    runtime::block_on({
+        let log = Arc::clone(&log);
+        async move {
+            let handles: Vec<_> = ["a", "b"]
+                .into_iter()
+                .map(|name| {
+                    let log = Arc::clone(&log);
+                    runtime::spawn(async move {
+                        for i in 0..2 {
+                            push(&log, format!("{name}{i}"));
+                            runtime::yield_now().await;
+                        }
+                    })
+                })
+                .collect();
+            for i in 0..3 {
+                push(&log, format!("main{i}"));
+                runtime::yield_now().await;
+            }
+            for handle in handles {
+                handle.await.unwrap();
+            }
+        }
+    });
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["main0", "a0", "b0", "main1", "a1", "b1", "main2"]
+    );
+}
+
+#[test]
+fn task_spawned_during_a_round_runs_after_the_tasks_already_queued() {
+    let log: Log = Arc::default();
+    runtime::block_on({
+        let log = Arc::clone(&log);
+        async move {
+            let l = Arc::clone(&log);
+            let a = runtime::spawn(async move {
+                push(&l, "a0".into());
+                let l2 = Arc::clone(&l);
+                let c = runtime::spawn(async move { push(&l2, "c0".into()) });
+                runtime::yield_now().await;
+                push(&l, "a1".into());
+                c.await.unwrap();
+            });
+            let l = Arc::clone(&log);
+            let b = runtime::spawn(async move {
+                push(&l, "b0".into());
+                runtime::yield_now().await;
+                push(&l, "b1".into());
+            });
+            a.await.unwrap();
+            b.await.unwrap();
+        }
+    });
+    assert_eq!(*log.lock().unwrap(), ["a0", "b0", "c0", "a1", "b1"]);
+}
+
+#[test]
+fn works_under_other_executors() {
+    futures::executor::block_on(async {
+        runtime::yield_now().await;
+    });
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let other = tokio::spawn(async { 7 });
+        runtime::yield_now().await;
+        assert_eq!(other.await.unwrap(), 7);
+    });
+}
