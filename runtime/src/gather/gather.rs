@@ -23,7 +23,7 @@ use super::children::Children;
 /// yet returned. Wakers that futures kept may outlive it: waking them then
 /// does nothing.
 ///
-/// See [`try_gather`](super::try_gather) to stop at the first error, and
+/// See [`try_gather`](crate::try_gather()) to stop at the first error, and
 /// [`gather!`](crate::gather!) for a fixed number of futures of different
 /// types.
 ///

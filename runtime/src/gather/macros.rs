@@ -1,6 +1,6 @@
 //! [`gather!`](crate::gather!): wait for a fixed list of futures of any
 //! types, like `futures::join!`, on the same readiness set as
-//! [`gather`](super::gather).
+//! [`gather`](crate::gather()).
 
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -106,7 +106,7 @@ macro_rules! gather {
     };
 }
 
-/// A child of [`gather!`]: the future, then its output.
+/// A child of [`gather!`](crate::gather!): the future, then its output.
 #[derive(Debug)]
 pub enum MaybeDone<F: Future> {
     /// Not finished yet.
@@ -157,7 +157,7 @@ impl<F: Future> MaybeDone<F> {
     }
 }
 
-/// The state of one [`gather!`]: its readiness set and how many futures are
+/// The state of one [`gather!`](crate::gather!): its readiness set and how many futures are
 /// still running.
 #[derive(Debug)]
 pub struct GatherState {

@@ -1,5 +1,5 @@
 //! Running futures concurrently inside one task, like `asyncio.gather`:
-//! [`gather`], [`try_gather`] and [`gather!`](crate::gather!).
+//! [`gather`](crate::gather()), [`try_gather`](crate::try_gather()) and [`gather!`](crate::gather!).
 //!
 //! All three poll their children in the task that polls them (nothing is
 //! spawned), give each child its own waker, and re-poll only the children

@@ -3,7 +3,7 @@
 //! One heap block holds a reference count, the parent task's waker, a
 //! lock-free stack of woken children and one [`Slot`] per child; a combinator
 //! may ask for room for its children in the same block (the payload), so
-//! [`gather`](super::gather) of `n` futures makes one allocation for the
+//! [`gather`](crate::gather()) of `n` futures makes one allocation for the
 //! children and their readiness, whatever `n` is.
 //!
 //! Each child's waker is a pointer to its slot, with a hand-written

@@ -1,4 +1,4 @@
-//! [`try_gather`]: like [`gather`](super::gather), stopping at the first error.
+//! [`try_gather`]: like [`gather`](crate::gather()), stopping at the first error.
 
 use std::fmt;
 use std::future::Future;
@@ -11,7 +11,7 @@ use super::children::Children;
 /// task, and completes with their `Ok` values in input order, or with the
 /// first `Err` as soon as one is produced.
 ///
-/// Scheduling is that of [`gather`](super::gather): no spawning, every
+/// Scheduling is that of [`gather`](crate::gather()): no spawning, every
 /// future polled once in input order by the first poll, then only the woken
 /// ones. When a future fails, the futures not yet polled in that poll are
 /// not polled, and every future and every `Ok` value collected so far is
