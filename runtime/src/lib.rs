@@ -48,7 +48,7 @@
 //!
 //! # Design
 //!
-//! * Tasks ([`task`](crate::task) module docs): one `async-task` cell per
+//! * Tasks ([`task`] module docs): one `async-task` cell per
 //!   task, with a panic-catching wrapper and an abort flag in its header.
 //! * Current-thread scheduler: a thread-local, non-atomic `VecDeque` run
 //!   queue, plus a lock-free injector for wake-ups from other threads.

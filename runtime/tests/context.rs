@@ -6,13 +6,13 @@ use runtime::{Builder, Runtime};
 #[test]
 #[should_panic(expected = "`runtime::spawn` called outside of a runtime")]
 fn spawn_outside_a_runtime_panics() {
-    let _ = runtime::spawn(async {});
+    drop(runtime::spawn(async {}));
 }
 
 #[test]
 #[should_panic(expected = "`runtime::spawn_local` called outside of `block_on`")]
 fn spawn_local_outside_block_on_panics() {
-    let _ = runtime::spawn_local(async {});
+    drop(runtime::spawn_local(async {}));
 }
 
 #[test]

@@ -93,7 +93,12 @@ fn tasks_spawned_before_block_on_run_once_it_starts() {
 #[test]
 fn handle_can_be_awaited_in_a_later_block_on() {
     let rt = Runtime::new();
-    let handle = rt.block_on(async { runtime::spawn(async { 5 }) });
+    let handle = rt.block_on(async {
+        let handle = runtime::spawn(async { 5 });
+        // Keep the handle: the task will run in the next block_on.
+        Some(handle)
+    });
+    let handle = handle.unwrap();
     assert_eq!(rt.block_on(handle).unwrap(), 5);
 }
 

@@ -133,7 +133,7 @@ impl<F: Future, O> Children<F, O> {
         mut check: impl FnMut(F::Output) -> Result<O, E>,
         mut finish: impl FnMut(O) -> T,
     ) -> Poll<Result<Vec<T>, E>> {
-        assert!(self.live, "`Gather` polled after completion");
+        assert!(self.live, "gather: future polled after completion");
         let children = self.children;
         let remaining = &mut self.remaining;
         let flow = self.set.poll_children(cx, |index, cx| {

@@ -86,6 +86,9 @@ pub(crate) struct ReadySet {
     header: NonNull<Header>,
     len: usize,
     payload_offset: usize,
+    /// Slots `0..initialized` are written; the others are uninitialised
+    /// memory, and no waker points at them yet.
+    initialized: usize,
     /// Whether every child has been polled once (so later polls only take
     /// the woken ones).
     polled_all: bool,
@@ -95,7 +98,8 @@ pub(crate) struct ReadySet {
 // payload, which `ReadySet` never reads: its users say what they store there
 // and must be `Send`/`Sync` only if their contents are.
 unsafe impl Send for ReadySet {}
-// SAFETY: as above; `&ReadySet` only exposes `len` and `close`, which locks.
+// SAFETY: as above; through `&ReadySet` one can only `close` (which locks)
+// and get the payload's address.
 unsafe impl Sync for ReadySet {}
 
 impl ReadySet {
@@ -130,8 +134,9 @@ impl ReadySet {
             alloc::handle_alloc_error(layout)
         };
         // SAFETY: the block is freshly allocated for `layout`, which starts
-        // with a `Header` and has `len` slots at `SLOTS_OFFSET`, all aligned.
-        // Pointers derived from `block` cover the whole allocation.
+        // with a (suitably aligned) `Header`. The slots are written later,
+        // each just before its child's first poll (see `poll_children`), so
+        // that the pass over them is the same as the pass over the children.
         unsafe {
             header.as_ptr().write(Header {
                 refs: AtomicUsize::new(1),
@@ -139,20 +144,12 @@ impl ReadySet {
                 parent: Mutex::new(None),
                 layout,
             });
-            let slots = block.add(SLOTS_OFFSET).cast::<Slot>();
-            for index in 0..len {
-                slots.add(index).write(Slot {
-                    queued: AtomicBool::new(false),
-                    // Cannot truncate: `len < MAX_CHILDREN` was checked above.
-                    index: index as u32,
-                    next: AtomicU32::new(EMPTY),
-                });
-            }
         }
         ReadySet {
             header,
             len,
             payload_offset,
+            initialized: 0,
             polled_all: false,
         }
     }
@@ -193,12 +190,30 @@ impl ReadySet {
         }
     }
 
+    /// Writes slot `index`, the next uninitialised one.
+    fn init_slot(&mut self, index: usize) {
+        debug_assert_eq!(index, self.initialized);
+        // SAFETY: `index < len` (callers) and the slot is not initialised,
+        // so no waker reads it; the slot lies inside the live block.
+        unsafe {
+            self.slot(index).as_ptr().write(Slot {
+                queued: AtomicBool::new(false),
+                // Cannot truncate: `len < MAX_CHILDREN` (`with_payload`).
+                index: index as u32,
+                next: AtomicU32::new(EMPTY),
+            });
+        }
+        self.initialized += 1;
+    }
+
     /// A waker for child `index`, borrowing the owner's reference: building
     /// it costs no atomic operation; a child that keeps it clones it, which
     /// takes a reference.
     fn waker(&self, index: usize) -> WakerRef<'_> {
+        debug_assert!(index < self.initialized);
         let data = self.slot(index).as_ptr().cast_const().cast::<()>();
-        // SAFETY: `data` points at a slot of a live block and `VTABLE`'s
+        // SAFETY: `data` points at an initialised slot (`index <
+        // initialized`: callers) of a live block, and `VTABLE`'s
         // functions uphold `RawWaker`'s contract for such pointers (see
         // them); the waker is never dropped, only borrowed while `self` is,
         // so it uses the owner's reference without releasing it.
@@ -224,6 +239,10 @@ impl ReadySet {
         self.register(cx.waker());
         if !self.polled_all {
             for index in 0..self.len {
+                // In index order, so `initialized <= index` here.
+                if index == self.initialized {
+                    self.init_slot(index);
+                }
                 let waker = self.waker(index);
                 poll_child(index, &mut Context::from_waker(&waker))?;
             }
@@ -271,7 +290,7 @@ impl ReadySet {
         // their `next` until we clear it.
         let mut reversed = EMPTY;
         while top != EMPTY {
-            // SAFETY: only indices below `len` are ever pushed.
+            // SAFETY: only initialised slots have wakers, so only they are pushed.
             let slot = unsafe { self.slot(top as usize).as_ref() };
             // Relaxed: ordered by the swap's Acquire above; the slot is ours.
             let below = slot.next.load(Ordering::Relaxed);
@@ -332,7 +351,7 @@ impl Iterator for Woken<'_> {
             return None;
         }
         let index = self.next as usize;
-        // SAFETY: only indices below `len` are ever pushed.
+        // SAFETY: only initialised slots have wakers, so only they are pushed.
         let slot = unsafe { self.set.slot(index).as_ref() };
         // Relaxed: written by this thread in `take_woken`.
         self.next = slot.next.load(Ordering::Relaxed);
@@ -358,7 +377,7 @@ impl Drop for Woken<'_> {
         let mut rest = self.next;
         let mut top = EMPTY;
         while rest != EMPTY {
-            // SAFETY: only indices below `len` are ever pushed.
+            // SAFETY: only initialised slots have wakers, so only they are pushed.
             let slot = unsafe { self.set.slot(rest as usize).as_ref() };
             // Relaxed: the list is still ours (its slots are `queued`).
             let below = slot.next.load(Ordering::Relaxed);
@@ -366,7 +385,7 @@ impl Drop for Woken<'_> {
             top = rest;
             rest = below;
         }
-        // SAFETY: `self.next` is below `len`; it is now the bottom of the list.
+        // SAFETY: `self.next` was pushed, so initialised; it is now the bottom.
         let bottom = unsafe { self.set.slot(self.next as usize).as_ref() };
         self.set.header().push(top, bottom);
     }

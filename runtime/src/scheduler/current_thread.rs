@@ -122,8 +122,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shared = Arc::clone(self);
-        let (runnable, handle) = task::spawn(future, move |r| shared.schedule(Entry::Task(r)));
+        let (runnable, handle) = task::spawn(future, Handle::CurrentThread(Arc::clone(self)));
         self.schedule(Entry::Task(runnable));
         handle
     }
@@ -133,9 +132,8 @@ impl Shared {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let shared = Arc::clone(&self);
         let (runnable, handle) =
-            task::spawn_local(future, move |r| shared.schedule(Entry::Task(r)));
+            task::spawn_local(future, Handle::CurrentThread(Arc::clone(&self)));
         self.schedule(Entry::Task(runnable));
         handle
     }
@@ -143,16 +141,21 @@ impl Shared {
     /// Queues `entry`: on the run queue when called from the `block_on`
     /// thread, else on the injector, waking the `block_on` thread.
     fn schedule(&self, entry: Entry) {
-        let mut entry = Some(entry);
-        let _ = LOCAL.try_with(|local| {
-            if ptr::eq(local.owner.get(), self) {
-                if let Some(entry) = entry.take() {
-                    local.queue.borrow_mut().push_back(entry);
-                }
-            }
-        });
-        if let Some(entry) = entry {
+        if let Some(entry) = push_local(self, entry) {
             self.schedule_remote(entry);
+        }
+    }
+
+    /// Runs every task queued in the injector once (unit tests drive task
+    /// cells with it, without a `block_on` loop).
+    #[cfg(test)]
+    pub(crate) fn run_queued_for_test(&self) {
+        loop {
+            match self.injector.steal() {
+                Steal::Success(Entry::Task(runnable)) => task::run(runnable),
+                Steal::Success(Entry::Main) | Steal::Retry => {}
+                Steal::Empty => return,
+            }
         }
     }
 
@@ -310,6 +313,40 @@ impl fmt::Debug for Shared {
             .field("closed", &self.closed)
             .finish_non_exhaustive()
     }
+}
+
+/// The schedule function of this scheduler's tasks (see
+/// [`crate::scheduler::schedule`]).
+pub(crate) fn schedule_task(runnable: Runnable) {
+    let owner: *const Shared = match runnable.metadata().scheduler() {
+        Handle::CurrentThread(shared) => Arc::as_ptr(shared),
+        Handle::MultiThread(_) => unreachable!("not a current-thread task"),
+    };
+    let Some(entry) = push_local(owner, Entry::Task(runnable)) else {
+        return;
+    };
+    // Woken from another thread: the slow path may clone the `Arc`.
+    if let Entry::Task(runnable) = entry {
+        if let Handle::CurrentThread(shared) = runnable.metadata().scheduler() {
+            let shared = Arc::clone(shared);
+            shared.schedule_remote(Entry::Task(runnable));
+        }
+    }
+}
+
+/// Pushes `entry` on this thread's run queue if this thread runs `owner`'s
+/// `block_on`; gives it back otherwise.
+#[inline]
+fn push_local(owner: *const Shared, entry: Entry) -> Option<Entry> {
+    let mut entry = Some(entry);
+    let _ = LOCAL.try_with(|local| {
+        if ptr::eq(local.owner.get(), owner) {
+            if let Some(entry) = entry.take() {
+                local.queue.borrow_mut().push_back(entry);
+            }
+        }
+    });
+    entry
 }
 
 fn release(entry: Entry) {

@@ -3,7 +3,7 @@
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 
-use crate::task::JoinHandle;
+use crate::task::{JoinHandle, Runnable};
 use crate::time::Timer;
 use std::future::Future;
 use std::sync::Arc;
@@ -63,5 +63,15 @@ impl Handle {
             Handle::CurrentThread(shared) => shared.shutdown(),
             Handle::MultiThread(shared) => shared.shutdown(),
         }
+    }
+}
+
+/// The schedule function of every task: queues the runnable on the
+/// scheduler recorded in its metadata. Zero-sized on purpose (see
+/// `TaskMeta::scheduler`).
+pub(crate) fn schedule(runnable: Runnable) {
+    match runnable.metadata().scheduler() {
+        Handle::CurrentThread(_) => current_thread::schedule_task(runnable),
+        Handle::MultiThread(_) => multi_thread::schedule_task(runnable),
     }
 }

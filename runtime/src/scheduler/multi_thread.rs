@@ -75,8 +75,8 @@ pub(crate) struct Shared {
 
 /// What a worker thread keeps in its thread-local.
 struct WorkerLocal {
-    /// The runtime this thread works for; only compared.
-    shared: *const Shared,
+    /// The runtime this thread works for.
+    shared: Arc<Shared>,
     index: usize,
     queue: Worker<Runnable>,
 }
@@ -137,8 +137,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shared = Arc::clone(self);
-        let (runnable, handle) = task::spawn(future, move |r| shared.schedule(r));
+        let (runnable, handle) = task::spawn(future, Handle::MultiThread(Arc::clone(self)));
         self.schedule(runnable);
         handle
     }
@@ -161,28 +160,23 @@ impl Shared {
     /// Queues a task: on this worker's deque when called from one of our
     /// workers, else on the injector; then wakes a parked worker if needed.
     fn schedule(&self, runnable: Runnable) {
-        let mut runnable = Some(runnable);
-        let _ = WORKER.try_with(|worker| {
-            if let Some(worker) = &*worker.borrow() {
-                if ptr::eq(worker.shared, self) {
-                    if let Some(runnable) = runnable.take() {
-                        worker.queue.push(runnable);
-                    }
-                }
-            }
-        });
-        if let Some(runnable) = runnable {
-            if self.is_shut_down() {
-                task::release(runnable);
-                return;
-            }
-            self.injector.push(runnable);
-            // SeqCst: either `shutdown`'s drain sees our push or we see
-            // `closed` (see `current_thread::Shared::schedule_remote`).
-            if self.closed.load(Ordering::SeqCst) {
-                self.drain_injector();
-                return;
-            }
+        if let Some(runnable) = push_local(self, runnable) {
+            self.schedule_remote(runnable);
+        }
+    }
+
+    #[cold]
+    fn schedule_remote(&self, runnable: Runnable) {
+        if self.is_shut_down() {
+            task::release(runnable);
+            return;
+        }
+        self.injector.push(runnable);
+        // SeqCst: either `shutdown`'s drain sees our push or we see
+        // `closed` (see `current_thread::Shared::schedule_remote`).
+        if self.closed.load(Ordering::SeqCst) {
+            self.drain_injector();
+            return;
         }
         self.notify_parked();
     }
@@ -238,7 +232,11 @@ impl Shared {
             parker.unpark();
         }
         let on_worker = WORKER
-            .try_with(|w| w.borrow().as_ref().is_some_and(|w| ptr::eq(w.shared, self)))
+            .try_with(|w| {
+                w.borrow()
+                    .as_ref()
+                    .is_some_and(|w| ptr::eq(Arc::as_ptr(&w.shared), self))
+            })
             .unwrap_or(false);
         let threads = std::mem::take(&mut *self.threads.lock());
         if !on_worker {
@@ -265,12 +263,48 @@ impl fmt::Debug for Shared {
     }
 }
 
+/// The schedule function of this scheduler's tasks (see
+/// [`crate::scheduler::schedule`]).
+pub(crate) fn schedule_task(runnable: Runnable) {
+    let owner: *const Shared = match runnable.metadata().scheduler() {
+        Handle::MultiThread(shared) => Arc::as_ptr(shared),
+        Handle::CurrentThread(_) => unreachable!("not a multi-thread task"),
+    };
+    let Some(runnable) = push_local(owner, runnable) else {
+        return;
+    };
+    // Woken from outside the runtime's workers: the slow path may clone the
+    // `Arc`.
+    if let Handle::MultiThread(shared) = runnable.metadata().scheduler() {
+        let shared = Arc::clone(shared);
+        shared.schedule_remote(runnable);
+    }
+}
+
+/// Pushes `runnable` on this thread's deque if this thread is a worker of
+/// `owner` (and wakes a parked worker if needed); gives it back otherwise.
+#[inline]
+fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
+    let mut runnable = Some(runnable);
+    let _ = WORKER.try_with(|worker| {
+        if let Some(worker) = &*worker.borrow() {
+            if ptr::eq(Arc::as_ptr(&worker.shared), owner) {
+                if let Some(runnable) = runnable.take() {
+                    worker.queue.push(runnable);
+                    worker.shared.notify_parked();
+                }
+            }
+        }
+    });
+    runnable
+}
+
 /// The body of a worker thread.
 fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Runnable>) {
     let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)), None);
     WORKER.with(|w| {
         *w.borrow_mut() = Some(WorkerLocal {
-            shared: Arc::as_ptr(&shared),
+            shared: Arc::clone(&shared),
             index,
             queue,
         });

@@ -10,21 +10,23 @@
 //! written and fuzzed for smol/async-executor, with one allocation per task,
 //! a state machine documented bit by bit, and thread checks for
 //! `spawn_local`. Writing our own would have cost a few hundred lines of
-//! `unsafe` for no gain in speed (its `Runnable` is a single pointer, the
-//! schedule closure is stored inline), so this crate uses it and contains no
-//! `unsafe` at all.
+//! `unsafe` for no gain in speed (its `Runnable` is a single pointer, and
+//! with a zero-sized schedule function a wake-up is one CAS and a push), so
+//! this crate uses it. The crate's only `unsafe` is the pin projection of
+//! [`Timeout`](crate::Timeout).
 //!
 //! On top of the cell this module adds, in the future it wraps around the
-//! user's ([`guard`]):
+//! user's (`guard`):
 //! * panic isolation: a panic while polling becomes the task's output
 //!   (`Err(JoinError)`) instead of unwinding through the scheduler;
 //! * cancellation: a scheduler that drops a task (abort, shutdown) does so by
 //!   running it one last time in "cancel" mode (a thread-local flag, see
-//!   [`run_cancelled`]), so that the wrapper drops the user's future and then
+//!   `run_cancelled`), so that the wrapper drops the user's future and then
 //!   completes with a cancelled `JoinError`. The handle therefore always
 //!   receives an output, and the user's future is always dropped before it;
-//! * [`TaskMeta`], stored in the cell's header: the abort flag that the
-//!   schedulers check before running a task, and the owning thread of a
+//! * `TaskMeta`, stored in the cell's header: the scheduler the task belongs
+//!   to (so that the schedule function is zero-sized), the abort flag that
+//!   the schedulers check before running a task, and the owning thread of a
 //!   local task, so that it is never polled or dropped elsewhere.
 
 mod join_error;
@@ -33,6 +35,7 @@ mod join_handle;
 pub use join_error::JoinError;
 pub use join_handle::JoinHandle;
 
+use crate::scheduler::Handle;
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -55,14 +58,25 @@ pub(crate) struct TaskMeta {
     /// For `spawn_local` tasks, the [`crate::context::thread_id`] of the
     /// thread that spawned it; 0 for `Send` tasks.
     owner_thread: u64,
+    /// The scheduler the task belongs to. Kept here rather than captured by
+    /// the schedule function: a zero-sized schedule function spares
+    /// async-task a waker clone and drop (two atomic operations) on every
+    /// wake-up.
+    scheduler: Handle,
 }
 
 impl TaskMeta {
-    fn new(owner_thread: u64) -> TaskMeta {
+    fn new(owner_thread: u64, scheduler: Handle) -> TaskMeta {
         TaskMeta {
             aborted: AtomicBool::new(false),
             owner_thread,
+            scheduler,
         }
+    }
+
+    /// The scheduler this task belongs to.
+    pub(crate) fn scheduler(&self) -> &Handle {
+        &self.scheduler
     }
 
     pub(crate) fn abort(&self) {
@@ -114,32 +128,31 @@ async fn guard<F: Future>(future: F) -> Output<F::Output> {
     .await
 }
 
-/// Allocates the cell of a `Send` task. `schedule` is called with the
-/// runnable every time the task is woken; the first runnable is returned and
-/// must be scheduled by the caller.
-pub(crate) fn spawn<F, S>(future: F, schedule: S) -> (Runnable, JoinHandle<F::Output>)
+/// Allocates the cell of a `Send` task belonging to `scheduler`, which
+/// receives the runnable every time the task is woken (see
+/// [`crate::scheduler::schedule`]); the first runnable is returned and must
+/// be scheduled by the caller.
+pub(crate) fn spawn<F>(future: F, scheduler: Handle) -> (Runnable, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
-    S: Fn(Runnable) + Send + Sync + 'static,
 {
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(0))
-        .spawn(move |_| guard(future), schedule);
+        .metadata(TaskMeta::new(0, scheduler))
+        .spawn(move |_| guard(future), crate::scheduler::schedule);
     let handle = JoinHandle::new(task, runnable.waker());
     (runnable, handle)
 }
 
 /// Like [`spawn`], for a `!Send` future bound to the current thread.
-pub(crate) fn spawn_local<F, S>(future: F, schedule: S) -> (Runnable, JoinHandle<F::Output>)
+pub(crate) fn spawn_local<F>(future: F, scheduler: Handle) -> (Runnable, JoinHandle<F::Output>)
 where
     F: Future + 'static,
     F::Output: 'static,
-    S: Fn(Runnable) + Send + Sync + 'static,
 {
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(crate::context::thread_id()))
-        .spawn_local(move |_| guard(future), schedule);
+        .metadata(TaskMeta::new(crate::context::thread_id(), scheduler))
+        .spawn_local(move |_| guard(future), crate::scheduler::schedule);
     let handle = JoinHandle::new(task, runnable.waker());
     (runnable, handle)
 }
@@ -183,36 +196,32 @@ fn run_cancelled(runnable: Runnable) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
 
-    /// Runs the task cell by hand with a queue of runnables: the cell, the
-    /// panic wrapper and abort, without any scheduler. Fast enough for miri.
+    /// Runs task cells by hand, without a scheduler loop: the cell, the
+    /// panic wrapper and abort. Fast enough for miri.
     #[test]
     fn cell_runs_catches_panics_and_aborts() {
-        let queue = Arc::new(Mutex::new(Vec::<Runnable>::new()));
-        let schedule = {
-            let queue = Arc::clone(&queue);
-            move |r| queue.lock().unwrap().push(r)
-        };
-        let (r1, h1) = spawn(async { 1 + 1 }, schedule.clone());
-        let (r2, h2) = spawn(async { panic!("inside") }, schedule.clone());
-        let (r3, h3) = spawn(std::future::pending::<()>(), schedule);
+        use crate::scheduler::current_thread;
+        // A runtime nobody drives: scheduled tasks wait in its injector.
+        let shared = Arc::new(current_thread::Shared::new());
+        let handle = || Handle::CurrentThread(Arc::clone(&shared));
+        let (r1, h1) = spawn(async { 1 + 1 }, handle());
+        let (r2, h2) = spawn(async { panic!("inside") }, handle());
+        let (r3, h3) = spawn(std::future::pending::<()>(), handle());
         r1.schedule();
         r2.schedule();
         r3.schedule();
-        let drain = |queue: &Mutex<Vec<Runnable>>| {
-            let batch = std::mem::take(&mut *queue.lock().unwrap());
-            batch.into_iter().for_each(run);
-        };
-        drain(&queue);
+        shared.run_queued_for_test();
         assert!(h1.is_finished() && h2.is_finished() && !h3.is_finished());
         h3.abort();
-        drain(&queue);
+        shared.run_queued_for_test();
         assert!(h3.is_finished());
         let (o1, o2, o3) = futures_lite_block_on(async { (h1.await, h2.await, h3.await) });
         assert_eq!(o1.unwrap(), 2);
         assert!(o2.unwrap_err().is_panic());
         assert!(o3.unwrap_err().is_cancelled());
+        shared.shutdown();
     }
 
     /// A minimal block_on for futures that are already complete.

@@ -2,7 +2,7 @@
 //!
 //! A [`Sleep`] registers its deadline and waker with the timer of the runtime
 //! it is first polled in (a `BTreeMap` keyed by deadline then registration
-//! order, see [`Timer`]). That runtime's threads park with a time-out at the
+//! order, see `Timer`). That runtime's threads park with a time-out at the
 //! earliest deadline and wake the expired entries in order, so a runtime
 //! whose tasks all sleep uses no CPU until the next deadline. Polled outside
 //! our runtimes (under tokio, `futures::executor`, ...), a `Sleep` uses a

@@ -117,6 +117,7 @@ mod tests {
     use std::time::Duration;
 
     #[test]
+    #[cfg_attr(miri, ignore = "starts the global timer thread, which never exits")]
     fn both_ways_under_futures_executor() {
         // Not our runtime: the global timer thread serves the sleep.
         let ok = futures::executor::block_on(timeout(Duration::from_secs(60), ready(3)));
@@ -134,7 +135,9 @@ mod tests {
             crate::yield_now().await;
             *borrow
         };
-        let out = futures::executor::block_on(timeout(Duration::from_secs(60), fut));
+        let out = crate::block_on(timeout(Duration::from_secs(60), fut));
         assert_eq!(out, Ok(5));
+        let err = crate::block_on(timeout(Duration::from_millis(1), pending::<()>()));
+        assert_eq!(err, Err(Elapsed(())));
     }
 }
