@@ -53,7 +53,11 @@ pub fn render_header(
     format!(
         "# Benchmark results\n\n\
          {}, {cores} cores; benchmarks run with {command}; read from `{results_dir}` \
-         by `cargo run -p benches --bin report`.\n\n",
+         by `cargo run -p benches --bin report`.\n\n\
+         Ids: `ours/...` is this workspace, `floor...` a lower bound that no real \
+         executor or primitive reaches, anything else the peer crate named first. \
+         What each id runs is in the doc comment at the top of \
+         `benches/benches/<group>.rs`.\n\n",
         format_utc(generated)
     )
 }
