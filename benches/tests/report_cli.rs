@@ -2,7 +2,7 @@
 //! markdown table out; a missing directory is exit status 1.
 
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn report() -> Command {
@@ -15,7 +15,7 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn save(dir: &PathBuf, subdir: &str, benchmark: &str, median_ns: f64) {
+fn save(dir: &Path, subdir: &str, benchmark: &str, median_ns: f64) {
     let new = dir.join(subdir).join("new");
     fs::create_dir_all(&new).unwrap();
     fs::write(new.join("benchmark.json"), benchmark).unwrap();
