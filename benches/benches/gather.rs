@@ -10,6 +10,9 @@
 //!
 //! `floor` polls the same futures from a `Vec` with a no-op waker, in a
 //! loop until all are done: what any combinator must at least spend.
+//!
+//! A second group, `gather_macro`, puts `gather!` beside `futures::join!`
+//! on a pair of futures that yield ten times each.
 
 // `criterion_group!` generates an undocumented `pub fn benches`.
 #![allow(missing_docs)]
@@ -98,6 +101,38 @@ fn bench(c: &mut Criterion) {
         b.iter(|| floor((0..n).map(yielding)));
     });
 
+    group.finish();
+
+    // `gather!` on a pair of futures that yield 10 times each: the per-call
+    // allocation of its readiness set against `futures::join!`, which has
+    // none but polls both futures on every wake.
+    let mut group = c.benchmark_group("gather_macro");
+    group.throughput(Throughput::Elements(2));
+    let pair = || {
+        let work = |value: usize| async move {
+            for _ in 0..10 {
+                benches::yield_once().await;
+            }
+            value
+        };
+        (work(1), work(2))
+    };
+    group.bench_function(BenchmarkId::new("ours/gather!", "pair_yield_10"), |b| {
+        b.iter(|| {
+            block_on(async {
+                let (x, y) = pair();
+                runtime::gather!(x, y)
+            })
+        });
+    });
+    group.bench_function(BenchmarkId::new("futures/join!", "pair_yield_10"), |b| {
+        b.iter(|| {
+            block_on(async {
+                let (x, y) = pair();
+                futures::join!(x, y)
+            })
+        });
+    });
     group.finish();
 }
 

@@ -63,7 +63,8 @@ where
 /// The future returned by [`gather`]: the outputs of its futures, in input
 /// order.
 ///
-/// It can also be collected from an iterator of futures.
+/// It can also be collected from an iterator of futures. Polling it again
+/// after it completed panics.
 ///
 /// # Examples
 ///

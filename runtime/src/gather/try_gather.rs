@@ -48,7 +48,8 @@ where
 /// The future returned by [`try_gather`]: the `Ok` values of its futures in
 /// input order, or the first `Err`.
 ///
-/// It can also be collected from an iterator of futures.
+/// It can also be collected from an iterator of futures. Polling it again
+/// after it completed panics.
 ///
 /// # Examples
 ///
