@@ -42,6 +42,12 @@ macro_rules! uncontended {
                 black_box(&$m);
             })
         });
+        let total = futures::executor::block_on(async { *$lock });
+        assert!(
+            total > 0 && total % UNCONTENDED == 0,
+            "{}: lost updates",
+            $id
+        );
     }};
 }
 
@@ -68,6 +74,14 @@ macro_rules! contended {
                 })
             })
         });
+        let $m = &*shared;
+        let total = futures::executor::block_on(async { *$lock });
+        let per_iteration = TASKS * INCREMENTS;
+        assert!(
+            total > 0 && total % per_iteration == 0,
+            "{}: lost updates",
+            $id
+        );
     }};
 }
 
