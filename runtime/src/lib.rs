@@ -94,6 +94,16 @@ use std::future::Future;
 ///     assert_eq!(handle.await.unwrap(), "hello");
 /// });
 /// ```
+///
+/// The future must be `Send` (it may run on a worker thread); use
+/// [`spawn_local`] for one that is not:
+///
+/// ```compile_fail
+/// runtime::block_on(async {
+///     let rc = std::rc::Rc::new(1);
+///     let _ = runtime::spawn(async move { *rc }).await;
+/// });
+/// ```
 #[track_caller]
 pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
 where
@@ -132,7 +142,8 @@ where
     context::spawn_local(future)
 }
 
-/// Compile-time checks of the auto traits users rely on.
+/// Compile-time checks of the auto traits users rely on. (What must *not*
+/// be `Send` is checked by `compile_fail` doctests: [`spawn`], [`JoinHandle`].)
 #[allow(dead_code)]
 fn _assert_auto_traits() {
     fn send<T: Send>() {}

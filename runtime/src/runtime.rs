@@ -174,8 +174,9 @@ mod tests {
     // crossbeam-epoch (behind the deques' work stealing) is not Stacked
     // Borrows clean, only Tree Borrows clean (crossbeam-rs/crossbeam#996), so
     // under miri's default model the multi-thread runs are skipped. They pass
-    // with `MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-tree-borrows"` and
-    // `-- --include-ignored`.
+    // with `MIRIFLAGS="-Zmiri-disable-isolation -Zmiri-tree-borrows
+    // -Zmiri-ignore-leaks"` (the leaks are crossbeam-epoch's global
+    // collector) and `-- --include-ignored`.
     #[test]
     #[cfg_attr(miri, ignore = "crossbeam-epoch needs -Zmiri-tree-borrows")]
     fn multi_thread_end_to_end() {

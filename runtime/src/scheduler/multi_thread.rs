@@ -412,6 +412,8 @@ fn park_worker(shared: &Shared, worker: &WorkerLocal, searching: &mut bool) {
     let mut idle = shared.idle.lock();
     if let Some(position) = idle.iter().position(|&i| i == worker.index) {
         idle.swap_remove(position);
+        // SeqCst: part of the protocol of the module docs (a spurious or
+        // timed-out wake-up: nobody counted us as searching yet).
         shared.num_idle.fetch_sub(1, Ordering::SeqCst);
         shared.num_searching.fetch_add(1, Ordering::SeqCst);
     }

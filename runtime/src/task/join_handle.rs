@@ -23,6 +23,17 @@ use std::task::{Context, Poll, Waker};
 ///     assert_eq!(handle.await.unwrap(), 42);
 /// });
 /// ```
+///
+/// It is `Send` and `Sync` when `T: Send`; the handle of a local task with a
+/// `!Send` output stays on its thread:
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>(_: &T) {}
+/// runtime::block_on(async {
+///     let handle = runtime::spawn_local(async { std::rc::Rc::new(1) });
+///     assert_send(&handle);
+/// });
+/// ```
 #[must_use = "dropping a JoinHandle detaches the task; await it to get its output"]
 pub struct JoinHandle<T> {
     /// `None` once the output has been taken (or in `drop`).

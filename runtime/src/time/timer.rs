@@ -20,7 +20,10 @@ pub(crate) type TimerKey = (Instant, u64);
 pub(crate) struct Timer {
     inner: Mutex<Inner>,
     /// Number of registered timers, readable without the lock: lets the
-    /// schedulers skip the timer entirely while none is registered.
+    /// schedulers skip the timer entirely while none is registered. Every
+    /// access is `Relaxed`: it is only a hint, always written under the lock,
+    /// and a thread that must see a new entry (one about to park) is ordered
+    /// after its registration by the lock or by the parker's unpark.
     len: AtomicUsize,
 }
 
