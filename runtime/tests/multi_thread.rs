@@ -171,3 +171,36 @@ fn runtime_can_be_dropped_from_its_own_worker_thread() {
     go_tx.send(()).unwrap();
     done_rx.recv_timeout(Duration::from_secs(20)).unwrap();
 }
+
+#[test]
+fn chains_of_wake_ups_across_workers_complete() {
+    // Task i waits for task i-1's message, so every step is a wake-up of a
+    // task that is idle, often while the workers are parking: a lost wake-up
+    // hangs the chain (the watchdog below turns that into a failure).
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        for _round in 0..20 {
+            let (first_tx, mut rx) = futures::channel::oneshot::channel::<usize>();
+            let mut handles = Vec::new();
+            for _ in 0..200 {
+                let (tx, next_rx) = futures::channel::oneshot::channel::<usize>();
+                handles.push(rt.spawn(async move {
+                    let n = rx.await.unwrap();
+                    tx.send(n + 1).unwrap();
+                }));
+                rx = next_rx;
+            }
+            first_tx.send(0).unwrap();
+            let last = rt.block_on(rx).unwrap();
+            assert_eq!(last, 200);
+            for handle in handles {
+                rt.block_on(handle).unwrap();
+            }
+        }
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a wake-up was lost: the chain did not complete");
+}
