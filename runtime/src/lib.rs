@@ -28,13 +28,13 @@
 //! * [`spawn`], [`spawn_local`] and [`Runtime::spawn`] return a
 //!   [`JoinHandle`]: await it for `Result<T, JoinError>`, `abort()` it, or
 //!   drop it to detach the task.
-//! * [`yield_now`] (asyncio's `sleep(0)`), [`sleep`], [`sleep_until`] and
+//! * [`yield_now()`] (asyncio's `sleep(0)`), [`sleep`], [`sleep_until`] and
 //!   [`timeout`].
 //!
 //! # Semantics
 //!
 //! * `spawn` queues a task, it never polls it on the spot. A task calling
-//!   [`yield_now`] goes to the back of the run queue, so every other ready
+//!   [`yield_now()`] goes to the back of the run queue, so every other ready
 //!   task runs once before it resumes. Tasks spawned with
 //!   [`Runtime::spawn`] before any `block_on` run once one starts.
 //! * `block_on` polls its future on the calling thread; calling it while the
@@ -43,7 +43,7 @@
 //!   to a [`JoinError`] with [`is_panic`](JoinError::is_panic).
 //! * Timers expiring together fire in deadline order; [`sleep`] never
 //!   completes early; a runtime with only sleeping tasks parks its threads
-//!   until the next deadline. [`sleep`] and [`yield_now`] also work under
+//!   until the next deadline. [`sleep`] and [`yield_now()`] also work under
 //!   other executors (tokio, `futures::executor`, ...).
 //!
 //! # Design

@@ -8,9 +8,17 @@ use std::future::Future;
 
 /// An executor: runs futures and the tasks they spawn, with a timer.
 ///
-/// Built by [`Runtime::new`] (current-thread) or a [`Builder`]. Dropping it
-/// shuts it down: the futures of its tasks that have not completed are
-/// dropped, and their handles resolve to a cancelled [`JoinError`](crate::JoinError).
+/// Built by [`Runtime::new`] (current-thread) or a [`Builder`].
+///
+/// # Shutdown
+///
+/// Dropping a runtime stops its worker threads (joining them) and cancels
+/// its tasks: those queued to run and those waiting on its timers have their
+/// futures dropped at once, and their handles resolve to a cancelled
+/// [`JoinError`](crate::JoinError). The runtime keeps no list of idle tasks,
+/// so a task waiting on something outside it (a channel, a lock) is dropped
+/// when that wakes it, or when its last waker and its handle are gone,
+/// whichever comes first; it is never polled again either way.
 ///
 /// # Examples
 ///

@@ -1,4 +1,4 @@
-//! [`yield_now`]: asyncio's `await asyncio.sleep(0)`.
+//! [`yield_now()`]: asyncio's `await asyncio.sleep(0)`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,7 +31,7 @@ pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
 
-/// The future returned by [`yield_now`].
+/// The future returned by [`yield_now()`].
 #[derive(Debug)]
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct YieldNow {

@@ -1,4 +1,15 @@
 //! The two schedulers and the [`Handle`] that names either of them.
+//!
+//! * [`current_thread`]: one thread (the one in `block_on`) runs everything;
+//!   a thread-local `VecDeque` run queue, a lock-free injector for wake-ups
+//!   from other threads.
+//! * [`multi_thread`]: worker threads with `crossbeam-deque` run queues, a
+//!   shared injector, work stealing, and a parking protocol without lost
+//!   wake-ups. Its `block_on` runs the future (and `spawn_local` tasks) on
+//!   the calling thread with a [`current_thread`] scheduler of its own.
+//!
+//! A task's cell records its scheduler's [`Handle`] (see `TaskMeta`), and
+//! [`schedule`] routes every wake-up to it.
 
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;

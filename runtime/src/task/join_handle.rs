@@ -58,7 +58,7 @@ impl<T> JoinHandle<T> {
     ///
     /// On the current-thread runtime the future is dropped by the next time
     /// the scheduler picks a task, so a caller that aborts a task and then
-    /// yields once ([`yield_now`](crate::yield_now)) sees it gone. On the
+    /// yields once ([`yield_now`](fn@crate::yield_now)) sees it gone. On the
     /// multi-thread runtime a task being polled at this moment finishes that
     /// poll first.
     ///

@@ -1,4 +1,4 @@
-//! Time: [`sleep`], [`sleep_until`] and [`timeout`].
+//! Time: [`sleep`], [`sleep_until`] and [`timeout()`].
 //!
 //! A [`Sleep`] registers its deadline and waker with the timer of the runtime
 //! it is first polled in (a `BTreeMap` keyed by deadline then registration
@@ -27,7 +27,7 @@ use timer::{GlobalTimer, TimerKey};
 ///
 /// The equivalent of `asyncio.sleep(delay)`: only the task calling it waits,
 /// the runtime runs other tasks meanwhile. `sleep(Duration::ZERO)` completes
-/// at once; use [`yield_now`](crate::yield_now) to let other tasks run.
+/// at once; use [`yield_now`](fn@crate::yield_now) to let other tasks run.
 ///
 /// # Examples
 ///

@@ -1,4 +1,4 @@
-//! [`timeout`]: bound the time a future may take.
+//! [`timeout()`]: bound the time a future may take.
 
 use super::{deadline_after, sleep_until, Sleep};
 use std::fmt;
