@@ -92,14 +92,17 @@ pub(crate) struct ReadySet {
     /// Whether every child has been polled once (so later polls only take
     /// the woken ones).
     polled_all: bool,
+    /// The data and vtable of the parent waker now in the header, so that
+    /// re-registering the same waker (the usual case) takes no lock.
+    registered: Option<(*const (), &'static RawWakerVTable)>,
 }
 
 // SAFETY: the block is only touched through atomics and a mutex, except the
 // payload, which `ReadySet` never reads: its users say what they store there
 // and must be `Send`/`Sync` only if their contents are.
 unsafe impl Send for ReadySet {}
-// SAFETY: as above; through `&ReadySet` one can only `close` (which locks)
-// and get the payload's address.
+// SAFETY: as above; through `&ReadySet` one can only get the payload's
+// address. (`registered` only holds pointers to compare, never to follow.)
 unsafe impl Sync for ReadySet {}
 
 impl ReadySet {
@@ -151,6 +154,7 @@ impl ReadySet {
             payload_offset,
             initialized: 0,
             polled_all: false,
+            registered: None,
         }
     }
 
@@ -259,21 +263,28 @@ impl ReadySet {
     }
 
     /// Makes `waker` the one woken when a child is.
-    fn register(&self, waker: &Waker) {
-        let mut parent = self.header().parent.lock();
-        let old = match &*parent {
-            Some(current) if current.will_wake(waker) => return,
-            _ => parent.replace(waker.clone()),
-        };
-        drop(parent);
+    fn register(&mut self, waker: &Waker) {
+        // Only the owner writes the header's waker, so `registered` is what
+        // it holds; that waker is alive there, so equal pointers mean the
+        // same waker (what `Waker::will_wake` checks).
+        let current = (waker.data(), waker.vtable());
+        if self
+            .registered
+            .is_some_and(|(data, vtable)| ptr::eq(data, current.0) && ptr::eq(vtable, current.1))
+        {
+            return;
+        }
+        let old = self.header().parent.lock().replace(waker.clone());
+        self.registered = Some(current);
         // Dropped outside the lock: it runs the executor's code.
         drop(old);
     }
 
     /// Forgets the parent's waker: later wakes wake nobody. For a combinator
     /// that has finished.
-    pub(crate) fn close(&self) {
+    pub(crate) fn close(&mut self) {
         let old = self.header().parent.lock().take();
+        self.registered = None;
         drop(old);
     }
 
