@@ -633,6 +633,30 @@ mod tests {
     }
 
     #[test]
+    fn switching_parent_wakers_back_and_forth() {
+        let (a_count, a) = counter();
+        let (b_count, b) = counter();
+        let mut set = ReadySet::new(1);
+        let mut wakers = Vec::new();
+        poll_round(&mut set, &a, Some(&mut wakers));
+        for (parent, count, expected) in [(&b, &b_count, 1), (&a, &a_count, 1), (&a, &a_count, 2)] {
+            poll_round(&mut set, parent, None);
+            wakers[0].wake_by_ref();
+            assert_eq!(count.0.load(Ordering::SeqCst), expected);
+        }
+        assert_eq!(b_count.0.load(Ordering::SeqCst), 1);
+        set.close();
+        wakers[0].wake_by_ref(); // still queued: no push, no wake
+        poll_round(&mut set, &a, None);
+        wakers[0].wake_by_ref();
+        assert_eq!(
+            a_count.0.load(Ordering::SeqCst),
+            3,
+            "registered again after close"
+        );
+    }
+
+    #[test]
     fn break_puts_back_the_rest() {
         let (_count, parent) = counter();
         let mut set = ReadySet::new(4);
