@@ -24,8 +24,9 @@ pub struct JoinError {
 enum Repr {
     Cancelled,
     /// The payload sits in a `Mutex` only to make `JoinError: Sync` (the
-    /// payload itself is only `Send`); it is never contended.
-    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+    /// payload itself is only `Send`); it is never contended. Boxed so that
+    /// `JoinError` is one pointer: it is part of every task cell's output.
+    Panic(Box<Mutex<Box<dyn Any + Send + 'static>>>),
 }
 
 impl JoinError {
@@ -37,7 +38,7 @@ impl JoinError {
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            repr: Repr::Panic(Mutex::new(payload)),
+            repr: Repr::Panic(Box::new(Mutex::new(payload))),
         }
     }
 
