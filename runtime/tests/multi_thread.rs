@@ -179,7 +179,10 @@ fn chains_of_wake_ups_across_workers_complete() {
     // hangs the chain (the watchdog below turns that into a failure).
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = Builder::new_multi_thread().worker_threads(2).build().unwrap();
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
         for _round in 0..20 {
             let (first_tx, mut rx) = futures::channel::oneshot::channel::<usize>();
             let mut handles = Vec::new();
