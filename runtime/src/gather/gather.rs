@@ -202,6 +202,34 @@ mod tests {
     }
 
     #[test]
+    fn wakers_kept_past_completion_are_harmless() {
+        let kept = Mutex::new(Vec::new());
+        let futs = (0..3).map(|i| {
+            let kept = &kept;
+            std::future::poll_fn(move |cx| {
+                kept.lock().unwrap().push(cx.waker().clone());
+                Poll::Ready(i)
+            })
+        });
+        let mut g = gather(futs);
+        assert_eq!(poll_once(&mut g), Poll::Ready(vec![0, 1, 2]));
+        let kept = kept.into_inner().unwrap();
+        // After completion, with the `Gather` still alive, then dropped,
+        // from this thread and from another.
+        kept[0].wake_by_ref();
+        drop(g);
+        let clone = kept[1].clone();
+        std::thread::spawn(move || {
+            clone.wake();
+            for w in kept {
+                w.wake();
+            }
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
     fn outputs_in_input_order_when_finishing_in_reverse() {
         let n = 6;
         let order = Cell::new(Vec::new());
