@@ -28,6 +28,7 @@ use crate::scheduler::Handle;
 use crate::task::{self, JoinHandle, Runnable};
 use crate::time::Timer;
 use crossbeam_deque::{Injector, Steal};
+use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
@@ -37,7 +38,7 @@ use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::time::Duration;
+use std::thread::Thread;
 
 /// Every this many tasks, the scheduler also looks at the injector and the
 /// timers even though its run queue is not empty (tokio uses the same
@@ -62,6 +63,9 @@ pub(crate) struct Shared {
     timer: Timer,
     /// A thread is inside `block_on` and owns the run queue.
     running: AtomicBool,
+    /// Threads in `block_on` waiting for the run queue's owner to leave
+    /// (see `block_on_without_tasks`); unparked when it does.
+    waiting_for_core: Mutex<Vec<Thread>>,
     /// The runtime was dropped: tasks scheduled from now on are dropped.
     closed: AtomicBool,
 }
@@ -90,6 +94,7 @@ impl Shared {
             parker: Parker::new(),
             timer: Timer::new(),
             running: AtomicBool::new(false),
+            waiting_for_core: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
         }
     }
@@ -233,20 +238,28 @@ impl Shared {
     }
 
     /// Polls `future` while another thread owns the run queue. Returns
-    /// `None` when that thread has left `block_on`.
+    /// `None` when that thread has left `block_on` (it unparks us).
     fn block_on_without_tasks<F: Future>(&self, mut future: Pin<&mut F>) -> Option<F::Output> {
-        let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+        let thread = std::thread::current();
+        let waker = Waker::from(Arc::new(ThreadWaker(thread.clone())));
         let mut cx = Context::from_waker(&waker);
-        loop {
+        self.waiting_for_core.lock().push(thread);
+        let output = loop {
             if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                return Some(output);
+                break Some(output);
             }
-            // Relaxed: only a hint; the CAS in `block_on` synchronizes.
-            if !self.running.load(Ordering::Relaxed) {
-                return None;
+            // SeqCst: pairs with the owner's SeqCst store of `false` before
+            // it drains `waiting_for_core`: either it sees us registered (and
+            // unparks us) or we see it gone here.
+            if !self.running.load(Ordering::SeqCst) {
+                break None;
             }
-            std::thread::park_timeout(Duration::from_millis(10));
-        }
+            // Spurious returns are fine: we poll and check again.
+            std::thread::park();
+        };
+        let me = std::thread::current().id();
+        self.waiting_for_core.lock().retain(|t| t.id() != me);
+        output
     }
 
     /// The scheduler loop of the thread that owns the run queue.
@@ -384,8 +397,14 @@ impl Drop for OwnerGuard<'_> {
         if self.shared.is_shut_down() {
             self.shared.drain_injector();
         }
-        // Release: pairs with the Acquire CAS in `block_on`.
-        self.shared.running.store(false, Ordering::Release);
+        // SeqCst: Release pairs with the Acquire CAS in `block_on` (our
+        // spilled run queue is visible to the next owner); SeqCst also orders
+        // it before the read of `waiting_for_core` below (see
+        // `block_on_without_tasks`).
+        self.shared.running.store(false, Ordering::SeqCst);
+        for thread in self.shared.waiting_for_core.lock().iter() {
+            thread.unpark();
+        }
     }
 }
 
