@@ -203,9 +203,9 @@ mod tests {
 
     #[test]
     fn wakers_kept_past_completion_are_harmless() {
-        let kept = Mutex::new(Vec::new());
+        let kept = Arc::new(Mutex::new(Vec::new()));
         let futs = (0..3).map(|i| {
-            let kept = &kept;
+            let kept = kept.clone();
             std::future::poll_fn(move |cx| {
                 kept.lock().unwrap().push(cx.waker().clone());
                 Poll::Ready(i)
@@ -213,7 +213,7 @@ mod tests {
         });
         let mut g = gather(futs);
         assert_eq!(poll_once(&mut g), Poll::Ready(vec![0, 1, 2]));
-        let kept = kept.into_inner().unwrap();
+        let kept = std::mem::take(&mut *kept.lock().unwrap());
         // After completion, with the `Gather` still alive, then dropped,
         // from this thread and from another.
         kept[0].wake_by_ref();
