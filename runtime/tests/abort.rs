@@ -138,3 +138,25 @@ fn abort_from_another_thread_on_multi_thread() {
     .unwrap();
     assert!(dropped.load(Ordering::SeqCst));
 }
+
+#[test]
+fn aborted_task_is_dropped_before_the_next_task_runs() {
+    runtime::block_on(async {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = DropFlag(Arc::clone(&dropped));
+        let victim = runtime::spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        });
+        runtime::yield_now().await; // the victim starts and blocks
+        let d = Arc::clone(&dropped);
+        let witness = runtime::spawn(async move { d.load(Ordering::SeqCst) });
+        // The witness is queued first, but the abort goes to the front.
+        victim.abort();
+        assert!(
+            witness.await.unwrap(),
+            "the task picked after abort() saw the victim alive"
+        );
+        assert!(victim.await.unwrap_err().is_cancelled());
+    });
+}

@@ -335,7 +335,10 @@ pub(crate) fn schedule_task(runnable: Runnable) {
         Handle::CurrentThread(shared) => Arc::as_ptr(shared),
         Handle::MultiThread(_) => unreachable!("not a current-thread task"),
     };
-    let Some(entry) = push_local(owner, Entry::Task(runnable)) else {
+    // An aborted task jumps the queue: the scheduler's very next pick drops
+    // its future (the guarantee `JoinHandle::abort` documents).
+    let front = runnable.metadata().is_aborted();
+    let Some(entry) = push_local_at(owner, Entry::Task(runnable), front) else {
         return;
     };
     // Woken from another thread: the slow path may clone the `Arc`.
@@ -347,15 +350,26 @@ pub(crate) fn schedule_task(runnable: Runnable) {
     }
 }
 
-/// Pushes `entry` on this thread's run queue if this thread runs `owner`'s
-/// `block_on`; gives it back otherwise.
+/// Pushes `entry` at the back of this thread's run queue if this thread runs
+/// `owner`'s `block_on`; gives it back otherwise.
 #[inline]
 fn push_local(owner: *const Shared, entry: Entry) -> Option<Entry> {
+    push_local_at(owner, entry, false)
+}
+
+/// [`push_local`], at the front of the queue if `front`.
+#[inline]
+fn push_local_at(owner: *const Shared, entry: Entry, front: bool) -> Option<Entry> {
     let mut entry = Some(entry);
     let _ = LOCAL.try_with(|local| {
         if ptr::eq(local.owner.get(), owner) {
             if let Some(entry) = entry.take() {
-                local.queue.borrow_mut().push_back(entry);
+                let mut queue = local.queue.borrow_mut();
+                if front {
+                    queue.push_front(entry);
+                } else {
+                    queue.push_back(entry);
+                }
             }
         }
     });

@@ -86,7 +86,7 @@ impl TaskMeta {
         self.aborted.store(true, Ordering::Release);
     }
 
-    fn is_aborted(&self) -> bool {
+    pub(crate) fn is_aborted(&self) -> bool {
         // Acquire: pairs with the Release store in `abort`.
         self.aborted.load(Ordering::Acquire)
     }
