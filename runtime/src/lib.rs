@@ -30,6 +30,8 @@
 //!   drop it to detach the task.
 //! * [`yield_now()`] (asyncio's `sleep(0)`), [`sleep`], [`sleep_until`] and
 //!   [`timeout`].
+//! * [`gather()`](fn@gather), [`gather!`] and [`try_gather`]: await several
+//!   futures concurrently inside one task, like `asyncio.gather`.
 //!
 //! # Semantics
 //!
@@ -48,8 +50,9 @@
 //!
 //! # Design
 //!
-//! * Tasks ([`task`] module docs): one `async-task` cell per
-//!   task, with a panic-catching wrapper and an abort flag in its header.
+//! * Tasks ([`task`] module docs): one `async-task` cell per task, with a
+//!   panic-catching wrapper, and the task's scheduler and abort flag in its
+//!   header.
 //! * Current-thread scheduler: a thread-local, non-atomic `VecDeque` run
 //!   queue, plus a lock-free injector for wake-ups from other threads.
 //! * Multi-thread scheduler: per-worker `crossbeam-deque` queues, a shared
