@@ -207,3 +207,68 @@ fn chains_of_wake_ups_across_workers_complete() {
         .recv_timeout(Duration::from_secs(60))
         .expect("a wake-up was lost: the chain did not complete");
 }
+
+#[test]
+fn mixed_stress_with_aborts_from_another_thread() {
+    // Yields, sleeps, nested spawns and aborts racing with the tasks they
+    // abort; every future is dropped exactly once and every handle resolves.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(3)
+            .build()
+            .unwrap();
+        let drops = Arc::new(AtomicUsize::new(0));
+        struct Count(Arc<AtomicUsize>);
+        impl Drop for Count {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        const TASKS: usize = 2000;
+        let handles: Vec<_> = (0..TASKS)
+            .map(|i| {
+                let count = Count(Arc::clone(&drops));
+                rt.spawn(async move {
+                    let _count = count;
+                    for step in 0..(i % 7) {
+                        match (i + step) % 3 {
+                            0 => runtime::yield_now().await,
+                            1 => runtime::sleep(Duration::from_micros((i % 500) as u64)).await,
+                            _ => {
+                                let child = runtime::spawn(async move { step });
+                                assert_eq!(child.await.unwrap(), step);
+                            }
+                        }
+                    }
+                    i
+                })
+            })
+            .collect();
+        let (to_abort, to_await): (Vec<_>, Vec<_>) = handles
+            .into_iter()
+            .enumerate()
+            .partition(|(i, _)| i % 5 == 0);
+        let aborter = std::thread::spawn(move || {
+            to_abort
+                .into_iter()
+                .map(|(i, handle)| {
+                    handle.abort();
+                    match futures::executor::block_on(handle) {
+                        Ok(out) => assert_eq!(out, i),
+                        Err(err) => assert!(err.is_cancelled()),
+                    }
+                })
+                .count()
+        });
+        for (i, handle) in to_await {
+            assert_eq!(rt.block_on(handle).unwrap(), i);
+        }
+        assert_eq!(aborter.join().unwrap(), TASKS / 5);
+        assert_eq!(drops.load(Ordering::SeqCst), TASKS);
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the stress run hung");
+}
