@@ -53,6 +53,20 @@ impl Builder {
     /// Sets the number of worker threads of a multi-thread runtime (ignored
     /// by the current-thread one).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread()
+    ///     .worker_threads(3)
+    ///     .thread_name("my-worker")
+    ///     .build()?;
+    /// let name = rt.block_on(rt.spawn(async {
+    ///     std::thread::current().name().unwrap().to_owned()
+    /// }));
+    /// assert!(name.unwrap().starts_with("my-worker-"));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
     /// # Panics
     ///
     /// Panics if `n` is 0.

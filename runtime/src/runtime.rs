@@ -35,6 +35,13 @@ pub struct Runtime {
 impl Runtime {
     /// A current-thread runtime, like
     /// `Builder::new_current_thread().build().unwrap()` (which cannot fail).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new();
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// ```
     pub fn new() -> Runtime {
         Builder::new_current_thread()
             .build()
@@ -56,6 +63,20 @@ impl Runtime {
     /// Panics if called while this thread is already running a runtime
     /// (inside `block_on` or a task): `.await` the future, or `spawn` it,
     /// instead. Panics of `future` itself propagate.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_multi_thread().worker_threads(2).build()?;
+    /// let caller = std::thread::current().id();
+    /// let (main, task) = rt.block_on(async {
+    ///     let task = runtime::spawn(async { std::thread::current().id() });
+    ///     (std::thread::current().id(), task.await.unwrap())
+    /// });
+    /// assert_eq!(main, caller); // the future itself runs here
+    /// assert_ne!(task, caller); // spawned tasks run on the workers
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.handle.block_on(future)
@@ -63,7 +84,17 @@ impl Runtime {
 
     /// Spawns a task on this runtime and returns its [`JoinHandle`]. The task
     /// is queued, not polled here: on a current-thread runtime it runs once
-    /// some `block_on` runs.
+    /// some `block_on` runs. Unlike [`crate::spawn`], it works from any
+    /// thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new();
+    /// let handle = rt.spawn(async { "queued until block_on" });
+    /// assert!(!handle.is_finished());
+    /// assert_eq!(rt.block_on(handle).unwrap(), "queued until block_on");
+    /// ```
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,

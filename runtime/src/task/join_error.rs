@@ -45,6 +45,18 @@ impl JoinError {
     /// Returns `true` if the task was cancelled: aborted with
     /// [`JoinHandle::abort`](crate::JoinHandle::abort), or dropped because its
     /// runtime shut down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let handle = runtime::spawn(std::future::pending::<()>());
+    ///     handle.abort();
+    ///     let err = handle.await.unwrap_err();
+    ///     assert!(err.is_cancelled() && !err.is_panic());
+    ///     assert_eq!(err.to_string(), "task was cancelled");
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
     }

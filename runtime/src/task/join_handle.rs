@@ -85,6 +85,17 @@ impl<T> JoinHandle<T> {
 
     /// Returns `true` if the task has finished: completed, panicked or been
     /// cancelled. Awaiting the handle then does not wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let handle = runtime::spawn(async {});
+    ///     assert!(!handle.is_finished()); // queued, not run yet
+    ///     runtime::yield_now().await;
+    ///     assert!(handle.is_finished());
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.task.as_ref().is_none_or(|task| task.is_finished())
     }

@@ -32,6 +32,19 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 }
 
 /// Like [`timeout`], with a deadline instead of a duration.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// runtime::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(5);
+///     let slow = runtime::sleep(Duration::from_secs(60));
+///     assert!(runtime::timeout_at(deadline, slow).await.is_err());
+///     assert!(Instant::now() >= deadline);
+/// });
+/// ```
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
