@@ -15,10 +15,15 @@ use std::future::Future;
 /// Dropping a runtime stops its worker threads (joining them) and cancels
 /// its tasks: those queued to run and those waiting on its timers have their
 /// futures dropped at once, and their handles resolve to a cancelled
-/// [`JoinError`](crate::JoinError). The runtime keeps no list of idle tasks,
-/// so a task waiting on something outside it (a channel, a lock) is dropped
-/// when that wakes it, or when its last waker and its handle are gone,
-/// whichever comes first; it is never polled again either way.
+/// [`JoinError`](crate::JoinError). The runtime keeps no list of idle tasks
+/// (that would cost a lock per spawn), so a task waiting on something
+/// outside it (a channel, a lock) is dropped when that wakes it, or when its
+/// last waker and its handle are gone, whichever comes first; it is never
+/// polled again either way. One case inherited from `async-task`
+/// (smol-rs/async-executor#140): a *detached* task whose future returned
+/// `Pending` without keeping its waker anywhere (say it awaits
+/// `std::future::pending()`) can never be woken, and its cell is freed
+/// without running the future's destructor.
 ///
 /// # Examples
 ///
