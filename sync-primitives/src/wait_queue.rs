@@ -122,14 +122,30 @@ impl WaitQueue {
 impl List {
     /// Queues a waiter at the back.
     pub(crate) fn push_back(&mut self, waker: Waker) -> Key {
+        self.insert(waker, false)
+    }
+
+    /// Queues a waiter at the front, ahead of everyone (for a waiter that
+    /// was first in line before it queued). It counts as queued after every
+    /// earlier push for [`WaitQueue::wake_all`].
+    pub(crate) fn push_front(&mut self, waker: Waker) -> Key {
+        self.insert(waker, true)
+    }
+
+    fn insert(&mut self, waker: Waker, at_front: bool) -> Key {
         let seq = self.next_seq;
         self.next_seq += 1;
+        let (prev, next) = if at_front {
+            (NIL, self.head)
+        } else {
+            (self.tail, NIL)
+        };
         let slot = Slot {
             waker: Some(waker),
             generation: 0,
             seq,
-            prev: self.tail,
-            next: NIL,
+            prev,
+            next,
         };
         let index = if self.free != NIL {
             let index = self.free;
@@ -141,12 +157,16 @@ impl List {
             self.slots.push(slot);
             self.slots.len() - 1
         };
-        if self.tail == NIL {
+        if prev == NIL {
             self.head = index;
         } else {
-            self.slots[self.tail].next = index;
+            self.slots[prev].next = index;
         }
-        self.tail = index;
+        if next == NIL {
+            self.tail = index;
+        } else {
+            self.slots[next].prev = index;
+        }
         self.len += 1;
         Key {
             index,
@@ -346,6 +366,20 @@ mod tests {
         assert_eq!(list.len, 4);
         drop(list);
         assert!(log.lock().is_empty(), "popping does not wake");
+    }
+
+    #[test]
+    fn push_front_goes_first() {
+        let queue = WaitQueue::new();
+        let (w, log) = wakers(3);
+        {
+            let mut list = queue.lock();
+            list.push_back(w[1].clone());
+            list.push_front(w[0].clone());
+            list.push_back(w[2].clone());
+        }
+        queue.wake_all(queue.lock());
+        assert_eq!(*log.lock(), vec![0, 1, 2]);
     }
 
     #[test]

@@ -214,3 +214,29 @@ fn dropping_a_wait_vs_set_done() {
         assert!(poll_once(&mut kept, &kept_waker).is_ready());
     });
 }
+
+/// A lock held while one thread spins for it and another queues: the
+/// unlock reserves it for the spinner or hands it to the queue, and every
+/// locker gets it exactly once.
+#[test]
+fn unlock_vs_spinner_vs_queued_waiter() {
+    model(|| {
+        let mutex = Arc::new(Mutex::new(0));
+        let (_, waker) = counting_waker();
+        let Poll::Ready(guard) = poll_once(&mut mutex.clone().lock_owned(), &waker) else {
+            panic!("the mutex is free");
+        };
+        let lockers: Vec<_> = (0..2)
+            .map(|_| {
+                let mutex = mutex.clone();
+                thread::spawn(move || *loom::future::block_on(mutex.lock()) += 1)
+            })
+            .collect();
+        drop(guard);
+        for locker in lockers {
+            locker.join().unwrap();
+        }
+        assert!(!mutex.is_locked());
+        assert_eq!(*mutex.try_lock().unwrap(), 2);
+    });
+}
