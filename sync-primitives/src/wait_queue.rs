@@ -39,7 +39,11 @@ pub(crate) struct Key {
 
 /// The waiters, oldest first.
 pub(crate) struct List {
-    slots: Vec<Slot>,
+    /// Slot 0, stored inline so that a primitive with one waiter at a time
+    /// (the common case) never allocates.
+    first: Slot,
+    /// Slots 1 and up.
+    more: Vec<Slot>,
     head: usize,
     tail: usize,
     /// First free slot; free slots are chained through `next`.
@@ -64,10 +68,18 @@ impl WaitQueue {
         pub(crate) fn new() -> WaitQueue {
             WaitQueue {
                 list: Mutex::new(List {
-                    slots: Vec::new(),
+                    first: Slot {
+                        waker: None,
+                        generation: 0,
+                        seq: 0,
+                        prev: NIL,
+                        next: NIL,
+                    },
+                    more: Vec::new(),
                     head: NIL,
                     tail: NIL,
-                    free: NIL,
+                    // Slot 0 is free, and the end of the free chain.
+                    free: 0,
                     len: 0,
                     next_seq: 0,
                 }),
@@ -87,9 +99,19 @@ impl WaitQueue {
     /// are one atomic step).
     pub(crate) fn wake_all<'a>(&'a self, mut list: MutexGuard<'a, List>) {
         let limit = list.next_seq;
+        // The common cases without the batch: nobody, or one waiter.
+        let Some(first) = list.pop_front_before(limit) else {
+            return;
+        };
+        if !list.has_front_before(limit) {
+            drop(list);
+            first.wake();
+            return;
+        }
         let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
+        batch[0] = Some(first);
+        let mut n = 1;
         loop {
-            let mut n = 0;
             while n < WAKE_BATCH {
                 match list.pop_front_before(limit) {
                     Some(waker) => {
@@ -109,6 +131,7 @@ impl WaitQueue {
             if !more {
                 return;
             }
+            n = 0;
             list = self.lock();
         }
     }
@@ -149,35 +172,35 @@ impl List {
         };
         let index = if self.free != NIL {
             let index = self.free;
-            self.free = self.slots[index].next;
-            let generation = self.slots[index].generation;
-            self.slots[index] = Slot { generation, ..slot };
+            self.free = self.slot(index).next;
+            let generation = self.slot(index).generation;
+            *self.slot_mut(index) = Slot { generation, ..slot };
             index
         } else {
-            self.slots.push(slot);
-            self.slots.len() - 1
+            self.more.push(slot);
+            self.more.len()
         };
         if prev == NIL {
             self.head = index;
         } else {
-            self.slots[prev].next = index;
+            self.slot_mut(prev).next = index;
         }
         if next == NIL {
             self.tail = index;
         } else {
-            self.slots[next].prev = index;
+            self.slot_mut(next).prev = index;
         }
         self.len += 1;
         Key {
             index,
-            generation: self.slots[index].generation,
+            generation: self.slot(index).generation,
         }
     }
 
     /// Whether `key`'s waiter is still queued (not yet woken or removed).
     #[inline]
     fn is_queued(&self, key: Key) -> bool {
-        let slot = &self.slots[key.index];
+        let slot = self.slot(key.index);
         slot.generation == key.generation && slot.waker.is_some()
     }
 
@@ -188,7 +211,7 @@ impl List {
         if !self.is_queued(key) {
             return false;
         }
-        let slot = &mut self.slots[key.index];
+        let slot = self.slot_mut(key.index);
         if let Some(old) = &mut slot.waker {
             if !old.will_wake(waker) {
                 old.clone_from(waker);
@@ -215,11 +238,33 @@ impl List {
     /// Like [`List::pop_front`], but only a waiter queued before the push
     /// numbered `limit`.
     fn pop_front_before(&mut self, limit: u64) -> Option<Waker> {
-        let head = self.head;
-        if head == NIL || self.slots[head].seq >= limit {
+        if !self.has_front_before(limit) {
             return None;
         }
-        self.release(head)
+        self.release(self.head)
+    }
+
+    /// Whether the oldest waiter was queued before the push numbered
+    /// `limit`.
+    #[inline]
+    fn has_front_before(&self, limit: u64) -> bool {
+        self.head != NIL && self.slot(self.head).seq < limit
+    }
+
+    #[inline]
+    fn slot(&self, index: usize) -> &Slot {
+        match index {
+            0 => &self.first,
+            _ => &self.more[index - 1],
+        }
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, index: usize) -> &mut Slot {
+        match index {
+            0 => &mut self.first,
+            _ => &mut self.more[index - 1],
+        }
     }
 
     /// Whether no waiter is queued.
@@ -232,25 +277,26 @@ impl List {
     /// goes stale) and returns its waker.
     fn release(&mut self, index: usize) -> Option<Waker> {
         let (prev, next) = {
-            let slot = &self.slots[index];
+            let slot = self.slot(index);
             (slot.prev, slot.next)
         };
         if prev == NIL {
             self.head = next;
         } else {
-            self.slots[prev].next = next;
+            self.slot_mut(prev).next = next;
         }
         if next == NIL {
             self.tail = prev;
         } else {
-            self.slots[next].prev = prev;
+            self.slot_mut(next).prev = prev;
         }
-        let slot = &mut self.slots[index];
-        slot.generation = slot.generation.wrapping_add(1);
-        slot.next = self.free;
-        slot.prev = NIL;
+        let free = self.free;
         self.free = index;
         self.len -= 1;
+        let slot = self.slot_mut(index);
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.next = free;
+        slot.prev = NIL;
         slot.waker.take()
     }
 }
@@ -327,7 +373,10 @@ mod tests {
         assert!(!list.update_waker(old, &w[0]));
         assert!(!list.remove(old));
         assert!(list.update_waker(new, &w[1]));
-        assert_eq!(list.slots.len(), 1);
+        assert!(
+            list.more.is_empty(),
+            "one waiter at a time uses the inline slot"
+        );
     }
 
     #[test]
@@ -390,7 +439,10 @@ mod tests {
         let key = list.push_back(w[0].clone());
         assert!(list.update_waker(key, &w[1]));
         assert!(list.update_waker(key, &w[2]));
-        assert_eq!(list.slots.len(), 1);
+        assert!(
+            list.more.is_empty(),
+            "one waiter at a time uses the inline slot"
+        );
         drop(list);
         queue.wake_all(queue.lock());
         assert_eq!(*log.lock(), vec![2]);
