@@ -56,15 +56,20 @@ pub(crate) struct EnterGuard {
 /// deadlock.
 #[track_caller]
 pub(crate) fn enter(handle: Handle, local: Option<Arc<current_thread::Shared>>) -> EnterGuard {
-    CONTEXT.with(|cx| {
+    let entered = CONTEXT.with(|cx| {
         let mut current = cx.handle.borrow_mut();
         if current.is_some() {
-            drop(current);
-            panic!("{NESTED_BLOCK_ON}");
+            return false;
         }
         *current = Some(handle);
         *cx.local.borrow_mut() = local;
+        true
     });
+    // Outside the closure, so that `#[track_caller]` reports the user's
+    // `block_on` call.
+    if !entered {
+        panic!("{NESTED_BLOCK_ON}");
+    }
     EnterGuard {
         _not_send: std::marker::PhantomData,
     }
@@ -99,10 +104,12 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    with_handle(|handle| match handle {
-        Some(handle) => handle.spawn(future),
+    // The panic happens here, outside the closure, so that
+    // `#[track_caller]` reports the user's call site.
+    match with_handle(|handle| handle.map(|handle| handle.spawn(future))) {
+        Some(join_handle) => join_handle,
         None => panic!("{SPAWN_OUTSIDE}"),
-    })
+    }
 }
 
 /// Spawns `future` on this thread's `block_on`.
@@ -117,6 +124,20 @@ where
         Some(local) => local.spawn_local(future),
         None => panic!("{SPAWN_LOCAL_OUTSIDE}"),
     }
+}
+
+/// Before a task on this thread yields (see [`crate::yield_now`]): if this
+/// thread runs a current-thread scheduler, it queues what became ready
+/// meanwhile (expired timers, wake-ups from other threads), so that the
+/// yielding task goes behind them.
+pub(crate) fn before_yield() {
+    let _ = CONTEXT.try_with(|cx| {
+        if let Ok(local) = cx.local.try_borrow() {
+            if let Some(local) = local.as_ref() {
+                local.collect_ready();
+            }
+        }
+    });
 }
 
 /// A process-unique id of the current thread (never 0).

@@ -46,6 +46,9 @@ impl Future for YieldNow {
             return Poll::Ready(());
         }
         self.yielded = true;
+        // On our current-thread runtime, tasks that became ready meanwhile
+        // are queued first, so that they run before this one resumes.
+        crate::context::before_yield();
         cx.waker().wake_by_ref();
         Poll::Pending
     }

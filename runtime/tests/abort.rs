@@ -160,3 +160,54 @@ fn aborted_task_is_dropped_before_the_next_task_runs() {
         assert!(victim.await.unwrap_err().is_cancelled());
     });
 }
+
+#[test]
+fn a_task_already_queued_is_dropped_before_the_next_pick() {
+    runtime::block_on(async {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let seen_by_first = {
+            let dropped = Arc::clone(&dropped);
+            runtime::spawn(async move { dropped.load(Ordering::SeqCst) })
+        };
+        let guard = DropFlag(Arc::clone(&dropped));
+        let aborted = runtime::spawn(async move {
+            let _guard = guard;
+            pending::<()>().await;
+        });
+        // Both are queued, `seen_by_first` ahead of `aborted`.
+        aborted.abort();
+        assert!(
+            seen_by_first.await.unwrap(),
+            "the task picked after the abort ran before the aborted future was dropped"
+        );
+        assert!(aborted.await.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn a_task_woken_from_another_thread_then_aborted_is_gone_after_one_yield() {
+    runtime::block_on(async {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let event = Arc::new(sync_primitives::Event::new());
+        let guard = DropFlag(Arc::clone(&dropped));
+        let handle = {
+            let event = Arc::clone(&event);
+            runtime::spawn(async move {
+                let _guard = guard;
+                event.wait().await;
+                pending::<()>().await;
+            })
+        };
+        runtime::yield_now().await; // it waits on the event
+                                    // The wake-up goes through the injector.
+        let setter = std::thread::spawn(move || event.set());
+        setter.join().unwrap();
+        handle.abort();
+        runtime::yield_now().await;
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "abort + yield_now left it alive"
+        );
+        assert!(handle.await.unwrap_err().is_cancelled());
+    });
+}

@@ -98,3 +98,84 @@ fn block_on_from_two_threads_at_once() {
     });
     assert_eq!(out + other.join().unwrap(), 42);
 }
+
+#[test]
+fn a_waker_kept_from_an_earlier_block_on_does_not_poll_the_next_one() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Waker};
+
+    /// Pending once (keeping its waker out), then ready; counts its polls.
+    struct PendingOnce<'a> {
+        polls: &'a AtomicUsize,
+        kept: &'a std::sync::Mutex<Option<Waker>>,
+        release: &'a std::sync::atomic::AtomicBool,
+    }
+
+    impl Future for PendingOnce<'_> {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            self.polls.fetch_add(1, Ordering::SeqCst);
+            if self.release.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            *self.kept.lock().unwrap() = Some(cx.waker().clone());
+            cx.waker().wake_by_ref();
+            self.release.store(true, Ordering::SeqCst);
+            Poll::Pending
+        }
+    }
+
+    let rt = runtime::Runtime::new();
+    let kept = std::sync::Mutex::new(None);
+    let (first_polls, second_polls) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let release = std::sync::atomic::AtomicBool::new(false);
+    rt.block_on(PendingOnce {
+        polls: &first_polls,
+        kept: &kept,
+        release: &release,
+    });
+    // The first block_on's waker, woken after it returned.
+    kept.lock().unwrap().take().unwrap().wake();
+    let release = std::sync::atomic::AtomicBool::new(false);
+    let other = std::sync::Mutex::new(None);
+    rt.block_on(PendingOnce {
+        polls: &second_polls,
+        kept: &other,
+        release: &release,
+    });
+    assert_eq!(first_polls.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        second_polls.load(Ordering::SeqCst),
+        2,
+        "a stale wake-up polled the next block_on's future"
+    );
+}
+
+#[test]
+fn the_spawn_outside_panic_points_at_the_callers_line() {
+    use std::sync::{Arc, Mutex};
+
+    // Panic hooks are process-wide: record only this thread's panic.
+    let me = std::thread::current().id();
+    let location = Arc::new(Mutex::new(None));
+    let seen = Arc::clone(&location);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == me {
+            *seen.lock().unwrap() = info.location().map(|l| (l.file().to_string(), l.line()));
+        }
+    }));
+    let call_line = line!() + 1;
+    let result = std::panic::catch_unwind(|| drop(runtime::spawn(async {})));
+    let _ = std::panic::take_hook();
+    std::panic::set_hook(previous);
+    assert!(result.is_err());
+    let (file, line) = location.lock().unwrap().clone().unwrap();
+    assert!(
+        file.ends_with("context.rs") && file.contains("tests"),
+        "{file}"
+    );
+    assert_eq!(line, call_line);
+}

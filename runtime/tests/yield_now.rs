@@ -114,3 +114,56 @@ fn works_under_other_executors() {
         assert_eq!(other.await.unwrap(), 7);
     });
 }
+
+#[test]
+fn a_task_woken_from_another_thread_runs_before_the_yielder_resumes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    runtime::block_on(async {
+        let event = Arc::new(sync_primitives::Event::new());
+        let ran = Arc::new(AtomicBool::new(false));
+        let woken = {
+            let (event, ran) = (Arc::clone(&event), Arc::clone(&ran));
+            runtime::spawn(async move {
+                event.wait().await;
+                ran.store(true, Ordering::SeqCst);
+            })
+        };
+        runtime::yield_now().await; // it waits
+        let setter = std::thread::spawn(move || event.set());
+        setter.join().unwrap();
+        runtime::yield_now().await;
+        assert!(
+            ran.load(Ordering::SeqCst),
+            "a ready task did not run during the yield"
+        );
+        woken.await.unwrap();
+    });
+}
+
+#[test]
+fn a_task_whose_timer_expired_runs_before_the_yielder_resumes() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    runtime::block_on(async {
+        let ran = Arc::new(AtomicBool::new(false));
+        let sleeper = {
+            let ran = Arc::clone(&ran);
+            runtime::spawn(async move {
+                runtime::sleep(Duration::from_millis(1)).await;
+                ran.store(true, Ordering::SeqCst);
+            })
+        };
+        runtime::yield_now().await; // it sleeps
+        std::thread::sleep(Duration::from_millis(10)); // its deadline passes
+        runtime::yield_now().await;
+        assert!(
+            ran.load(Ordering::SeqCst),
+            "an expired timer's task did not run during the yield"
+        );
+        sleeper.await.unwrap();
+    });
+}

@@ -9,12 +9,15 @@
 //! * The **injector** takes tasks woken or spawned from any other thread
 //!   (and tasks spawned with `Runtime::spawn` before `block_on`): a
 //!   lock-free queue, followed by an `unpark` of the `block_on` thread. It is
-//!   emptied into the run queue whenever the run queue runs dry, and every
-//!   [`EVENT_INTERVAL`] ticks so that remote wake-ups are not starved.
+//!   emptied into the run queue at the start of every round.
 //!
 //! The future given to `block_on` is scheduled like a task: its waker pushes
 //! an [`Entry::Main`] marker, so a `yield_now` in it lets every queued task
 //! run once before it resumes.
+//!
+//! The loop runs in rounds, like asyncio's `_run_once`: expired timers and
+//! the injector are looked at once per round, then exactly the entries
+//! queued at that point run (see `Shared::run`).
 //!
 //! # Parking and timers
 //!
@@ -35,22 +38,19 @@ use std::fmt;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
-
-/// Every this many tasks, the scheduler also looks at the injector and the
-/// timers even though its run queue is not empty (tokio uses the same
-/// number).
-const EVENT_INTERVAL: u32 = 61;
 
 /// What a run queue holds.
 enum Entry {
     /// A task to poll (or drop, if it was aborted).
     Task(Runnable),
-    /// The future passed to `block_on` was woken: poll it.
-    Main,
+    /// The future passed to `block_on` was woken: poll it, if it is the
+    /// one of the `block_on` with this generation (a waker kept from an
+    /// earlier `block_on` may still queue one).
+    Main(u64),
 }
 
 /// The state of a current-thread runtime shared by its handles, its tasks'
@@ -68,6 +68,11 @@ pub(crate) struct Shared {
     waiting_for_core: Mutex<Vec<Thread>>,
     /// The runtime was dropped: tasks scheduled from now on are dropped.
     closed: AtomicBool,
+    /// Aborts not yet handled by the scheduler (see `note_abort`).
+    aborts: AtomicUsize,
+    /// Numbers each `block_on` run, to tell its main future's wake-ups
+    /// from those of an earlier one.
+    main_generation: AtomicU64,
 }
 
 /// The run queue of the `block_on` running on this thread, if any.
@@ -96,6 +101,8 @@ impl Shared {
             running: AtomicBool::new(false),
             waiting_for_core: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            aborts: AtomicUsize::new(0),
+            main_generation: AtomicU64::new(0),
         }
     }
 
@@ -158,7 +165,7 @@ impl Shared {
         loop {
             match self.injector.steal() {
                 Steal::Success(Entry::Task(runnable)) => task::run(runnable),
-                Steal::Success(Entry::Main) | Steal::Retry => {}
+                Steal::Success(Entry::Main(_)) | Steal::Retry => {}
                 Steal::Empty => return,
             }
         }
@@ -263,11 +270,20 @@ impl Shared {
     }
 
     /// The scheduler loop of the thread that owns the run queue.
+    ///
+    /// It runs in rounds, as asyncio's `_run_once` does: a round first moves
+    /// what became ready meanwhile (expired timers, tasks woken from other
+    /// threads) to the back of the run queue, then runs exactly the entries
+    /// queued at that point. So a task that yields resumes only after every
+    /// task that was ready, wherever its wake-up came from, has run once.
     fn run<F: Future>(self: &Arc<Self>, mut future: Pin<&mut F>) -> F::Output {
         let _owner = OwnerGuard::new(self);
+        // Relaxed: a unique number, nothing else.
+        let generation = self.main_generation.fetch_add(1, Ordering::Relaxed);
         let main = Arc::new(MainWaker {
             shared: Arc::clone(self),
             queued: AtomicBool::new(true),
+            generation,
         });
         let waker = Waker::from(Arc::clone(&main));
         let mut cx = Context::from_waker(&waker);
@@ -275,18 +291,27 @@ impl Shared {
             // Tasks spawned before `block_on` (or left by a previous one) run
             // first, then the main future: FIFO, as in asyncio.
             self.pull_injector(&local.queue);
-            local.queue.borrow_mut().push_back(Entry::Main);
-            let mut tick: u32 = 0;
+            local.queue.borrow_mut().push_back(Entry::Main(generation));
+            let mut left_in_round = local.queue.borrow().len();
             loop {
-                tick = tick.wrapping_add(1);
-                if tick % EVENT_INTERVAL == 0 {
+                if left_in_round == 0 {
                     self.timer.fire();
                     self.pull_injector(&local.queue);
+                    left_in_round = local.queue.borrow().len();
+                    if left_in_round == 0 {
+                        self.parker.park(self.timer.next_deadline());
+                        continue;
+                    }
                 }
+                // Relaxed: a hint; `cancel_aborted` synchronises.
+                if self.aborts.load(Ordering::Relaxed) != 0 {
+                    self.cancel_aborted(&local.queue);
+                }
+                left_in_round -= 1;
                 let entry = local.queue.borrow_mut().pop_front();
                 match entry {
                     Some(Entry::Task(runnable)) => task::run(runnable),
-                    Some(Entry::Main) => {
+                    Some(Entry::Main(queued_by)) if queued_by == generation => {
                         // SeqCst (Release would do): a wake-up during the poll
                         // below must queue the main future again.
                         main.queued.store(false, Ordering::SeqCst);
@@ -294,17 +319,57 @@ impl Shared {
                             return output;
                         }
                     }
-                    None => {
-                        if self.timer.fire() || self.pull_injector(&local.queue) {
-                            continue;
-                        }
-                        self.parker.park(self.timer.next_deadline());
-                        self.timer.fire();
-                        self.pull_injector(&local.queue);
-                    }
+                    // Queued by the waker of an earlier `block_on`'s future.
+                    Some(Entry::Main(_)) => {}
+                    // Aborted tasks were taken out of this round.
+                    None => left_in_round = 0,
                 }
             }
         })
+    }
+
+    /// Queues, behind the tasks already in the run queue, those whose timers
+    /// expired and those woken from other threads, if this thread runs this
+    /// scheduler (called before a task yields).
+    pub(crate) fn collect_ready(&self) {
+        if !self.is_owned_by_current_thread() {
+            return;
+        }
+        self.timer.fire();
+        let _ = LOCAL.try_with(|local| self.pull_injector(&local.queue));
+    }
+
+    /// Notes that a task of this runtime was aborted (after its abort flag
+    /// was set and it was woken), so that the scheduler drops it before it
+    /// picks any other task.
+    pub(crate) fn note_abort(&self) {
+        // Release: pairs with the Acquire swap in `cancel_aborted`, which
+        // then finds the woken task in the injector or the run queue.
+        self.aborts.fetch_add(1, Ordering::Release);
+    }
+
+    /// Drops the futures of the aborted tasks that are queued (locally or
+    /// in the injector), before anything else runs.
+    #[cold]
+    fn cancel_aborted(&self, queue: &RefCell<VecDeque<Entry>>) {
+        // Acquire: pairs with the Release in `note_abort`.
+        self.aborts.swap(0, Ordering::Acquire);
+        self.pull_injector(queue);
+        let mut aborted = Vec::new();
+        queue.borrow_mut().retain_mut(|entry| match entry {
+            Entry::Task(runnable) if runnable.metadata().is_aborted() => {
+                aborted.push(std::mem::replace(entry, Entry::Main(u64::MAX)));
+                false
+            }
+            _ => true,
+        });
+        // Outside the borrow: dropping a future runs user code, which may
+        // spawn or wake tasks.
+        for entry in aborted {
+            if let Entry::Task(runnable) = entry {
+                task::run(runnable);
+            }
+        }
     }
 
     /// Shuts the runtime down: drops every queued task and the timers (so
@@ -427,6 +492,8 @@ struct MainWaker {
     shared: Arc<Shared>,
     /// An [`Entry::Main`] is queued already: waking again is a no-op.
     queued: AtomicBool,
+    /// The `block_on` run this future belongs to.
+    generation: u64,
 }
 
 impl Wake for MainWaker {
@@ -437,7 +504,7 @@ impl Wake for MainWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         // AcqRel: pairs with the store in `run` before each poll.
         if !self.queued.swap(true, Ordering::AcqRel) {
-            self.shared.schedule(Entry::Main);
+            self.shared.schedule(Entry::Main(self.generation));
         }
     }
 }

@@ -38,6 +38,7 @@ impl Handle {
         }
     }
 
+    #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         match self {
             Handle::CurrentThread(shared) => shared.block_on(self.clone(), future),
@@ -59,6 +60,16 @@ impl Handle {
         match self {
             Handle::CurrentThread(shared) => shared.timer_changed(),
             Handle::MultiThread(shared) => shared.timer_changed(),
+        }
+    }
+
+    /// A task of this runtime was aborted and woken: the current-thread
+    /// scheduler drops it before it picks any other task.
+    pub(crate) fn note_abort(&self) {
+        match self {
+            Handle::CurrentThread(shared) => shared.note_abort(),
+            // Workers drop an aborted task when they pop it.
+            Handle::MultiThread(_) => {}
         }
     }
 

@@ -145,6 +145,7 @@ impl Shared {
     /// `block_on` on a multi-thread runtime: the future runs on this thread,
     /// with a current-thread scheduler of its own for `spawn_local` tasks;
     /// `spawn`ed tasks go to the workers.
+    #[track_caller]
     pub(crate) fn block_on<F: Future>(self: &Arc<Self>, handle: Handle, future: F) -> F::Output {
         struct ShutdownOnDrop(Arc<current_thread::Shared>);
         impl Drop for ShutdownOnDrop {

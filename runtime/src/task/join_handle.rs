@@ -56,14 +56,12 @@ impl<T> JoinHandle<T> {
     /// [`is_cancelled`](JoinError::is_cancelled) is true. If the task had
     /// already completed, the handle still gives its output.
     ///
-    /// On the current-thread runtime, called from the runtime's thread, a
-    /// waiting task goes to the front of the run queue, so the scheduler's
-    /// next pick drops its future (a task already queued is dropped at its
-    /// turn, which also comes before anything queued after the abort): a
-    /// caller that aborts a task and then yields once
-    /// ([`yield_now`](fn@crate::yield_now)) sees it gone. From another thread,
-    /// or on the multi-thread runtime, it is dropped when a worker next picks
-    /// it; a task being polled at this moment finishes that poll first.
+    /// On the current-thread runtime the scheduler drops the future before
+    /// it picks any other task (the task may be waiting, queued, or woken
+    /// from another thread): a caller that aborts a task and then yields
+    /// once ([`yield_now`](fn@crate::yield_now)) sees it gone. On the
+    /// multi-thread runtime it is dropped when a worker next picks it; a
+    /// task being polled at this moment finishes that poll first.
     ///
     /// # Examples
     ///
@@ -78,8 +76,10 @@ impl<T> JoinHandle<T> {
         if let Some(task) = &self.task {
             task.metadata().abort();
             // Schedules the task (a no-op if it already completed): the
-            // scheduler then drops it instead of running it.
+            // scheduler then drops it instead of running it, before any
+            // other task on the current-thread runtime.
             self.waker.wake_by_ref();
+            task.metadata().scheduler().note_abort();
         }
     }
 
