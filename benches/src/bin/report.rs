@@ -1,7 +1,7 @@
 //! Prints markdown ratio tables from criterion's saved estimates.
 //!
 //! ```text
-//! cargo run -p benches --bin report [-- [--command "<cargo bench ...>"] [CRITERION_DIR]]
+//! cargo run -p benches --bin report [-- [--command "<cargo bench ...>"] [--note "<text>"] [CRITERION_DIR]]
 //! ```
 //!
 //! The directory defaults to `$CRITERION_HOME`, else
@@ -15,7 +15,8 @@ use std::time::SystemTime;
 
 use benches::report::{build_tables, header, load_dir, render_markdown};
 
-const USAGE: &str = "usage: report [--command \"<the cargo bench command>\"] [CRITERION_DIR]";
+const USAGE: &str =
+    "usage: report [--command \"<the cargo bench command>\"] [--note \"<text>\"] [CRITERION_DIR]";
 
 fn default_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
@@ -30,6 +31,7 @@ fn default_dir() -> PathBuf {
 
 fn main() -> ExitCode {
     let mut command = None;
+    let mut note = None;
     let mut dir = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -38,6 +40,13 @@ fn main() -> ExitCode {
                 Some(c) => command = Some(c),
                 None => {
                     eprintln!("report: --command needs a value\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--note" => match args.next() {
+                Some(n) => note = Some(n),
+                None => {
+                    eprintln!("report: --note needs a value\n{USAGE}");
                     return ExitCode::from(2);
                 }
             },
@@ -69,6 +78,7 @@ fn main() -> ExitCode {
             SystemTime::now(),
             cores,
             command.as_deref(),
+            note.as_deref(),
             &dir.display().to_string()
         )
     );

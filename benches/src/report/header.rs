@@ -39,21 +39,25 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 /// The report's header: a title, then one line with the date the report was
 /// made, the machine's core count and the command the benchmarks ran with
-/// (if known), then where the results came from.
+/// (if known), then where the results came from; then `note` (the
+/// conditions of the run, say), if any, and the legend of the ids.
 pub fn render_header(
     generated: SystemTime,
     cores: usize,
     bench_command: Option<&str>,
+    note: Option<&str>,
     results_dir: &str,
 ) -> String {
     let command = match bench_command {
         Some(c) => format!("`{c}`"),
         None => "not recorded (pass `--command`)".to_owned(),
     };
+    let note = note.map_or_else(String::new, |n| format!("{n}\n\n"));
     format!(
         "# Benchmark results\n\n\
          {}, {cores} cores; benchmarks run with {command}; read from `{results_dir}` \
          by `cargo run -p benches --bin report`.\n\n\
+         {note}\
          Ids: `ours/...` is this workspace, `floor...` a lower bound that no real \
          executor or primitive reaches, anything else the peer crate named first. \
          What each id runs is in the doc comment at the top of \
@@ -78,9 +82,10 @@ mod tests {
 
     #[test]
     fn header_names_cores_and_command() {
-        let h = render_header(UNIX_EPOCH, 2, Some("cargo bench"), "target/criterion");
+        let h = render_header(UNIX_EPOCH, 2, Some("cargo bench"), None, "target/criterion");
         assert!(h.contains("1970-01-01 00:00:00 UTC, 2 cores; benchmarks run with `cargo bench`"));
-        let h = render_header(UNIX_EPOCH, 8, None, "x");
+        let h = render_header(UNIX_EPOCH, 8, None, Some("Quiet machine."), "x");
         assert!(h.contains("not recorded"));
+        assert!(h.contains("by `cargo run -p benches --bin report`.\n\nQuiet machine.\n\nIds:"));
     }
 }
