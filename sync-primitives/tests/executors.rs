@@ -42,23 +42,11 @@ impl Executor for FuturesExecutor {
     }
 }
 
-struct Tokio(tokio::runtime::Runtime);
+/// tokio; `PARALLEL` for the multi-thread flavour.
+struct Tokio<const PARALLEL: bool>(tokio::runtime::Runtime);
 
-impl Executor for Tokio {
-    const PARALLEL: bool = false;
-    fn spawn(&self, task: Task) -> Task {
-        let handle = self.0.spawn(task);
-        Box::pin(async move { handle.await.unwrap() })
-    }
-    fn block_on(&self, fut: Task) {
-        self.0.block_on(fut)
-    }
-}
-
-struct TokioMulti(tokio::runtime::Runtime);
-
-impl Executor for TokioMulti {
-    const PARALLEL: bool = true;
+impl<const P: bool> Executor for Tokio<P> {
+    const PARALLEL: bool = P;
     fn spawn(&self, task: Task) -> Task {
         let handle = self.0.spawn(task);
         Box::pin(async move { handle.await.unwrap() })
@@ -80,23 +68,11 @@ impl Executor for AsyncExecutor {
     }
 }
 
-struct Ours(runtime::Runtime);
+/// Our runtime; `PARALLEL` for the multi-thread flavour.
+struct Ours<const PARALLEL: bool>(runtime::Runtime);
 
-impl Executor for Ours {
-    const PARALLEL: bool = false;
-    fn spawn(&self, task: Task) -> Task {
-        let handle = self.0.spawn(task);
-        Box::pin(async move { handle.await.unwrap() })
-    }
-    fn block_on(&self, fut: Task) {
-        self.0.block_on(fut)
-    }
-}
-
-struct OursMulti(runtime::Runtime);
-
-impl Executor for OursMulti {
-    const PARALLEL: bool = true;
+impl<const P: bool> Executor for Ours<P> {
+    const PARALLEL: bool = P;
     fn spawn(&self, task: Task) -> Task {
         let handle = self.0.spawn(task);
         Box::pin(async move { handle.await.unwrap() })
@@ -250,7 +226,7 @@ macro_rules! on_every_executor {
                 #[test]
                 fn tokio_current_thread() {
                     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-                    $scenario(&Tokio(rt));
+                    $scenario(&Tokio::<false>(rt));
                 }
 
                 #[test]
@@ -259,7 +235,7 @@ macro_rules! on_every_executor {
                         .worker_threads(2)
                         .build()
                         .unwrap();
-                    $scenario(&TokioMulti(rt));
+                    $scenario(&Tokio::<true>(rt));
                 }
 
                 #[test]
@@ -269,7 +245,7 @@ macro_rules! on_every_executor {
 
                 #[test]
                 fn ours_current_thread() {
-                    $scenario(&Ours(runtime::Runtime::new()));
+                    $scenario(&Ours::<false>(runtime::Runtime::new()));
                 }
 
                 #[test]
@@ -278,7 +254,7 @@ macro_rules! on_every_executor {
                         .worker_threads(2)
                         .build()
                         .unwrap();
-                    $scenario(&OursMulti(rt));
+                    $scenario(&Ours::<true>(rt));
                 }
             }
         )*
