@@ -4,6 +4,9 @@
 //! `tests/gather_runtime.rs` runs the same scenarios on our own runtime.
 #![cfg(not(loom))]
 
+mod common;
+
+use common::{chapter_lines, count_up_to, wait_job};
 use std::cell::Cell;
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -197,27 +200,6 @@ fn input_order_kept_when_woken_from_another_thread_in_reverse() {
 }
 
 // ---- the chapter ---------------------------------------------------------
-
-async fn wait_job(waiter: &Waiter, log: &Mutex<Vec<String>>) {
-    log.lock().unwrap().push("start".into());
-    waiter.await; // wait for count_up_to to be finished
-    log.lock().unwrap().push("finished".into());
-}
-
-async fn count_up_to(waiter: &Waiter, n: u32, log: &Mutex<Vec<String>>) {
-    for i in 0..n {
-        log.lock().unwrap().push(i.to_string());
-        yield_once().await; // asyncio.sleep(0)
-    }
-    waiter.set_done();
-}
-
-fn chapter_lines() -> Vec<String> {
-    let mut lines = vec!["start".to_string()];
-    lines.extend((0..10).map(|i| i.to_string()));
-    lines.push("finished".into());
-    lines
-}
 
 #[test]
 fn chapter_wait_job_and_count_up_to() {

@@ -3,33 +3,15 @@
 //! tasks of the multi-thread runtime.
 #![cfg(not(loom))]
 
+mod common;
+
+use common::{chapter_lines, count_up_to, wait_job};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use runtime::{gather, try_gather, yield_now, Builder};
 use sync_primitives::Waiter;
-
-async fn wait_job(waiter: &Waiter, log: &Mutex<Vec<String>>) {
-    log.lock().unwrap().push("start".into());
-    waiter.await; // wait for count_up_to to be finished
-    log.lock().unwrap().push("finished".into());
-}
-
-async fn count_up_to(waiter: &Waiter, n: u32, log: &Mutex<Vec<String>>) {
-    for i in 0..n {
-        log.lock().unwrap().push(i.to_string());
-        yield_now().await; // asyncio.sleep(0)
-    }
-    waiter.set_done();
-}
-
-fn chapter_lines() -> Vec<String> {
-    let mut lines = vec!["start".to_string()];
-    lines.extend((0..10).map(|i| i.to_string()));
-    lines.push("finished".into());
-    lines
-}
 
 #[test]
 fn chapter_pair_on_block_on() {
