@@ -63,6 +63,13 @@ const SPIN_LIMIT: u32 = if cfg!(loom) { 2 } else { 64 };
 /// [`try_lock`](Mutex::try_lock) fails while anyone is queued. When nobody
 /// waits, locking and unlocking are one atomic operation each.
 ///
+/// Under contention between threads, a `lock()` that finds the lock held by
+/// an owner on another thread, with nobody in line, spins for a moment
+/// (64 looks, about 1.5 µs) as the first in line before it queues: the
+/// unlock then hands the lock to it without a trip through the scheduler,
+/// which is what makes fair locks slow (a convoy of wake-ups). It never
+/// spins when the owner is on its own thread, nor when anyone is queued.
+///
 /// Cancellation is safe: dropping a queued [`Lock`] future leaves the
 /// queue, and dropping one that had already been handed the lock passes it
 /// on. There is no poisoning: a guard dropped while panicking unlocks.
