@@ -295,8 +295,7 @@ impl Shared {
             let mut left_in_round = local.queue.borrow().len();
             loop {
                 if left_in_round == 0 {
-                    self.timer.fire();
-                    self.pull_injector(&local.queue);
+                    self.queue_ready(&local.queue);
                     left_in_round = local.queue.borrow().len();
                     if left_in_round == 0 {
                         self.parker.park(self.timer.next_deadline());
@@ -335,8 +334,14 @@ impl Shared {
         if !self.is_owned_by_current_thread() {
             return;
         }
+        let _ = LOCAL.try_with(|local| self.queue_ready(&local.queue));
+    }
+
+    /// Queues, at the back of `queue`, the tasks whose timers expired and
+    /// those woken from other threads.
+    fn queue_ready(&self, queue: &RefCell<VecDeque<Entry>>) {
         self.timer.fire();
-        let _ = LOCAL.try_with(|local| self.pull_injector(&local.queue));
+        self.pull_injector(queue);
     }
 
     /// Notes that a task of this runtime was aborted (after its abort flag
@@ -355,14 +360,14 @@ impl Shared {
         // Acquire: pairs with the Release in `note_abort`.
         self.aborts.swap(0, Ordering::Acquire);
         self.pull_injector(queue);
-        let mut aborted = Vec::new();
-        queue.borrow_mut().retain_mut(|entry| match entry {
-            Entry::Task(runnable) if runnable.metadata().is_aborted() => {
-                aborted.push(std::mem::replace(entry, Entry::Main(u64::MAX)));
-                false
-            }
-            _ => true,
-        });
+        let aborted: VecDeque<Entry> = {
+            let mut queue = queue.borrow_mut();
+            let (aborted, kept) = std::mem::take(&mut *queue).into_iter().partition(
+                |entry| matches!(entry, Entry::Task(runnable) if runnable.metadata().is_aborted()),
+            );
+            *queue = kept;
+            aborted
+        };
         // Outside the borrow: dropping a future runs user code, which may
         // spawn or wake tasks.
         for entry in aborted {
@@ -400,10 +405,9 @@ pub(crate) fn schedule_task(runnable: Runnable) {
         Handle::CurrentThread(shared) => Arc::as_ptr(shared),
         Handle::MultiThread(_) => unreachable!("not a current-thread task"),
     };
-    // An aborted task jumps the queue: the scheduler's very next pick drops
-    // its future (the guarantee `JoinHandle::abort` documents).
-    let front = runnable.metadata().is_aborted();
-    let Some(entry) = push_local_at(owner, Entry::Task(runnable), front) else {
+    // (An aborted task needs no special place: `note_abort` makes the
+    // scheduler drop it before its next pick, wherever it is queued.)
+    let Some(entry) = push_local(owner, Entry::Task(runnable)) else {
         return;
     };
     // Woken from another thread: the slow path may clone the `Arc`.
@@ -419,22 +423,11 @@ pub(crate) fn schedule_task(runnable: Runnable) {
 /// `owner`'s `block_on`; gives it back otherwise.
 #[inline]
 fn push_local(owner: *const Shared, entry: Entry) -> Option<Entry> {
-    push_local_at(owner, entry, false)
-}
-
-/// [`push_local`], at the front of the queue if `front`.
-#[inline]
-fn push_local_at(owner: *const Shared, entry: Entry, front: bool) -> Option<Entry> {
     let mut entry = Some(entry);
     let _ = LOCAL.try_with(|local| {
         if ptr::eq(local.owner.get(), owner) {
             if let Some(entry) = entry.take() {
-                let mut queue = local.queue.borrow_mut();
-                if front {
-                    queue.push_front(entry);
-                } else {
-                    queue.push_back(entry);
-                }
+                local.queue.borrow_mut().push_back(entry);
             }
         }
     });
