@@ -63,6 +63,7 @@
 
 mod builder;
 mod context;
+mod loom;
 mod park;
 mod runtime;
 mod scheduler;
