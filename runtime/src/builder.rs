@@ -1,10 +1,10 @@
 //! [`Builder`]: choose a runtime's flavour and size.
 
+use crate::loom::Arc;
 use crate::runtime::Runtime;
 use crate::scheduler::{current_thread, multi_thread, Handle};
 use std::io;
 use std::num::NonZeroUsize;
-use std::sync::Arc;
 
 /// Configures and builds a [`Runtime`].
 ///

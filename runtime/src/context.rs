@@ -2,12 +2,11 @@
 //! [`spawn_local`](crate::spawn_local) and [`sleep`](crate::sleep) use, and
 //! the check that refuses to nest `block_on`.
 
+use crate::loom::{Arc, AtomicU64, Ordering};
 use crate::scheduler::{current_thread, Handle};
 use crate::task::JoinHandle;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 struct Context {
     /// The runtime this thread is running (inside `block_on`, or as a

@@ -63,6 +63,8 @@
 
 mod builder;
 mod context;
+mod driver;
+mod gather;
 mod loom;
 mod park;
 mod runtime;
@@ -170,7 +172,6 @@ fn _assert_auto_traits() {
     sync::<Elapsed>();
 }
 
-mod gather;
 #[doc(hidden)]
 pub use gather::__private;
 pub use gather::{gather, try_gather, Gather, TryGather};

@@ -9,8 +9,9 @@
 //!
 //! (The same shape as `sync-primitives/src/loom.rs`.)
 
-// Until every module of the runtime imports from here (the architecture
-// issue), some items are unused; remove this allow then.
+// Every module but `gather/` imports from here; `AtomicU32`, `MutexGuard`
+// and `UnsafeCell` wait for `gather/`'s move onto the facade. Remove this
+// allow then.
 #![allow(unused_imports, dead_code)]
 
 #[cfg(loom)]

@@ -7,8 +7,7 @@
 //! owns one. `unpark` called before `park` is not lost: it leaves a
 //! notification that the next `park` consumes at once.
 
-use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::{AtomicUsize, Condvar, Mutex, Ordering};
 use std::time::Instant;
 
 /// Nobody is parked and no notification is pending.
@@ -27,7 +26,7 @@ pub(crate) struct Parker {
 }
 
 impl Parker {
-    pub(crate) const fn new() -> Parker {
+    pub(crate) fn new() -> Parker {
         Parker {
             state: AtomicUsize::new(EMPTY),
             lock: Mutex::new(()),
@@ -57,8 +56,9 @@ impl Parker {
         {
             Ok(_) => {}
             Err(NOTIFIED) => {
-                // Notified between the first check and taking the lock.
-                self.state.store(EMPTY, Ordering::SeqCst);
+                // Notified between the first check and taking the lock. A
+                // swap, for the same reason as after a time-out below.
+                self.state.swap(EMPTY, Ordering::SeqCst);
                 return;
             }
             Err(actual) => unreachable!("parker in state {actual} while its owner parks"),
@@ -80,8 +80,13 @@ impl Parker {
             }
             if timed_out {
                 // Either still PARKED (plain time-out) or NOTIFIED just now:
-                // both end the park, and both leave the parker EMPTY.
-                self.state.store(EMPTY, Ordering::SeqCst);
+                // both end the park, and both leave the parker EMPTY. A
+                // swap, not a store: if an `unpark` raced in, reading its
+                // NOTIFIED makes what it published before (the work it
+                // queued, the timer entry it added) visible to us; a store
+                // would erase it without synchronising with it (the loom
+                // model `parker_timeout_synchronises_with_unpark`).
+                self.state.swap(EMPTY, Ordering::SeqCst);
                 return;
             }
             // Spurious wake-up of the condition variable: wait again.

@@ -16,8 +16,28 @@
 //! run once before it resumes.
 //!
 //! The loop runs in rounds, like asyncio's `_run_once`: expired timers and
-//! the injector are looked at once per round, then exactly the entries
-//! queued at that point run (see `Shared::run`).
+//! the injector are looked at once per round, then the entries queued at
+//! that point run (see `Shared::run`); only an aborted task joins a round
+//! late, at its front, to be dropped at once.
+//!
+//! # Aborts in O(1)
+//!
+//! Every run-queue entry has a position (`RunQueue::head` counts the
+//! entries popped so far), recorded in its task's header when it is pushed.
+//! An abort on the `block_on` thread finds a queued task at its position,
+//! leaves a [`Entry::Vacant`] there and pushes the task at the front, where
+//! the next pick drops it; an aborted task that is woken goes to the front
+//! directly. No abort scans the queue.
+//!
+//! # Local tasks and several `block_on`s
+//!
+//! `spawn_local` tasks run on the thread that spawned them. When a second
+//! thread calls `block_on` while another owns the run queue, it runs its
+//! future, and the local tasks it spawns, on a scheduler of its own (a
+//! second `Shared`) until the owner leaves and its own local tasks are done;
+//! then it takes the run queue over. A local task left in the shared
+//! injector when its thread's `block_on` ended is set aside ("stranded")
+//! until that thread runs the runtime again.
 //!
 //! # Parking and timers
 //!
@@ -26,22 +46,20 @@
 //! deadline order) when it wakes. Remote wake-ups unpark it.
 
 use crate::context;
+use crate::driver::Drivers;
+use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
-use crate::scheduler::Handle;
-use crate::task::{self, JoinHandle, Runnable};
-use crate::time::Timer;
+use crate::scheduler::{self, Handle};
+use crate::task::{self, JoinHandle, Runnable, TaskMeta};
 use crossbeam_deque::{Injector, Steal};
-use parking_lot::Mutex;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
+use std::time::Instant;
 
 /// What a run queue holds.
 enum Entry {
@@ -51,6 +69,72 @@ enum Entry {
     /// one of the `block_on` with this generation (a waker kept from an
     /// earlier `block_on` may still queue one).
     Main(u64),
+    /// The place of a task an abort moved to the front.
+    Vacant,
+}
+
+/// The run queue of a `block_on` thread: FIFO, with positions (see the
+/// module docs).
+struct RunQueue {
+    entries: VecDeque<Entry>,
+    /// The position of `entries[0]`: how many entries were popped (minus
+    /// those pushed at the front). Wrapping.
+    head: u64,
+}
+
+impl RunQueue {
+    /// The position the next `push_back` gets.
+    fn end(&self) -> u64 {
+        self.head.wrapping_add(self.entries.len() as u64)
+    }
+
+    fn push_back(&mut self, entry: Entry) {
+        if let Entry::Task(runnable) = &entry {
+            runnable.metadata().set_queued_at(self.end());
+        }
+        self.entries.push_back(entry);
+    }
+
+    fn push_front(&mut self, entry: Entry) {
+        self.head = self.head.wrapping_sub(1);
+        if let Entry::Task(runnable) = &entry {
+            runnable.metadata().set_queued_at(self.head);
+        }
+        self.entries.push_front(entry);
+    }
+
+    /// Queues a task: at the front if it was aborted (it is dropped before
+    /// anything else runs), else at the back.
+    fn push_task(&mut self, runnable: Runnable) {
+        if runnable.metadata().is_aborted() {
+            self.push_front(Entry::Task(runnable));
+        } else {
+            self.push_back(Entry::Task(runnable));
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Entry> {
+        let entry = self.entries.pop_front()?;
+        self.head = self.head.wrapping_add(1);
+        Some(entry)
+    }
+
+    /// Moves the task `meta` to the front if it is queued here. O(1).
+    fn move_to_front(&mut self, meta: &TaskMeta) -> bool {
+        let index = meta.queued_at().wrapping_sub(self.head);
+        let Ok(index) = usize::try_from(index) else {
+            return false;
+        };
+        let found = matches!(
+            self.entries.get(index),
+            Some(Entry::Task(runnable)) if ptr::eq(runnable.metadata(), meta)
+        );
+        if found {
+            let entry = std::mem::replace(&mut self.entries[index], Entry::Vacant);
+            self.push_front(entry);
+        }
+        found
+    }
 }
 
 /// The state of a current-thread runtime shared by its handles, its tasks'
@@ -60,16 +144,16 @@ pub(crate) struct Shared {
     injector: Injector<Entry>,
     /// Where the `block_on` thread sleeps when idle.
     parker: Parker,
-    timer: Timer,
+    drivers: Drivers,
     /// A thread is inside `block_on` and owns the run queue.
     running: AtomicBool,
-    /// Threads in `block_on` waiting for the run queue's owner to leave
-    /// (see `block_on_without_tasks`); unparked when it does.
-    waiting_for_core: Mutex<Vec<Thread>>,
-    /// The runtime was dropped: tasks scheduled from now on are dropped.
-    closed: AtomicBool,
-    /// Aborts not yet handled by the scheduler (see `note_abort`).
+    /// The schedulers of the threads in `block_on` waiting for the run
+    /// queue's owner to leave; unparked when it does.
+    waiting_for_core: Mutex<Vec<Arc<Shared>>>,
+    /// Aborts whose task may sit in the injector (see `note_abort`).
     aborts: AtomicUsize,
+    /// Local tasks found in the injector by another thread than their own.
+    stranded: Mutex<Vec<Runnable>>,
     /// Numbers each `block_on` run, to tell its main future's wake-ups
     /// from those of an earlier one.
     main_generation: AtomicU64,
@@ -80,14 +164,17 @@ struct Local {
     /// The runtime whose `block_on` runs on this thread (null: none). Only
     /// compared, never dereferenced.
     owner: Cell<*const Shared>,
-    queue: RefCell<VecDeque<Entry>>,
+    queue: RefCell<RunQueue>,
 }
 
 thread_local! {
     static LOCAL: Local = const {
         Local {
             owner: Cell::new(ptr::null()),
-            queue: RefCell::new(VecDeque::new()),
+            queue: RefCell::new(RunQueue {
+                entries: VecDeque::new(),
+                head: 0,
+            }),
         }
     };
 }
@@ -97,30 +184,29 @@ impl Shared {
         Shared {
             injector: Injector::new(),
             parker: Parker::new(),
-            timer: Timer::new(),
+            drivers: Drivers::new(),
             running: AtomicBool::new(false),
             waiting_for_core: Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
             aborts: AtomicUsize::new(0),
+            stranded: Mutex::new(Vec::new()),
             main_generation: AtomicU64::new(0),
         }
     }
 
-    pub(crate) fn timer(&self) -> &Timer {
-        &self.timer
+    pub(crate) fn drivers(&self) -> &Drivers {
+        &self.drivers
     }
 
-    pub(crate) fn timer_changed(&self) {
-        // The `block_on` thread re-reads the next deadline before parking;
-        // if it is parked already, wake it so that it does.
+    /// Wakes the `block_on` thread if it is parked (a new earliest timer,
+    /// say), and the threads waiting to take over, which drive the timer
+    /// meanwhile.
+    pub(crate) fn unpark(&self) {
         if !self.is_owned_by_current_thread() {
             self.parker.unpark();
         }
-    }
-
-    pub(crate) fn is_shut_down(&self) -> bool {
-        // Acquire: pairs with the SeqCst store in `shutdown`.
-        self.closed.load(Ordering::Acquire)
+        for waiting in self.waiting_for_core.lock().iter() {
+            waiting.parker.unpark();
+        }
     }
 
     fn is_owned_by_current_thread(&self) -> bool {
@@ -129,33 +215,16 @@ impl Shared {
             .unwrap_or(false)
     }
 
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (runnable, handle) = task::spawn(future, Handle::CurrentThread(Arc::clone(self)));
-        self.schedule(Entry::Task(runnable));
-        handle
-    }
-
     pub(crate) fn spawn_local<F>(self: Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (runnable, handle) =
-            task::spawn_local(future, Handle::CurrentThread(Arc::clone(&self)));
-        self.schedule(Entry::Task(runnable));
-        handle
-    }
-
-    /// Queues `entry`: on the run queue when called from the `block_on`
-    /// thread, else on the injector, waking the `block_on` thread.
-    fn schedule(&self, entry: Entry) {
-        if let Some(entry) = push_local(self, entry) {
-            self.schedule_remote(entry);
+        let (runnable, handle) = task::spawn_local(future, Handle::CurrentThread(self));
+        if let Some(runnable) = runnable {
+            schedule_task(runnable);
         }
+        handle
     }
 
     /// Runs every task queued in the injector once (unit tests drive task
@@ -165,7 +234,7 @@ impl Shared {
         loop {
             match self.injector.steal() {
                 Steal::Success(Entry::Task(runnable)) => task::run(runnable),
-                Steal::Success(Entry::Main(_)) | Steal::Retry => {}
+                Steal::Success(Entry::Main(_) | Entry::Vacant) | Steal::Retry => {}
                 Steal::Empty => return,
             }
         }
@@ -173,48 +242,69 @@ impl Shared {
 
     #[cold]
     fn schedule_remote(&self, entry: Entry) {
-        if self.is_shut_down() {
-            release(entry);
-            return;
-        }
+        // Also on a shut-down runtime: the task is then cancelled by the
+        // shutdown loop (`Handle::shutdown`), never inside this `wake()`.
         self.injector.push(entry);
-        // SeqCst: either `shutdown`'s drain (after its SeqCst store of
-        // `closed`) sees our push, or we see `closed` here and drain it.
-        if self.closed.load(Ordering::SeqCst) {
-            self.drain_injector();
-        }
         self.parker.unpark();
     }
 
-    /// Moves everything from the injector to this thread's run queue.
-    /// Returns whether anything was moved.
-    fn pull_injector(&self, queue: &RefCell<VecDeque<Entry>>) -> bool {
+    /// Moves everything from the injector to this thread's run queue
+    /// (aborted tasks to its front).
+    fn pull_injector(&self, queue: &RefCell<RunQueue>) {
         if self.injector.is_empty() {
-            return false;
+            return;
         }
         let mut queue = queue.borrow_mut();
-        let mut moved = false;
         loop {
             match self.injector.steal() {
-                Steal::Success(entry) => {
-                    queue.push_back(entry);
-                    moved = true;
-                }
-                Steal::Empty => return moved,
-                Steal::Retry => {}
-            }
-        }
-    }
-
-    /// Drops every task in the injector.
-    fn drain_injector(&self) {
-        loop {
-            match self.injector.steal() {
-                Steal::Success(entry) => release(entry),
+                Steal::Success(Entry::Task(runnable)) => queue.push_task(runnable),
+                Steal::Success(entry) => queue.push_back(entry),
                 Steal::Empty => return,
                 Steal::Retry => {}
             }
         }
+    }
+
+    /// Takes back the local tasks of this thread that another thread set
+    /// aside.
+    fn take_stranded(&self, queue: &RefCell<RunQueue>) {
+        let mine: Vec<Runnable> = {
+            let mut stranded = self.stranded.lock();
+            if stranded.is_empty() {
+                return;
+            }
+            let (mine, others) = std::mem::take(&mut *stranded)
+                .into_iter()
+                .partition(|runnable| runnable.metadata().is_on_its_thread());
+            *stranded = others;
+            mine
+        };
+        let mut queue = queue.borrow_mut();
+        for runnable in mine {
+            queue.push_task(runnable);
+        }
+    }
+
+    /// Cancels every queued task (the runtime shuts down; see
+    /// `Handle::shutdown`). Returns whether there was any.
+    pub(crate) fn cancel_queued(&self) -> bool {
+        let mut any = false;
+        loop {
+            match self.injector.steal() {
+                Steal::Success(Entry::Task(runnable)) => {
+                    any = true;
+                    scheduler::cancel(runnable);
+                }
+                Steal::Success(_) | Steal::Retry => {}
+                Steal::Empty => break,
+            }
+        }
+        let stranded = std::mem::take(&mut *self.stranded.lock());
+        for runnable in stranded {
+            any = true;
+            scheduler::cancel(runnable);
+        }
+        any
     }
 
     /// Runs `future` to completion on this thread, running the runtime's
@@ -223,7 +313,6 @@ impl Shared {
     /// `block_on` thread's local scheduler).
     #[track_caller]
     pub(crate) fn block_on<F: Future>(self: &Arc<Self>, handle: Handle, future: F) -> F::Output {
-        let _enter = context::enter(handle, Some(Arc::clone(self)));
         let mut future = pin!(future);
         loop {
             // Acquire: pairs with the Release store in `OwnerGuard::drop`;
@@ -233,98 +322,126 @@ impl Shared {
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
-                return self.run(future.as_mut());
+                let _enter = context::enter(handle, Some(Arc::clone(self)));
+                return self
+                    .run(future.as_mut(), None)
+                    .expect("runs until the future completes");
             }
             // Another thread is inside `block_on` of this runtime and runs
-            // its tasks: only drive our own future, and look again now and
-            // then whether we can take over.
-            if let Some(output) = self.block_on_without_tasks(future.as_mut()) {
+            // its tasks: run our future, and the local tasks it spawns, on a
+            // scheduler of our own until we can take over.
+            let local = Arc::new(Shared::new());
+            let output = {
+                let _enter = context::enter(handle.clone(), Some(Arc::clone(&local)));
+                self.waiting_for_core.lock().push(Arc::clone(&local));
+                let output = local.run(future.as_mut(), Some(self));
+                self.waiting_for_core
+                    .lock()
+                    .retain(|waiting| !Arc::ptr_eq(waiting, &local));
+                output
+            };
+            // Our local tasks left over are dropped here, on their thread.
+            Handle::CurrentThread(local).shutdown();
+            if let Some(output) = output {
                 return output;
             }
         }
-    }
-
-    /// Polls `future` while another thread owns the run queue. Returns
-    /// `None` when that thread has left `block_on` (it unparks us).
-    fn block_on_without_tasks<F: Future>(&self, mut future: Pin<&mut F>) -> Option<F::Output> {
-        let thread = std::thread::current();
-        let waker = Waker::from(Arc::new(ThreadWaker(thread.clone())));
-        let mut cx = Context::from_waker(&waker);
-        self.waiting_for_core.lock().push(thread);
-        let output = loop {
-            if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                break Some(output);
-            }
-            // SeqCst: pairs with the owner's SeqCst store of `false` before
-            // it drains `waiting_for_core`: either it sees us registered (and
-            // unparks us) or we see it gone here.
-            if !self.running.load(Ordering::SeqCst) {
-                break None;
-            }
-            // Spurious returns are fine: we poll and check again.
-            std::thread::park();
-        };
-        let me = std::thread::current().id();
-        self.waiting_for_core.lock().retain(|t| t.id() != me);
-        output
     }
 
     /// The scheduler loop of the thread that owns the run queue.
     ///
     /// It runs in rounds, as asyncio's `_run_once` does: a round first moves
     /// what became ready meanwhile (expired timers, tasks woken from other
-    /// threads) to the back of the run queue, then runs exactly the entries
-    /// queued at that point. So a task that yields resumes only after every
-    /// task that was ready, wherever its wake-up came from, has run once.
-    fn run<F: Future>(self: &Arc<Self>, mut future: Pin<&mut F>) -> F::Output {
+    /// threads) to the back of the run queue, then runs the entries queued
+    /// at that point (plus aborted tasks, pushed at its front). So a task
+    /// that yields resumes only after every task that was ready, wherever
+    /// its wake-up came from, has run once.
+    ///
+    /// With `core`, this is the scheduler of a thread waiting to take over
+    /// `core`'s run queue: it also drives `core`'s timer, and returns `None`
+    /// once `core` is free and no local task of its own is left.
+    fn run<F: Future>(
+        self: &Arc<Self>,
+        mut future: Pin<&mut F>,
+        core: Option<&Shared>,
+    ) -> Option<F::Output> {
         let _owner = OwnerGuard::new(self);
         // Relaxed: a unique number, nothing else.
         let generation = self.main_generation.fetch_add(1, Ordering::Relaxed);
-        let main = Arc::new(MainWaker {
+        let main = std::sync::Arc::new(MainWaker {
             shared: Arc::clone(self),
             queued: AtomicBool::new(true),
             generation,
         });
-        let waker = Waker::from(Arc::clone(&main));
+        let waker = Waker::from(std::sync::Arc::clone(&main));
         let mut cx = Context::from_waker(&waker);
         LOCAL.with(|local| {
             // Tasks spawned before `block_on` (or left by a previous one) run
             // first, then the main future: FIFO, as in asyncio.
+            self.take_stranded(&local.queue);
             self.pull_injector(&local.queue);
             local.queue.borrow_mut().push_back(Entry::Main(generation));
-            let mut left_in_round = local.queue.borrow().len();
+            let mut round_end = local.queue.borrow().end();
             loop {
-                if left_in_round == 0 {
-                    self.queue_ready(&local.queue);
-                    left_in_round = local.queue.borrow().len();
-                    if left_in_round == 0 {
-                        self.parker.park(self.timer.next_deadline());
+                if local.queue.borrow().head == round_end {
+                    self.queue_ready(&local.queue, core);
+                    round_end = local.queue.borrow().end();
+                    if local.queue.borrow().head == round_end {
+                        if let Some(core) = core {
+                            // SeqCst: see `OwnerGuard::drop`.
+                            if !core.running.load(Ordering::SeqCst) && self.drivers.tasks.is_empty()
+                            {
+                                return None;
+                            }
+                        }
+                        self.parker.park(self.next_deadline(core));
                         continue;
                     }
                 }
-                // Relaxed: a hint; `cancel_aborted` synchronises.
+                // Relaxed: a hint; `note_abort` unparks us, and the swap
+                // synchronises.
                 if self.aborts.load(Ordering::Relaxed) != 0 {
-                    self.cancel_aborted(&local.queue);
+                    // Acquire: pairs with the Release in `note_abort`; the
+                    // aborted task's push to the injector is then visible.
+                    self.aborts.swap(0, Ordering::Acquire);
+                    self.pull_injector(&local.queue);
                 }
-                left_in_round -= 1;
                 let entry = local.queue.borrow_mut().pop_front();
                 match entry {
-                    Some(Entry::Task(runnable)) => task::run(runnable),
+                    Some(Entry::Task(runnable)) => {
+                        if runnable.metadata().is_on_its_thread() {
+                            task::run(runnable);
+                        } else {
+                            // A local task of a thread whose `block_on`
+                            // ended: it waits for that thread to come back.
+                            self.stranded.lock().push(runnable);
+                        }
+                    }
                     Some(Entry::Main(queued_by)) if queued_by == generation => {
                         // SeqCst (Release would do): a wake-up during the poll
                         // below must queue the main future again.
                         main.queued.store(false, Ordering::SeqCst);
                         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                            return output;
+                            return Some(output);
                         }
                     }
-                    // Queued by the waker of an earlier `block_on`'s future.
-                    Some(Entry::Main(_)) => {}
-                    // Aborted tasks were taken out of this round.
-                    None => left_in_round = 0,
+                    // Queued by the waker of an earlier `block_on`'s future,
+                    // or the place of a task an abort moved.
+                    Some(Entry::Main(_) | Entry::Vacant) => {}
+                    None => round_end = local.queue.borrow().head,
                 }
             }
         })
+    }
+
+    /// The earliest deadline of the timers this thread drives.
+    fn next_deadline(&self, core: Option<&Shared>) -> Option<Instant> {
+        let own = self.drivers.timer.next_deadline();
+        let core = core.and_then(|core| core.drivers.timer.next_deadline());
+        match (own, core) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Queues, behind the tasks already in the run queue, those whose timers
@@ -334,58 +451,36 @@ impl Shared {
         if !self.is_owned_by_current_thread() {
             return;
         }
-        let _ = LOCAL.try_with(|local| self.queue_ready(&local.queue));
+        let _ = LOCAL.try_with(|local| self.queue_ready(&local.queue, None));
     }
 
     /// Queues, at the back of `queue`, the tasks whose timers expired and
     /// those woken from other threads.
-    fn queue_ready(&self, queue: &RefCell<VecDeque<Entry>>) {
-        self.timer.fire();
+    fn queue_ready(&self, queue: &RefCell<RunQueue>, core: Option<&Shared>) {
+        self.drivers.timer.fire();
+        if let Some(core) = core {
+            core.drivers.timer.fire();
+        }
         self.pull_injector(queue);
     }
 
-    /// Notes that a task of this runtime was aborted (after its abort flag
-    /// was set and it was woken), so that the scheduler drops it before it
-    /// picks any other task.
-    pub(crate) fn note_abort(&self) {
-        // Release: pairs with the Acquire swap in `cancel_aborted`, which
-        // then finds the woken task in the injector or the run queue.
-        self.aborts.fetch_add(1, Ordering::Release);
-    }
-
-    /// Drops the futures of the aborted tasks that are queued (locally or
-    /// in the injector), before anything else runs.
-    #[cold]
-    fn cancel_aborted(&self, queue: &RefCell<VecDeque<Entry>>) {
-        // Acquire: pairs with the Release in `note_abort`.
-        self.aborts.swap(0, Ordering::Acquire);
-        self.pull_injector(queue);
-        let aborted: VecDeque<Entry> = {
-            let mut queue = queue.borrow_mut();
-            let (aborted, kept) = std::mem::take(&mut *queue).into_iter().partition(
-                |entry| matches!(entry, Entry::Task(runnable) if runnable.metadata().is_aborted()),
-            );
-            *queue = kept;
-            aborted
-        };
-        // Outside the borrow: dropping a future runs user code, which may
-        // spawn or wake tasks.
-        for entry in aborted {
-            if let Entry::Task(runnable) = entry {
-                task::run(runnable);
+    /// Notes that the task `meta` of this runtime was aborted (after its
+    /// abort flag was set and it was woken), so that the scheduler drops it
+    /// before it picks any other task: on the `block_on` thread, a task in
+    /// the run queue moves to its front (O(1)); otherwise the scheduler
+    /// looks in the injector before its next pick.
+    pub(crate) fn note_abort(&self, meta: &TaskMeta) {
+        if self.is_owned_by_current_thread() {
+            let moved = LOCAL
+                .try_with(|local| local.queue.borrow_mut().move_to_front(meta))
+                .unwrap_or(false);
+            if moved {
+                return;
             }
         }
-    }
-
-    /// Shuts the runtime down: drops every queued task and the timers (so
-    /// that tasks waiting only on them are dropped too); tasks scheduled
-    /// later are dropped when scheduled.
-    pub(crate) fn shutdown(&self) {
-        // SeqCst: see `schedule_remote`.
-        self.closed.store(true, Ordering::SeqCst);
-        self.drain_injector();
-        self.timer.clear();
-        self.drain_injector();
+        // Release: pairs with the Acquire swap in `run`, which then finds
+        // the woken task in the injector.
+        self.aborts.fetch_add(1, Ordering::Release);
     }
 }
 
@@ -393,7 +488,7 @@ impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("current_thread::Shared")
             .field("running", &self.running)
-            .field("closed", &self.closed)
+            .field("drivers", &self.drivers)
             .finish_non_exhaustive()
     }
 }
@@ -405,39 +500,29 @@ pub(crate) fn schedule_task(runnable: Runnable) {
         Handle::CurrentThread(shared) => Arc::as_ptr(shared),
         Handle::MultiThread(_) => unreachable!("not a current-thread task"),
     };
-    // (An aborted task needs no special place: `note_abort` makes the
-    // scheduler drop it before its next pick, wherever it is queued.)
-    let Some(entry) = push_local(owner, Entry::Task(runnable)) else {
+    let Some(runnable) = push_local(owner, runnable) else {
         return;
     };
     // Woken from another thread: the slow path may clone the `Arc`.
-    if let Entry::Task(runnable) = entry {
-        if let Handle::CurrentThread(shared) = runnable.metadata().scheduler() {
-            let shared = Arc::clone(shared);
-            shared.schedule_remote(Entry::Task(runnable));
-        }
+    if let Handle::CurrentThread(shared) = runnable.metadata().scheduler() {
+        let shared = Arc::clone(shared);
+        shared.schedule_remote(Entry::Task(runnable));
     }
 }
 
-/// Pushes `entry` at the back of this thread's run queue if this thread runs
+/// Pushes `runnable` on this thread's run queue if this thread runs
 /// `owner`'s `block_on`; gives it back otherwise.
 #[inline]
-fn push_local(owner: *const Shared, entry: Entry) -> Option<Entry> {
-    let mut entry = Some(entry);
+fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
+    let mut runnable = Some(runnable);
     let _ = LOCAL.try_with(|local| {
         if ptr::eq(local.owner.get(), owner) {
-            if let Some(entry) = entry.take() {
-                local.queue.borrow_mut().push_back(entry);
+            if let Some(runnable) = runnable.take() {
+                local.queue.borrow_mut().push_task(runnable);
             }
         }
     });
-    entry
-}
-
-fn release(entry: Entry) {
-    if let Entry::Task(runnable) = entry {
-        task::release(runnable);
-    }
+    runnable
 }
 
 /// Makes the current thread the owner of `shared`'s run queue until dropped
@@ -456,26 +541,24 @@ impl<'a> OwnerGuard<'a> {
 impl Drop for OwnerGuard<'_> {
     fn drop(&mut self) {
         // Tasks still queued stay in the runtime: they move to the injector,
-        // where the next `block_on` (or the runtime's drop) finds them.
+        // where the next `block_on` (or the runtime's shutdown) finds them.
         let _ = LOCAL.try_with(|local| {
             local.owner.set(ptr::null());
-            let queue = std::mem::take(&mut *local.queue.borrow_mut());
-            for entry in queue {
+            let mut queue = local.queue.borrow_mut();
+            while let Some(entry) = queue.pop_front() {
                 if let Entry::Task(runnable) = entry {
                     self.shared.injector.push(Entry::Task(runnable));
                 }
             }
         });
-        if self.shared.is_shut_down() {
-            self.shared.drain_injector();
-        }
         // SeqCst: Release pairs with the Acquire CAS in `block_on` (our
         // spilled run queue is visible to the next owner); SeqCst also orders
-        // it before the read of `waiting_for_core` below (see
-        // `block_on_without_tasks`).
+        // it before the read of `waiting_for_core` below, against the
+        // waiting thread's registration there and its SeqCst load of
+        // `running` in `run`: either we unpark it or it sees us gone.
         self.shared.running.store(false, Ordering::SeqCst);
-        for thread in self.shared.waiting_for_core.lock().iter() {
-            thread.unpark();
+        for waiting in self.shared.waiting_for_core.lock().iter() {
+            waiting.parker.unpark();
         }
     }
 }
@@ -490,27 +573,19 @@ struct MainWaker {
 }
 
 impl Wake for MainWaker {
-    fn wake(self: Arc<Self>) {
+    fn wake(self: std::sync::Arc<Self>) {
         self.wake_by_ref();
     }
 
-    fn wake_by_ref(self: &Arc<Self>) {
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
         // AcqRel: pairs with the store in `run` before each poll.
         if !self.queued.swap(true, Ordering::AcqRel) {
-            self.shared.schedule(Entry::Main(self.generation));
+            let entry = Entry::Main(self.generation);
+            if self.shared.is_owned_by_current_thread() {
+                let _ = LOCAL.try_with(|local| local.queue.borrow_mut().push_back(entry));
+            } else {
+                self.shared.schedule_remote(entry);
+            }
         }
-    }
-}
-
-/// Unparks a thread; the waker of `block_on_without_tasks`.
-struct ThreadWaker(std::thread::Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
     }
 }

@@ -8,16 +8,21 @@
 //!   wake-ups. Its `block_on` runs the future (and `spawn_local` tasks) on
 //!   the calling thread with a [`current_thread`] scheduler of its own.
 //!
+//! What both flavours have (the timer, the task list) is in their
+//! [`Drivers`], reached through [`Handle::drivers`]; the schedulers keep
+//! only their queues and threads. Shutdown, the same protocol for both, is
+//! written once here ([`Handle::shutdown`]).
+//!
 //! A task's cell records its scheduler's [`Handle`] (see `TaskMeta`), and
 //! [`schedule`] routes every wake-up to it.
 
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 
-use crate::task::{JoinHandle, Runnable};
-use crate::time::Timer;
+use crate::driver::Drivers;
+use crate::loom::Arc;
+use crate::task::{self, JoinHandle, Runnable, TaskMeta};
 use std::future::Future;
-use std::sync::Arc;
 
 /// A cheap, clonable reference to a runtime's shared state.
 #[derive(Clone, Debug)]
@@ -32,10 +37,11 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        match self {
-            Handle::CurrentThread(shared) => shared.spawn(future),
-            Handle::MultiThread(shared) => shared.spawn(future),
+        let (runnable, join_handle) = task::spawn(future, self.clone());
+        if let Some(runnable) = runnable {
+            schedule(runnable);
         }
+        join_handle
     }
 
     #[track_caller]
@@ -46,11 +52,12 @@ impl Handle {
         }
     }
 
-    /// The runtime's timer, where `sleep` registers.
-    pub(crate) fn timer(&self) -> &Timer {
+    /// The runtime's timer, task list, and the other mechanisms both
+    /// flavours share.
+    pub(crate) fn drivers(&self) -> &Drivers {
         match self {
-            Handle::CurrentThread(shared) => shared.timer(),
-            Handle::MultiThread(shared) => shared.timer(),
+            Handle::CurrentThread(shared) => shared.drivers(),
+            Handle::MultiThread(shared) => shared.drivers(),
         }
     }
 
@@ -58,33 +65,94 @@ impl Handle {
     /// runtime parks with the new, shorter time-out.
     pub(crate) fn timer_changed(&self) {
         match self {
-            Handle::CurrentThread(shared) => shared.timer_changed(),
-            Handle::MultiThread(shared) => shared.timer_changed(),
+            Handle::CurrentThread(shared) => shared.unpark(),
+            Handle::MultiThread(shared) => shared.wake_one_idle(),
         }
     }
 
-    /// A task of this runtime was aborted and woken: the current-thread
-    /// scheduler drops it before it picks any other task.
-    pub(crate) fn note_abort(&self) {
+    /// The task `meta` of this runtime was aborted and woken: the
+    /// current-thread scheduler drops it before it picks any other task.
+    pub(crate) fn note_abort(&self, meta: &TaskMeta) {
         match self {
-            Handle::CurrentThread(shared) => shared.note_abort(),
+            Handle::CurrentThread(shared) => shared.note_abort(meta),
             // Workers drop an aborted task when they pop it.
             Handle::MultiThread(_) => {}
         }
     }
 
     pub(crate) fn is_shut_down(&self) -> bool {
-        match self {
-            Handle::CurrentThread(shared) => shared.is_shut_down(),
-            Handle::MultiThread(shared) => shared.is_shut_down(),
-        }
+        self.drivers().tasks.is_closed()
     }
 
+    /// Shuts the runtime down: every task it owns is cancelled (its future
+    /// dropped, its handle resolved to a cancelled `JoinError`) by the time
+    /// this returns, wherever it waited; a task spawned later is cancelled
+    /// at once.
+    ///
+    /// The protocol: close the task list (no new task gets in), stop the
+    /// scheduler's threads, then, until the list is empty, wake every
+    /// listed task and cancel whatever reaches the scheduler's queues. A
+    /// closed runtime never cancels a task inside the `wake()` that
+    /// scheduled it: cancelling runs destructors, which wake more tasks (a
+    /// mutex guard passes the lock on), and doing that inline would recurse
+    /// as deep as the chain of waiters. Here each task is cancelled from
+    /// this loop, on a stack of bounded depth.
     pub(crate) fn shutdown(&self) {
-        match self {
-            Handle::CurrentThread(shared) => shared.shutdown(),
-            Handle::MultiThread(shared) => shared.shutdown(),
+        let tasks = &self.drivers().tasks;
+        tasks.close();
+        let can_wait = match self {
+            // No thread runs a current-thread runtime being dropped (its
+            // `block_on` borrows it).
+            Handle::CurrentThread(_) => true,
+            Handle::MultiThread(shared) => shared.stop_workers(),
+        };
+        loop {
+            let mut progressed = self.cancel_queued();
+            if tasks.is_empty() {
+                break;
+            }
+            // Woken outside the list's locks: each wake-up queues an idle
+            // task (a no-op for a task queued already).
+            for waker in tasks.wakers() {
+                waker.wake();
+            }
+            progressed |= self.cancel_queued();
+            if tasks.is_empty() {
+                break;
+            }
+            if !progressed {
+                if !can_wait {
+                    // Called on one of the runtime's own workers (a task
+                    // dropped the last handle of its runtime): the task
+                    // running here cannot be cancelled from inside itself;
+                    // the workers cancel what is left as they exit.
+                    break;
+                }
+                // Another thread is between a task's wake-up and its push
+                // to our queue: it will push soon.
+                std::thread::yield_now();
+            }
         }
+        // Wakes whatever else waits on the timer (a `Sleep` first polled
+        // here, now elsewhere): it registers with another timer.
+        self.drivers().timer.clear();
+    }
+
+    /// Cancels every task in the scheduler's queues. Returns whether there
+    /// was any.
+    fn cancel_queued(&self) -> bool {
+        match self {
+            Handle::CurrentThread(shared) => shared.cancel_queued(),
+            Handle::MultiThread(shared) => shared.cancel_queued(),
+        }
+    }
+}
+
+/// Cancels a task of a runtime that shuts down, on this thread; a local
+/// task of another thread cannot be, and is orphaned (see `task::orphan`).
+pub(crate) fn cancel(runnable: Runnable) {
+    if let Err(runnable) = task::shutdown(runnable) {
+        task::orphan(runnable);
     }
 }
 

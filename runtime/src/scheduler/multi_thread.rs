@@ -36,20 +36,17 @@
 //! the shorter time-out.
 
 use crate::context;
+use crate::driver::Drivers;
+use crate::loom::{fence, thread, Arc, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
-use crate::scheduler::{current_thread, Handle};
-use crate::task::{self, JoinHandle, Runnable};
-use crate::time::Timer;
+use crate::scheduler::{self, current_thread, Handle};
+use crate::task::{self, Runnable};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::ptr;
-use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::thread;
 
 /// Every this many tasks a worker looks at the injector before its own
 /// deque, and at the timer.
@@ -68,8 +65,7 @@ pub(crate) struct Shared {
     num_idle: AtomicUsize,
     /// Workers woken to look for work that have not found any yet.
     num_searching: AtomicUsize,
-    timer: Timer,
-    closed: AtomicBool,
+    drivers: Drivers,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
@@ -97,8 +93,7 @@ impl Shared {
             num_idle: AtomicUsize::new(0),
             // Every worker starts out looking for work.
             num_searching: AtomicUsize::new(workers),
-            timer: Timer::new(),
-            closed: AtomicBool::new(false),
+            drivers: Drivers::new(),
             threads: Mutex::new(Vec::with_capacity(workers)),
         });
         for (index, queue) in queues.into_iter().enumerate() {
@@ -109,7 +104,7 @@ impl Shared {
             match spawned {
                 Ok(thread) => shared.threads.lock().push(thread),
                 Err(err) => {
-                    shared.shutdown();
+                    Handle::MultiThread(shared).shutdown();
                     return Err(err);
                 }
             }
@@ -117,29 +112,12 @@ impl Shared {
         Ok(shared)
     }
 
-    pub(crate) fn timer(&self) -> &Timer {
-        &self.timer
+    pub(crate) fn drivers(&self) -> &Drivers {
+        &self.drivers
     }
 
-    pub(crate) fn timer_changed(&self) {
-        // An idle worker may be parked with a later time-out (or none):
-        // wake one, it re-reads the next deadline before parking again.
-        self.wake_one_idle();
-    }
-
-    pub(crate) fn is_shut_down(&self) -> bool {
-        // Acquire: pairs with the SeqCst store in `shutdown`.
-        self.closed.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn spawn<F>(self: &Arc<Self>, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let (runnable, handle) = task::spawn(future, Handle::MultiThread(Arc::clone(self)));
-        self.schedule(runnable);
-        handle
+    fn is_shut_down(&self) -> bool {
+        self.drivers.tasks.is_closed()
     }
 
     /// `block_on` on a multi-thread runtime: the future runs on this thread,
@@ -147,38 +125,24 @@ impl Shared {
     /// `spawn`ed tasks go to the workers.
     #[track_caller]
     pub(crate) fn block_on<F: Future>(self: &Arc<Self>, handle: Handle, future: F) -> F::Output {
-        struct ShutdownOnDrop(Arc<current_thread::Shared>);
+        struct ShutdownOnDrop(Handle);
         impl Drop for ShutdownOnDrop {
             fn drop(&mut self) {
-                // Local tasks left over are dropped here, on their thread.
+                // Local tasks left over, wherever they wait, are dropped
+                // here, on their thread.
                 self.0.shutdown();
             }
         }
-        let local = ShutdownOnDrop(Arc::new(current_thread::Shared::new()));
-        local.0.block_on(handle, future)
-    }
-
-    /// Queues a task: on this worker's deque when called from one of our
-    /// workers, else on the injector; then wakes a parked worker if needed.
-    fn schedule(&self, runnable: Runnable) {
-        if let Some(runnable) = push_local(self, runnable) {
-            self.schedule_remote(runnable);
-        }
+        let local = Arc::new(current_thread::Shared::new());
+        let _shutdown = ShutdownOnDrop(Handle::CurrentThread(Arc::clone(&local)));
+        local.block_on(handle, future)
     }
 
     #[cold]
     fn schedule_remote(&self, runnable: Runnable) {
-        if self.is_shut_down() {
-            task::release(runnable);
-            return;
-        }
+        // Also on a shut-down runtime: the task is then cancelled by the
+        // shutdown loop (`Handle::shutdown`), never inside this `wake()`.
         self.injector.push(runnable);
-        // SeqCst: either `shutdown`'s drain sees our push or we see
-        // `closed` (see `current_thread::Shared::schedule_remote`).
-        if self.closed.load(Ordering::SeqCst) {
-            self.drain_injector();
-            return;
-        }
         self.notify_parked();
     }
 
@@ -196,7 +160,7 @@ impl Shared {
     }
 
     /// Unparks one idle worker, counting it as searching.
-    fn wake_one_idle(&self) {
+    pub(crate) fn wake_one_idle(&self) {
         let index = {
             let mut idle = self.idle.lock();
             let Some(index) = idle.pop() else { return };
@@ -214,42 +178,67 @@ impl Shared {
         !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
     }
 
-    fn drain_injector(&self) {
+    /// Cancels every task in the injector, and in this thread's deque if
+    /// it is one of our workers (see `Handle::shutdown`). Returns whether
+    /// there was any.
+    pub(crate) fn cancel_queued(&self) -> bool {
+        let mut any = false;
         loop {
             match self.injector.steal() {
-                Steal::Success(runnable) => task::release(runnable),
-                Steal::Empty => return,
+                Steal::Success(runnable) => {
+                    any = true;
+                    scheduler::cancel(runnable);
+                }
+                Steal::Empty => break,
                 Steal::Retry => {}
             }
         }
+        while let Some(runnable) = self.pop_own_deque() {
+            any = true;
+            scheduler::cancel(runnable);
+        }
+        any
     }
 
-    /// Stops the workers and drops every task still queued or waiting on a
-    /// timer. Joins the worker threads unless called from one of them.
-    pub(crate) fn shutdown(&self) {
-        // SeqCst: see `schedule`.
-        self.closed.store(true, Ordering::SeqCst);
+    /// Pops a task from this thread's deque, if it is one of our workers.
+    fn pop_own_deque(&self) -> Option<Runnable> {
+        WORKER
+            .try_with(|w| {
+                w.try_borrow().ok().and_then(|w| {
+                    w.as_ref()
+                        .filter(|w| ptr::eq(Arc::as_ptr(&w.shared), self))
+                        .and_then(|w| w.queue.pop())
+                })
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Stops the workers (the task list is closed already) and joins them,
+    /// unless called from one of them. Returns whether it joined them, that
+    /// is whether no task of ours can be running any more.
+    pub(crate) fn stop_workers(&self) -> bool {
         for parker in self.parkers.iter() {
             parker.unpark();
         }
         let on_worker = WORKER
             .try_with(|w| {
-                w.borrow()
-                    .as_ref()
-                    .is_some_and(|w| ptr::eq(Arc::as_ptr(&w.shared), self))
+                w.try_borrow().map_or(true, |w| {
+                    w.as_ref()
+                        .is_some_and(|w| ptr::eq(Arc::as_ptr(&w.shared), self))
+                })
             })
             .unwrap_or(false);
         let threads = std::mem::take(&mut *self.threads.lock());
-        if !on_worker {
-            for thread in threads {
-                // A worker only panics on a bug of ours; the runtime is gone
-                // either way.
-                let _ = thread.join();
-            }
+        if on_worker {
+            return false;
         }
-        self.drain_injector();
-        self.timer.clear();
-        self.drain_injector();
+        for thread in threads {
+            // A worker only panics on a bug of ours; the runtime is gone
+            // either way.
+            let _ = thread.join();
+        }
+        true
     }
 }
 
@@ -259,7 +248,7 @@ impl fmt::Debug for Shared {
             .field("workers", &self.parkers.len())
             .field("num_idle", &self.num_idle)
             .field("num_searching", &self.num_searching)
-            .field("closed", &self.closed)
+            .field("drivers", &self.drivers)
             .finish_non_exhaustive()
     }
 }
@@ -315,12 +304,13 @@ fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Runnable>) {
         let Some(worker) = w.as_ref() else { return };
         work(&shared, worker);
     });
-    // Tasks left in our deque are dropped here, outside the borrow: their
-    // destructors may schedule other tasks.
+    // Tasks left in our deque (the runtime shut down) are cancelled here,
+    // on this thread's bounded stack, outside the borrow: their destructors
+    // may schedule other tasks, which land in the deque too.
     let local = WORKER.with(|w| w.borrow_mut().take());
     if let Some(local) = local {
         while let Some(runnable) = local.queue.pop() {
-            task::release(runnable);
+            scheduler::cancel(runnable);
         }
     }
 }
@@ -336,7 +326,7 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
         tick = tick.wrapping_add(1);
         let fairness_tick = tick % EVENT_INTERVAL == 0;
         if fairness_tick {
-            shared.timer.fire();
+            shared.drivers.timer.fire();
         }
         match find_task(shared, worker, fairness_tick) {
             Some(runnable) => {
@@ -351,7 +341,7 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
                 task::run(runnable);
             }
             None => {
-                if shared.timer.fire() {
+                if shared.drivers.timer.fire() {
                     continue;
                 }
                 park_worker(shared, worker, &mut searching);
@@ -406,7 +396,7 @@ fn park_worker(shared: &Shared, worker: &WorkerLocal, searching: &mut bool) {
     // SeqCst fence: pairs with the one in `notify_parked`.
     fence(Ordering::SeqCst);
     if !shared.has_work() && !shared.is_shut_down() {
-        shared.parkers[worker.index].park(shared.timer.next_deadline());
+        shared.parkers[worker.index].park(shared.drivers.timer.next_deadline());
     }
     // Awake: look for work as a searcher. If a pusher woke us, it already
     // took us off the idle list and counted us as searching.

@@ -1,6 +1,6 @@
 //! [`JoinHandle`]: awaiting, aborting or detaching a spawned task.
 
-use super::{JoinError, Output, TaskMeta};
+use super::{Contained, JoinError, Output, TaskMeta};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -37,14 +37,17 @@ use std::task::{Context, Poll, Waker};
 #[must_use = "dropping a JoinHandle detaches the task; await it to get its output"]
 pub struct JoinHandle<T> {
     /// `None` once the output has been taken (or in `drop`).
-    task: Option<async_task::Task<Output<T>, TaskMeta>>,
+    task: Option<async_task::Task<Contained<Output<T>>, TaskMeta>>,
     /// The task's own waker: `abort` uses it to get the task scheduled, so
     /// that the scheduler sees the abort flag and drops the future.
     waker: Waker,
 }
 
 impl<T> JoinHandle<T> {
-    pub(super) fn new(task: async_task::Task<Output<T>, TaskMeta>, waker: Waker) -> Self {
+    pub(super) fn new(
+        task: async_task::Task<Contained<Output<T>>, TaskMeta>,
+        waker: Waker,
+    ) -> Self {
         JoinHandle {
             task: Some(task),
             waker,
@@ -79,7 +82,7 @@ impl<T> JoinHandle<T> {
             // scheduler then drops it instead of running it, before any
             // other task on the current-thread runtime.
             self.waker.wake_by_ref();
-            task.metadata().scheduler().note_abort();
+            task.metadata().scheduler().note_abort(task.metadata());
         }
     }
 
@@ -114,7 +117,7 @@ impl<T> Future for JoinHandle<T> {
         // async-task's "polled after completion" panic.
         let result = std::task::ready!(Pin::new(task).poll(cx));
         self.task = None;
-        Poll::Ready(result)
+        Poll::Ready(result.into_inner())
     }
 }
 

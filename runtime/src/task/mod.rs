@@ -1,5 +1,5 @@
 //! Tasks: the cell a spawned future lives in, its [`JoinHandle`] and
-//! [`JoinError`].
+//! [`JoinError`], and the list of the tasks a runtime owns (`list.rs`).
 //!
 //! # Why `async-task`
 //!
@@ -12,18 +12,24 @@
 //! `spawn_local`. Writing our own would have cost a few hundred lines of
 //! `unsafe` for no gain in speed (its `Runnable` is a single pointer, and
 //! with a zero-sized schedule function a wake-up is one CAS and a push), so
-//! this crate uses it. The crate's only `unsafe` is the pin projection of
-//! [`Timeout`](crate::Timeout).
+//! this module has no `unsafe` code of its own. (The crate's `unsafe` is in
+//! `gather/`, which manages its children's memory and wakers itself, and in
+//! the pin projection of [`Timeout`](crate::Timeout).)
 //!
 //! On top of the cell this module adds, in the future it wraps around the
 //! user's (`guard`):
 //! * panic isolation: a panic while polling becomes the task's output
-//!   (`Err(JoinError)`) instead of unwinding through the scheduler;
+//!   (`Err(JoinError)`) instead of unwinding through the scheduler, and a
+//!   panic while dropping the output of a detached task (or its panic
+//!   payload) is contained too (see [`Contained`]);
 //! * cancellation: a scheduler that drops a task (abort, shutdown) does so by
 //!   running it one last time in "cancel" mode (a thread-local flag, see
 //!   `run_cancelled`), so that the wrapper drops the user's future and then
 //!   completes with a cancelled `JoinError`. The handle therefore always
 //!   receives an output, and the user's future is always dropped before it;
+//! * the task list: a task is linked into its runtime's [`OwnedTasks`] when
+//!   spawned and unlinked when the wrapper is dropped, so that shutdown
+//!   reaches every task, wherever it waits;
 //! * `TaskMeta`, stored in the cell's header: the scheduler the task belongs
 //!   to (so that the schedule function is zero-sized), the abort flag that
 //!   the schedulers check before running a task, and the owning thread of a
@@ -31,16 +37,18 @@
 
 mod join_error;
 mod join_handle;
+mod list;
 
 pub use join_error::JoinError;
 pub use join_handle::JoinHandle;
+pub(crate) use list::OwnedTasks;
 
+use crate::loom::{AtomicBool, AtomicU64, Ordering};
 use crate::scheduler::Handle;
 use std::cell::Cell;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
 /// What a task's cell holds once the task is done.
@@ -48,6 +56,30 @@ pub(crate) type Output<T> = Result<T, JoinError>;
 
 /// A scheduled task, ready to be run. One pointer wide.
 pub(crate) type Runnable = async_task::Runnable<TaskMeta>;
+
+/// A task's output as stored in its cell: dropping it (when the task was
+/// detached, or its handle dropped before taking it) contains a panic of
+/// the output's destructor, or of a panic payload's, as tokio does, instead
+/// of letting it unwind inside async-task (which aborts the process).
+#[derive(Debug)]
+pub(crate) struct Contained<T>(Option<T>);
+
+impl<T> Contained<T> {
+    /// The output, for the handle that takes it.
+    pub(crate) fn into_inner(mut self) -> T {
+        self.0.take().expect("a task output is taken once")
+    }
+}
+
+impl<T> Drop for Contained<T> {
+    fn drop(&mut self) {
+        if let Some(output) = self.0.take() {
+            // Nobody took the output: a panic of its destructor has nobody
+            // to go to either.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(output)));
+        }
+    }
+}
 
 /// Per-task data kept in the task cell's header.
 #[derive(Debug)]
@@ -58,6 +90,12 @@ pub(crate) struct TaskMeta {
     /// For `spawn_local` tasks, the [`crate::context::thread_id`] of the
     /// thread that spawned it; 0 for `Send` tasks.
     owner_thread: u64,
+    /// The task's id in its runtime's [`OwnedTasks`].
+    id: u64,
+    /// Where the current-thread scheduler last queued it (a position in its
+    /// run queue, see `current_thread::RunQueue`): lets an abort find it in
+    /// O(1). Only read and written by the thread owning that run queue.
+    queued_at: AtomicU64,
     /// The scheduler the task belongs to. Kept here rather than captured by
     /// the schedule function: a zero-sized schedule function spares
     /// async-task a waker clone and drop (two atomic operations) on every
@@ -66,10 +104,12 @@ pub(crate) struct TaskMeta {
 }
 
 impl TaskMeta {
-    fn new(owner_thread: u64, scheduler: Handle) -> TaskMeta {
+    fn new(owner_thread: u64, id: u64, scheduler: Handle) -> TaskMeta {
         TaskMeta {
             aborted: AtomicBool::new(false),
             owner_thread,
+            id,
+            queued_at: AtomicU64::new(u64::MAX),
             scheduler,
         }
     }
@@ -92,8 +132,20 @@ impl TaskMeta {
     }
 
     /// Whether this task may be polled or dropped on the current thread.
-    fn is_on_its_thread(&self) -> bool {
+    pub(crate) fn is_on_its_thread(&self) -> bool {
         self.owner_thread == 0 || self.owner_thread == crate::context::thread_id()
+    }
+
+    /// Records the run-queue position of the task (see `queued_at`).
+    pub(crate) fn set_queued_at(&self, position: u64) {
+        // Relaxed: written and read by the same thread only.
+        self.queued_at.store(position, Ordering::Relaxed);
+    }
+
+    /// The run-queue position last recorded by `set_queued_at`.
+    pub(crate) fn queued_at(&self) -> u64 {
+        // Relaxed: see `set_queued_at`.
+        self.queued_at.load(Ordering::Relaxed)
     }
 }
 
@@ -103,9 +155,24 @@ thread_local! {
     static CANCEL_ON_POLL: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Unlinks its task from its runtime's list when dropped, that is when
+/// async-task drops the task's future: after it completed, or when the cell
+/// is freed without completing.
+struct Unlink {
+    scheduler: Handle,
+    id: u64,
+}
+
+impl Drop for Unlink {
+    fn drop(&mut self) {
+        self.scheduler.drivers().tasks.unlink(self.id);
+    }
+}
+
 /// The future stored in every task cell: runs `future`, catching panics,
 /// unless the scheduler runs it in cancel mode.
-async fn guard<F: Future>(future: F) -> Output<F::Output> {
+async fn guard<F: Future>(future: F, unlink: Unlink) -> Contained<Output<F::Output>> {
+    let _unlink = unlink;
     let mut future = pin!(Some(future));
     std::future::poll_fn(move |cx| {
         let cancel = CANCEL_ON_POLL
@@ -123,66 +190,103 @@ async fn guard<F: Future>(future: F) -> Output<F::Output> {
         // Drop the user's future now, containing a panic of its destructor:
         // cancelled or not, the handle resolves only after this.
         let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
-        Poll::Ready(result)
+        Poll::Ready(Contained(Some(result)))
     })
     .await
 }
 
-/// Allocates the cell of a `Send` task belonging to `scheduler`, which
-/// receives the runnable every time the task is woken (see
-/// [`crate::scheduler::schedule`]); the first runnable is returned and must
-/// be scheduled by the caller.
-pub(crate) fn spawn<F>(future: F, scheduler: Handle) -> (Runnable, JoinHandle<F::Output>)
+/// Allocates the cell of a `Send` task belonging to `scheduler` and links it
+/// into the runtime's task list. Returns the first runnable, which the
+/// caller must schedule, or `None` if the runtime is shut down: the task
+/// was then cancelled at once (its handle resolves to a cancelled
+/// [`JoinError`]). Every later wake-up goes through
+/// [`crate::scheduler::schedule`].
+pub(crate) fn spawn<F>(future: F, scheduler: Handle) -> (Option<Runnable>, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    let id = scheduler.drivers().tasks.next_id();
+    let unlink = Unlink {
+        scheduler: scheduler.clone(),
+        id,
+    };
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(0, scheduler))
-        .spawn(move |_| guard(future), crate::scheduler::schedule);
-    let handle = JoinHandle::new(task, runnable.waker());
-    (runnable, handle)
+        .metadata(TaskMeta::new(0, id, scheduler))
+        .spawn(move |_| guard(future, unlink), crate::scheduler::schedule);
+    link(runnable, task)
 }
 
 /// Like [`spawn`], for a `!Send` future bound to the current thread.
-pub(crate) fn spawn_local<F>(future: F, scheduler: Handle) -> (Runnable, JoinHandle<F::Output>)
+pub(crate) fn spawn_local<F>(
+    future: F,
+    scheduler: Handle,
+) -> (Option<Runnable>, JoinHandle<F::Output>)
 where
     F: Future + 'static,
     F::Output: 'static,
 {
+    let id = scheduler.drivers().tasks.next_id();
+    let unlink = Unlink {
+        scheduler: scheduler.clone(),
+        id,
+    };
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(crate::context::thread_id(), scheduler))
-        .spawn_local(move |_| guard(future), crate::scheduler::schedule);
-    let handle = JoinHandle::new(task, runnable.waker());
-    (runnable, handle)
+        .metadata(TaskMeta::new(crate::context::thread_id(), id, scheduler))
+        .spawn_local(move |_| guard(future, unlink), crate::scheduler::schedule);
+    link(runnable, task)
 }
 
-/// Runs a task popped from a run queue: polls it once, or cancels it if it
-/// was aborted. Never panics because of the task.
-pub(crate) fn run(runnable: Runnable) {
+/// Links a new task into its runtime's list, or cancels it at once if the
+/// list is closed (on the spawning thread, which is the task's own).
+fn link<T>(
+    runnable: Runnable,
+    task: async_task::Task<Contained<Output<T>>, TaskMeta>,
+) -> (Option<Runnable>, JoinHandle<T>) {
+    let waker = runnable.waker();
     let meta = runnable.metadata();
-    if meta.owner_thread != 0 && !meta.is_on_its_thread() {
-        // A local task reached another thread (its runtime's `block_on`
-        // moved to another thread): it can be neither polled nor dropped
-        // here, so it is leaked rather than aborting the process.
-        std::mem::forget(runnable);
-    } else if meta.is_aborted() {
+    let linked = meta.scheduler().drivers().tasks.link(meta.id, &waker);
+    let handle = JoinHandle::new(task, waker);
+    if linked {
+        (Some(runnable), handle)
+    } else {
+        run_cancelled(runnable);
+        (None, handle)
+    }
+}
+
+/// Runs a task popped from a run queue, on its own thread: polls it once,
+/// or cancels it if it was aborted. Never panics because of the task.
+pub(crate) fn run(runnable: Runnable) {
+    debug_assert!(runnable.metadata().is_on_its_thread());
+    if runnable.metadata().is_aborted() {
         run_cancelled(runnable);
     } else {
         runnable.run();
     }
 }
 
-/// Cancels a task that will never run normally again (aborted, or its
-/// runtime shut down): its future is dropped and its handle resolves to a
-/// cancelled [`JoinError`]. A local task found on a foreign thread is leaked
-/// instead (see [`run`]).
-pub(crate) fn release(runnable: Runnable) {
+/// Cancels a task that will never run normally again (its runtime shuts
+/// down): its future is dropped and its handle resolves to a cancelled
+/// [`JoinError`]. A local task can only be dropped on its own thread: found
+/// elsewhere, it is given back.
+pub(crate) fn shutdown(runnable: Runnable) -> Result<(), Runnable> {
     if runnable.metadata().is_on_its_thread() {
         run_cancelled(runnable);
+        Ok(())
     } else {
-        std::mem::forget(runnable);
+        Err(runnable)
     }
+}
+
+/// Gives up on a local task whose runtime shuts down on another thread than
+/// its own: its future can be neither polled nor dropped here, so it is
+/// leaked (never dropped, its handle never resolves), and unlinked so that
+/// shutdown does not wait for it.
+pub(crate) fn orphan(runnable: Runnable) {
+    let meta = runnable.metadata();
+    meta.scheduler().drivers().tasks.unlink(meta.id);
+    std::mem::forget(runnable);
 }
 
 fn run_cancelled(runnable: Runnable) {
@@ -196,7 +300,7 @@ fn run_cancelled(runnable: Runnable) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use crate::loom::Arc;
 
     /// Runs task cells by hand, without a scheduler loop: the cell, the
     /// panic wrapper and abort. Fast enough for miri.
@@ -209,9 +313,9 @@ mod tests {
         let (r1, h1) = spawn(async { 1 + 1 }, handle());
         let (r2, h2) = spawn(async { panic!("inside") }, handle());
         let (r3, h3) = spawn(std::future::pending::<()>(), handle());
-        r1.schedule();
-        r2.schedule();
-        r3.schedule();
+        for runnable in [r1, r2, r3] {
+            runnable.expect("the runtime is open").schedule();
+        }
         shared.run_queued_for_test();
         assert!(h1.is_finished() && h2.is_finished() && !h3.is_finished());
         h3.abort();
@@ -221,7 +325,8 @@ mod tests {
         assert_eq!(o1.unwrap(), 2);
         assert!(o2.unwrap_err().is_panic());
         assert!(o3.unwrap_err().is_cancelled());
-        shared.shutdown();
+        assert!(shared.drivers().tasks.is_empty(), "finished tasks unlink");
+        handle().shutdown();
     }
 
     /// A minimal block_on for futures that are already complete.

@@ -104,7 +104,7 @@ impl TimerRef {
 
     fn timer(&self) -> &Timer {
         match self {
-            TimerRef::Runtime(handle) => handle.timer(),
+            TimerRef::Runtime(handle) => &handle.drivers().timer,
             TimerRef::Global(global) => global.timer(),
         }
     }

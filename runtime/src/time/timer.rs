@@ -3,12 +3,11 @@
 //! global one, driven by its own thread, serves `sleep`s polled outside our
 //! runtimes.
 
+use crate::loom::{AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
-use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Once;
+use std::sync::OnceLock;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -33,7 +32,7 @@ struct Inner {
 }
 
 impl Timer {
-    pub(crate) const fn new() -> Timer {
+    pub(crate) fn new() -> Timer {
         Timer {
             inner: Mutex::new(Inner {
                 entries: BTreeMap::new(),
@@ -60,16 +59,19 @@ impl Timer {
     /// Replaces the waker of a registered entry. Returns `false` if the
     /// entry is gone (it fired, or the timer was cleared).
     pub(crate) fn update(&self, key: TimerKey, waker: &Waker) -> bool {
-        let mut inner = self.inner.lock();
-        match inner.entries.get_mut(&key) {
-            Some(stored) => {
-                if !stored.will_wake(waker) {
-                    stored.clone_from(waker);
-                }
-                true
+        let old = {
+            let mut inner = self.inner.lock();
+            match inner.entries.get_mut(&key) {
+                Some(stored) if stored.will_wake(waker) => None,
+                // The old waker is taken out, to be dropped after the lock
+                // is released: dropping a waker may run a destructor (the
+                // last reference to a task), which may come back here.
+                Some(stored) => Some(std::mem::replace(stored, waker.clone())),
+                None => return false,
             }
-            None => false,
-        }
+        };
+        drop(old);
+        true
     }
 
     /// Forgets a registered entry (no-op if it already fired).
@@ -125,9 +127,9 @@ impl Timer {
         fired
     }
 
-    /// Empties the timer (the runtime shuts down), waking every entry: a
-    /// task waiting on one is then scheduled, finds its runtime closed and is
-    /// cancelled, even if its `JoinHandle` is still held.
+    /// Empties the timer (the runtime shut down), waking every entry: a
+    /// `Sleep` still alive (polled elsewhere now) then registers with another
+    /// timer. The wakers are woken and dropped outside the lock.
     pub(crate) fn clear(&self) {
         let entries = {
             let mut inner = self.inner.lock();
@@ -157,25 +159,27 @@ pub(crate) struct GlobalTimer {
     parker: Parker,
 }
 
-static GLOBAL: GlobalTimer = GlobalTimer {
-    timer: Timer::new(),
-    parker: Parker::new(),
-};
+static GLOBAL: OnceLock<GlobalTimer> = OnceLock::new();
 
 impl GlobalTimer {
     /// The global timer, its thread started if it was not yet.
     pub(crate) fn get() -> &'static GlobalTimer {
-        static START: Once = Once::new();
-        START.call_once(|| {
+        GLOBAL.get_or_init(|| {
             std::thread::Builder::new()
                 .name("runtime-global-timer".into())
-                .spawn(|| loop {
-                    GLOBAL.timer.fire();
-                    GLOBAL.parker.park(GLOBAL.timer.next_deadline());
+                .spawn(|| {
+                    let global = GlobalTimer::get();
+                    loop {
+                        global.timer.fire();
+                        global.parker.park(global.timer.next_deadline());
+                    }
                 })
                 .expect("failed to start the global timer thread");
-        });
-        &GLOBAL
+            GlobalTimer {
+                timer: Timer::new(),
+                parker: Parker::new(),
+            }
+        })
     }
 
     pub(crate) fn timer(&self) -> &Timer {
