@@ -78,6 +78,18 @@ mod loom_sync {
             replace_with(guard, |g| self.0.wait(g).unwrap());
         }
 
+        /// A timed wait: under loom there is no clock, so it "times out" at
+        /// once (after letting other threads run), which makes the models
+        /// explore the time-out path racing every other operation.
+        pub(crate) fn wait_until<T>(
+            &self,
+            _guard: &mut MutexGuard<'_, T>,
+            _deadline: std::time::Instant,
+        ) -> WaitTimeoutResult {
+            loom::thread::yield_now();
+            WaitTimeoutResult
+        }
+
         pub(crate) fn notify_one(&self) -> bool {
             self.0.notify_one();
             true
@@ -86,6 +98,16 @@ mod loom_sync {
         pub(crate) fn notify_all(&self) -> usize {
             self.0.notify_all();
             0
+        }
+    }
+
+    /// The result of [`Condvar::wait_until`] under loom: always timed out.
+    #[derive(Debug)]
+    pub(crate) struct WaitTimeoutResult;
+
+    impl WaitTimeoutResult {
+        pub(crate) fn timed_out(&self) -> bool {
+            true
         }
     }
 

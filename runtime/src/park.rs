@@ -112,7 +112,7 @@ impl Parker {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::Parker;
     use std::sync::Arc;
@@ -141,5 +141,54 @@ mod tests {
         let thread = std::thread::spawn(move || other.unpark());
         parker.park(None);
         thread.join().unwrap();
+    }
+}
+
+/// Loom models of the parker (`LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom"
+/// cargo test -p runtime --lib --release loom_models`). Under loom a timed
+/// wait times out at once (see `loom.rs`), so the time-out path races the
+/// unpark in every interleaving.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::Parker;
+    use crate::loom::{thread, Arc, AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    /// Issue 10, bug 9. The unparker publishes work with a relaxed store
+    /// (as the timer's `len` hint is) and unparks; the parker times out and
+    /// then checks for the work, parking without a deadline if it sees none.
+    /// With `store(EMPTY)` on the time-out path the parker can erase the
+    /// notification without synchronising with it, miss the work and park
+    /// for ever (loom reports the deadlock); with `swap` it cannot.
+    #[test]
+    fn parker_timeout_synchronises_with_unpark() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let work = Arc::new(AtomicUsize::new(0));
+            let unparker = {
+                let (parker, work) = (Arc::clone(&parker), Arc::clone(&work));
+                thread::spawn(move || {
+                    work.store(1, Ordering::Relaxed);
+                    parker.unpark();
+                })
+            };
+            parker.park(Some(Instant::now() + Duration::from_millis(1)));
+            if work.load(Ordering::Relaxed) == 0 {
+                parker.park(None);
+            }
+            unparker.join().unwrap();
+        });
+    }
+
+    /// An unpark before, during or after a park is never lost.
+    #[test]
+    fn unpark_is_never_lost() {
+        loom::model(|| {
+            let parker = Arc::new(Parker::new());
+            let other = Arc::clone(&parker);
+            let unparker = thread::spawn(move || other.unpark());
+            parker.park(None);
+            unparker.join().unwrap();
+        });
     }
 }

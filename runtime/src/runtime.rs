@@ -263,6 +263,21 @@ mod tests {
     }
 
     #[test]
+    fn spawn_on_a_shut_down_runtime_is_cancelled_at_once() {
+        let rt = Runtime::new();
+        let handle = rt.handle.clone();
+        drop(rt);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = Counted(Arc::clone(&drops));
+        let join = handle.spawn(async move {
+            let _counted = counted;
+        });
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped inside spawn");
+        assert!(join.is_finished());
+        assert!(crate::block_on(join).unwrap_err().is_cancelled());
+    }
+
+    #[test]
     fn dropping_a_runtime_drops_pending_tasks_once() {
         // Under miri, only the current-thread flavour (see above).
         let flavours: &[bool] = if cfg!(miri) { &[false] } else { &[false, true] };

@@ -192,7 +192,7 @@ impl GlobalTimer {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::Timer;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -235,5 +235,38 @@ mod tests {
         timer.clear();
         assert!(!timer.update(far, &waker(6)));
         assert_eq!(timer.next_deadline(), None);
+    }
+
+    /// Issue 10, bug 6 (the timer's half): a replaced waker whose drop comes
+    /// back to the timer (as the last waker of a task does when its
+    /// destructor removes its `Sleep`) deadlocked when dropped under the
+    /// timer's lock.
+    #[test]
+    fn update_drops_the_replaced_waker_outside_the_lock() {
+        struct Reenter(Arc<Timer>);
+        impl Wake for Reenter {
+            fn wake(self: Arc<Self>) {}
+        }
+        impl Drop for Reenter {
+            fn drop(&mut self) {
+                let _ = self.0.next_deadline();
+            }
+        }
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let timer = Arc::new(Timer::new());
+            let deadline = Instant::now() + Duration::from_secs(3600);
+            let reenter = Waker::from(Arc::new(Reenter(Arc::clone(&timer))));
+            let (key, _) = timer.register(deadline, &reenter);
+            drop(reenter); // the timer holds the last one
+            let log = Arc::new(Mutex::new(Vec::new()));
+            let other = Waker::from(Arc::new(Record(0, log, AtomicUsize::new(0))));
+            assert!(timer.update(key, &other));
+            timer.clear();
+            done_tx.send(()).unwrap();
+        });
+        done_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("deadlocked: a waker was dropped under the timer's lock");
     }
 }
