@@ -2,11 +2,12 @@
 //! [`spawn_local`](crate::spawn_local) and [`sleep`](crate::sleep) use, and
 //! the check that refuses to nest `block_on`.
 
-use crate::loom::{Arc, AtomicU64, Ordering};
+use crate::loom::Arc;
 use crate::scheduler::{current_thread, Handle};
 use crate::task::JoinHandle;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Context {
     /// The runtime this thread is running (inside `block_on`, or as a
@@ -120,7 +121,7 @@ where
 {
     let local = CONTEXT.with(|cx| cx.local.borrow().clone());
     match local {
-        Some(local) => local.spawn_local(future),
+        Some(local) => current_thread::Shared::spawn_local(local, future),
         None => panic!("{SPAWN_LOCAL_OUTSIDE}"),
     }
 }
@@ -141,6 +142,8 @@ pub(crate) fn before_yield() {
 
 /// A process-unique id of the current thread (never 0).
 pub(crate) fn thread_id() -> u64 {
+    // A process-wide counter (a `static`), outside what the loom models
+    // explore: `std`'s atomic, not the facade's.
     static NEXT: AtomicU64 = AtomicU64::new(1);
     CONTEXT
         .try_with(|cx| {

@@ -262,6 +262,52 @@ mod tests {
         drop(rt);
     }
 
+    /// Shutdown racing a remote wake-up of the task it is dropping (issue
+    /// 12): another thread wakes the task (its waker taken from the task's
+    /// own poll) while the runtime is dropped. Whichever comes first, the
+    /// task is dropped exactly once, on the dropping thread, never inside
+    /// the remote `wake()`, and its handle resolves to cancelled. Loom
+    /// cannot reach async-task's cell, so this runs under miri (which checks
+    /// the cell's memory and explores thread interleavings) and many times
+    /// natively.
+    #[test]
+    fn shutdown_racing_a_remote_wake_drops_the_task_once() {
+        use std::sync::Mutex;
+        let rounds = if cfg!(miri) { 4 } else { 200 };
+        for _ in 0..rounds {
+            let rt = Runtime::new();
+            let slot: Arc<Mutex<Option<std::task::Waker>>> = Arc::default();
+            // Records the thread its destructor runs on.
+            struct Where(Arc<Mutex<Vec<std::thread::ThreadId>>>);
+            impl Drop for Where {
+                fn drop(&mut self) {
+                    self.0.lock().unwrap().push(std::thread::current().id());
+                }
+            }
+            let dropped_on: Arc<Mutex<Vec<std::thread::ThreadId>>> = Arc::default();
+            let guard = Where(Arc::clone(&dropped_on));
+            let task = rt.spawn({
+                let slot = Arc::clone(&slot);
+                std::future::poll_fn(move |cx| {
+                    let _guard = &guard;
+                    *slot.lock().unwrap() = Some(cx.waker().clone());
+                    std::task::Poll::<()>::Pending
+                })
+            });
+            rt.block_on(crate::yield_now());
+            let waker = slot.lock().unwrap().take().expect("polled once");
+            let waking = std::thread::spawn(move || waker.wake());
+            drop(rt);
+            waking.join().unwrap();
+            assert_eq!(
+                *dropped_on.lock().unwrap(),
+                [std::thread::current().id()],
+                "dropped once, by the runtime's drop, not inside the remote wake()"
+            );
+            assert!(crate::block_on(task).unwrap_err().is_cancelled());
+        }
+    }
+
     #[test]
     fn spawn_on_a_shut_down_runtime_is_cancelled_at_once() {
         let rt = Runtime::new();

@@ -215,12 +215,12 @@ impl Shared {
             .unwrap_or(false)
     }
 
-    pub(crate) fn spawn_local<F>(self: Arc<Self>, future: F) -> JoinHandle<F::Output>
+    pub(crate) fn spawn_local<F>(this: Arc<Self>, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (runnable, handle) = task::spawn_local(future, Handle::CurrentThread(self));
+        let (runnable, handle) = task::spawn_local(future, Handle::CurrentThread(this));
         if let Some(runnable) = runnable {
             schedule_task(runnable);
         }
@@ -312,19 +312,18 @@ impl Shared {
     /// runtime, or the multi-thread runtime this scheduler serves as the
     /// `block_on` thread's local scheduler).
     #[track_caller]
-    pub(crate) fn block_on<F: Future>(self: &Arc<Self>, handle: Handle, future: F) -> F::Output {
+    pub(crate) fn block_on<F: Future>(this: &Arc<Self>, handle: Handle, future: F) -> F::Output {
         let mut future = pin!(future);
         loop {
             // Acquire: pairs with the Release store in `OwnerGuard::drop`;
             // the previous owner's spilled run queue is then visible.
-            if self
+            if this
                 .running
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
-                let _enter = context::enter(handle, Some(Arc::clone(self)));
-                return self
-                    .run(future.as_mut(), None)
+                let _enter = context::enter(handle, Some(Arc::clone(this)));
+                return Shared::run(this, future.as_mut(), None)
                     .expect("runs until the future completes");
             }
             // Another thread is inside `block_on` of this runtime and runs
@@ -333,9 +332,9 @@ impl Shared {
             let local = Arc::new(Shared::new());
             let output = {
                 let _enter = context::enter(handle.clone(), Some(Arc::clone(&local)));
-                self.waiting_for_core.lock().push(Arc::clone(&local));
-                let output = local.run(future.as_mut(), Some(self));
-                self.waiting_for_core
+                this.waiting_for_core.lock().push(Arc::clone(&local));
+                let output = Shared::run(&local, future.as_mut(), Some(this));
+                this.waiting_for_core
                     .lock()
                     .retain(|waiting| !Arc::ptr_eq(waiting, &local));
                 output
@@ -361,15 +360,15 @@ impl Shared {
     /// `core`'s run queue: it also drives `core`'s timer, and returns `None`
     /// once `core` is free and no local task of its own is left.
     fn run<F: Future>(
-        self: &Arc<Self>,
+        this: &Arc<Self>,
         mut future: Pin<&mut F>,
         core: Option<&Shared>,
     ) -> Option<F::Output> {
-        let _owner = OwnerGuard::new(self);
+        let _owner = OwnerGuard::new(this);
         // Relaxed: a unique number, nothing else.
-        let generation = self.main_generation.fetch_add(1, Ordering::Relaxed);
+        let generation = this.main_generation.fetch_add(1, Ordering::Relaxed);
         let main = std::sync::Arc::new(MainWaker {
-            shared: Arc::clone(self),
+            shared: Arc::clone(this),
             queued: AtomicBool::new(true),
             generation,
         });
@@ -378,33 +377,33 @@ impl Shared {
         LOCAL.with(|local| {
             // Tasks spawned before `block_on` (or left by a previous one) run
             // first, then the main future: FIFO, as in asyncio.
-            self.take_stranded(&local.queue);
-            self.pull_injector(&local.queue);
+            this.take_stranded(&local.queue);
+            this.pull_injector(&local.queue);
             local.queue.borrow_mut().push_back(Entry::Main(generation));
             let mut round_end = local.queue.borrow().end();
             loop {
                 if local.queue.borrow().head == round_end {
-                    self.queue_ready(&local.queue, core);
+                    this.queue_ready(&local.queue, core);
                     round_end = local.queue.borrow().end();
                     if local.queue.borrow().head == round_end {
                         if let Some(core) = core {
                             // SeqCst: see `OwnerGuard::drop`.
-                            if !core.running.load(Ordering::SeqCst) && self.drivers.tasks.is_empty()
+                            if !core.running.load(Ordering::SeqCst) && this.drivers.tasks.is_empty()
                             {
                                 return None;
                             }
                         }
-                        self.parker.park(self.next_deadline(core));
+                        this.parker.park(this.next_deadline(core));
                         continue;
                     }
                 }
                 // Relaxed: a hint; `note_abort` unparks us, and the swap
                 // synchronises.
-                if self.aborts.load(Ordering::Relaxed) != 0 {
+                if this.aborts.load(Ordering::Relaxed) != 0 {
                     // Acquire: pairs with the Release in `note_abort`; the
                     // aborted task's push to the injector is then visible.
-                    self.aborts.swap(0, Ordering::Acquire);
-                    self.pull_injector(&local.queue);
+                    this.aborts.swap(0, Ordering::Acquire);
+                    this.pull_injector(&local.queue);
                 }
                 let entry = local.queue.borrow_mut().pop_front();
                 match entry {
@@ -414,7 +413,7 @@ impl Shared {
                         } else {
                             // A local task of a thread whose `block_on`
                             // ended: it waits for that thread to come back.
-                            self.stranded.lock().push(runnable);
+                            this.stranded.lock().push(runnable);
                         }
                     }
                     Some(Entry::Main(queued_by)) if queued_by == generation => {

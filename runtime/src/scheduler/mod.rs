@@ -47,7 +47,9 @@ impl Handle {
     #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         match self {
-            Handle::CurrentThread(shared) => shared.block_on(self.clone(), future),
+            Handle::CurrentThread(shared) => {
+                current_thread::Shared::block_on(shared, self.clone(), future)
+            }
             Handle::MultiThread(shared) => shared.block_on(self.clone(), future),
         }
     }

@@ -124,7 +124,7 @@ impl Shared {
     /// with a current-thread scheduler of its own for `spawn_local` tasks;
     /// `spawn`ed tasks go to the workers.
     #[track_caller]
-    pub(crate) fn block_on<F: Future>(self: &Arc<Self>, handle: Handle, future: F) -> F::Output {
+    pub(crate) fn block_on<F: Future>(&self, handle: Handle, future: F) -> F::Output {
         struct ShutdownOnDrop(Handle);
         impl Drop for ShutdownOnDrop {
             fn drop(&mut self) {
@@ -135,7 +135,7 @@ impl Shared {
         }
         let local = Arc::new(current_thread::Shared::new());
         let _shutdown = ShutdownOnDrop(Handle::CurrentThread(Arc::clone(&local)));
-        local.block_on(handle, future)
+        current_thread::Shared::block_on(&local, handle, future)
     }
 
     #[cold]
