@@ -79,14 +79,16 @@ mod loom_sync {
         }
 
         /// A timed wait: under loom there is no clock, so it "times out" at
-        /// once (after letting other threads run), which makes the models
-        /// explore the time-out path racing every other operation.
+        /// once, and loom's preemptions put the other threads' operations
+        /// before, during and after it: the models explore the time-out
+        /// path racing every other operation. (No `yield_now` here: loom
+        /// then stops offering values read before the yield, which would
+        /// hide stale reads the models must see.)
         pub(crate) fn wait_until<T>(
             &self,
             _guard: &mut MutexGuard<'_, T>,
             _deadline: std::time::Instant,
         ) -> WaitTimeoutResult {
-            loom::thread::yield_now();
             WaitTimeoutResult
         }
 

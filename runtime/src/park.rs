@@ -156,11 +156,10 @@ mod loom_models {
 
     /// Issue 10, bug 9. The unparker publishes work with a relaxed store
     /// (as the timer's `len` hint is) and unparks; the parker times out and
-    /// then checks for the work, parking without a deadline if it sees none
-    /// (a lost unpark would deadlock, which loom reports). Note: loom models
-    /// `SeqCst` conservatively, and this model also passes with the old
-    /// `store(EMPTY)`; it guards the protocol, it does not reproduce the
-    /// weak-memory bug (the `swap` is argued in `park`).
+    /// then checks for the work, parking without a deadline if it sees none.
+    /// With `store(EMPTY)` on the time-out path the parker can erase the
+    /// notification without synchronising with it, miss the work and park
+    /// for ever: loom reports "deadlock" (checked); with `swap` it cannot.
     #[test]
     fn parker_timeout_synchronises_with_unpark() {
         loom::model(|| {
