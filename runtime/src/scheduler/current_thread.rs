@@ -233,7 +233,7 @@ impl Shared {
     pub(crate) fn run_queued_for_test(&self) {
         loop {
             match self.injector.steal() {
-                Steal::Success(Entry::Task(runnable)) => task::run(runnable),
+                Steal::Success(Entry::Task(runnable)) => task::run(runnable, &self.drivers.tasks),
                 Steal::Success(Entry::Main(_) | Entry::Vacant) | Steal::Retry => {}
                 Steal::Empty => return,
             }
@@ -293,7 +293,7 @@ impl Shared {
             match self.injector.steal() {
                 Steal::Success(Entry::Task(runnable)) => {
                     any = true;
-                    scheduler::cancel(runnable);
+                    scheduler::cancel(runnable, &self.drivers.tasks);
                 }
                 Steal::Success(_) | Steal::Retry => {}
                 Steal::Empty => break,
@@ -302,7 +302,7 @@ impl Shared {
         let stranded = std::mem::take(&mut *self.stranded.lock());
         for runnable in stranded {
             any = true;
-            scheduler::cancel(runnable);
+            scheduler::cancel(runnable, &self.drivers.tasks);
         }
         any
     }
@@ -409,7 +409,7 @@ impl Shared {
                 match entry {
                     Some(Entry::Task(runnable)) => {
                         if runnable.metadata().is_on_its_thread() {
-                            task::run(runnable);
+                            task::run(runnable, &this.drivers.tasks);
                         } else {
                             // A local task of a thread whose `block_on`
                             // ended: it waits for that thread to come back.

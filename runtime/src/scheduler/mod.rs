@@ -21,7 +21,7 @@ pub(crate) mod multi_thread;
 
 use crate::driver::Drivers;
 use crate::loom::Arc;
-use crate::task::{self, JoinHandle, Runnable, TaskMeta};
+use crate::task::{self, JoinHandle, OwnedTasks, Runnable, TaskMeta};
 use std::future::Future;
 
 /// A cheap, clonable reference to a runtime's shared state.
@@ -150,11 +150,12 @@ impl Handle {
     }
 }
 
-/// Cancels a task of a runtime that shuts down, on this thread; a local
-/// task of another thread cannot be, and is orphaned (see `task::orphan`).
-pub(crate) fn cancel(runnable: Runnable) {
-    if let Err(runnable) = task::shutdown(runnable) {
-        task::orphan(runnable);
+/// Cancels a task of a runtime that shuts down (`tasks`: its list), on this
+/// thread; a local task of another thread cannot be, and is orphaned (see
+/// `task::orphan`).
+pub(crate) fn cancel(runnable: Runnable, tasks: &OwnedTasks) {
+    if let Err(runnable) = task::shutdown(runnable, tasks) {
+        task::orphan(runnable, tasks);
     }
 }
 

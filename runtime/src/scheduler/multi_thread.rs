@@ -187,7 +187,7 @@ impl Shared {
             match self.injector.steal() {
                 Steal::Success(runnable) => {
                     any = true;
-                    scheduler::cancel(runnable);
+                    scheduler::cancel(runnable, &self.drivers.tasks);
                 }
                 Steal::Empty => break,
                 Steal::Retry => {}
@@ -195,7 +195,7 @@ impl Shared {
         }
         while let Some(runnable) = self.pop_own_deque() {
             any = true;
-            scheduler::cancel(runnable);
+            scheduler::cancel(runnable, &self.drivers.tasks);
         }
         any
     }
@@ -310,7 +310,7 @@ fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Runnable>) {
     let local = WORKER.with(|w| w.borrow_mut().take());
     if let Some(local) = local {
         while let Some(runnable) = local.queue.pop() {
-            scheduler::cancel(runnable);
+            scheduler::cancel(runnable, &shared.drivers.tasks);
         }
     }
 }
@@ -338,7 +338,7 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
                         shared.notify_parked();
                     }
                 }
-                task::run(runnable);
+                task::run(runnable, &shared.drivers.tasks);
             }
             None => {
                 if shared.drivers.timer.fire() {

@@ -8,16 +8,16 @@
 //! *closed*, after which linking fails and the spawner cancels the new task
 //! at once.
 //!
-//! Each entry is the task's own [`Waker`]: shutdown wakes every linked task,
+//! A shard is a slab: a task's slot index is kept in its header, so that
+//! unlinking is an index, not a search or a hash. Each entry is the task's
+//! id (slots are reused) and its own [`Waker`]: shutdown wakes every linked task,
 //! which puts it in its scheduler's queue, where the shutting-down thread
 //! finds it and cancels it (see `scheduler::Handle::shutdown`). A task is
 //! therefore never cancelled inline inside somebody's `wake()`, and the
 //! entry keeps the task's cell alive until the task is unlinked.
 
 use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::task::Waker;
 
 /// Number of shards: a power of two, so that a shard is `id & (SHARDS - 1)`.
@@ -39,7 +39,10 @@ pub(crate) struct OwnedTasks {
 
 struct Shard {
     closed: bool,
-    tasks: HashMap<u64, Waker, BuildHasherDefault<IdHasher>>,
+    /// The linked tasks: `(id, waker)`, or `None` for a free slot.
+    slots: Vec<Option<(u64, Waker)>>,
+    /// Indices of the free slots, reused first.
+    free: Vec<usize>,
 }
 
 impl OwnedTasks {
@@ -49,7 +52,8 @@ impl OwnedTasks {
                 .map(|_| {
                     Mutex::new(Shard {
                         closed: false,
-                        tasks: HashMap::default(),
+                        slots: Vec::new(),
+                        free: Vec::new(),
                     })
                 })
                 .collect(),
@@ -71,33 +75,48 @@ impl OwnedTasks {
         &self.shards[(id as usize) & (SHARDS - 1)]
     }
 
-    /// Links task `id`, whose waker is `waker`. Returns `false` (and links
-    /// nothing) if the list is closed: the caller must cancel the task.
-    pub(crate) fn link(&self, id: u64, waker: &Waker) -> bool {
+    /// Links task `id`, whose waker is `waker`, and returns its slot (to
+    /// give back to `unlink`). Returns `None` (and links nothing) if the
+    /// list is closed: the caller must cancel the task.
+    pub(crate) fn link(&self, id: u64, waker: Waker) -> Option<usize> {
         let mut shard = self.shard(id).lock();
         if shard.closed {
-            return false;
+            return None;
         }
-        shard.tasks.insert(id, waker.clone());
-        // Relaxed: a count for `is_empty`; the shutdown loop that relies on
-        // it reads it after taking every shard's lock (see `wakers`), and
-        // each change is made under one of them.
+        let slot = match shard.free.pop() {
+            Some(slot) => {
+                shard.slots[slot] = Some((id, waker));
+                slot
+            }
+            None => {
+                shard.slots.push(Some((id, waker)));
+                shard.slots.len() - 1
+            }
+        };
+        // Relaxed: a count for `is_empty`; every change is made under a
+        // shard lock, and the shutdown loop that relies on it reads it on
+        // the thread that cancels (unlinks) the tasks, after `wakers` took
+        // every lock.
         self.len.fetch_add(1, Ordering::Relaxed);
-        true
+        Some(slot)
     }
 
-    /// Unlinks task `id` (a no-op if it is not linked). The task's waker is
-    /// dropped after the lock is released: dropping a waker may run a
-    /// destructor.
-    pub(crate) fn unlink(&self, id: u64) {
+    /// Unlinks task `id` from `slot` (a no-op if it is not linked there).
+    /// The task's waker is dropped after the lock is released: dropping a
+    /// waker may run a destructor.
+    pub(crate) fn unlink(&self, id: u64, slot: usize) {
         let waker = {
             let mut shard = self.shard(id).lock();
-            let waker = shard.tasks.remove(&id);
-            if waker.is_some() {
-                // Relaxed: see `link`.
-                self.len.fetch_sub(1, Ordering::Relaxed);
+            match shard.slots.get_mut(slot) {
+                Some(entry @ Some(_)) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
+                    let taken = entry.take();
+                    shard.free.push(slot);
+                    // Relaxed: see `link`.
+                    self.len.fetch_sub(1, Ordering::Relaxed);
+                    taken
+                }
+                _ => None,
             }
-            waker
         };
         drop(waker);
     }
@@ -129,7 +148,8 @@ impl OwnedTasks {
     pub(crate) fn wakers(&self) -> Vec<Waker> {
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
-            wakers.extend(shard.lock().tasks.values().cloned());
+            let shard = shard.lock();
+            wakers.extend(shard.slots.iter().flatten().map(|(_, waker)| waker.clone()));
         }
         wakers
     }
@@ -141,27 +161,6 @@ impl fmt::Debug for OwnedTasks {
             .field("len", &self.len.load(Ordering::Relaxed))
             .field("closed", &self.is_closed())
             .finish()
-    }
-}
-
-/// Hashes a task id: ids are consecutive integers, so a multiply by an odd
-/// constant (Fibonacci hashing) spreads them well, far cheaper than SipHash.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.0 = (self.0 << 8 | u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, id: u64) {
-        self.0 = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
@@ -185,29 +184,38 @@ mod tests {
         let list = OwnedTasks::new();
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(Arc::clone(&count));
-        let ids: Vec<u64> = (0..40).map(|_| list.next_id()).collect();
-        for &id in &ids {
-            assert!(list.link(id, &waker));
-        }
+        let ids: Vec<(u64, usize)> = (0..40)
+            .map(|_| {
+                let id = list.next_id();
+                (id, list.link(id, waker.clone()).unwrap())
+            })
+            .collect();
         assert_eq!(list.wakers().len(), 40);
-        for &id in &ids[..39] {
-            list.unlink(id);
+        for &(id, slot) in &ids[..39] {
+            list.unlink(id, slot);
         }
-        list.unlink(ids[0]); // twice: a no-op
+        list.unlink(ids[0].0, ids[0].1); // twice: a no-op
+                                         // A reused slot: the old id does not unlink the new task.
+        let id = list.next_id();
+        let slot = list.link(id, waker.clone()).unwrap();
+        list.unlink(id - 16, slot);
+        assert_eq!(list.wakers().len(), 2);
+        list.unlink(id, slot);
         assert!(!list.is_empty());
         list.close();
         assert!(list.is_closed());
         assert!(
-            !list.link(list.next_id(), &waker),
+            list.link(list.next_id(), waker.clone()).is_none(),
             "a closed list links nothing"
         );
         for waker in list.wakers() {
             waker.wake();
         }
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        list.unlink(ids[39]);
+        list.unlink(ids[39].0, ids[39].1);
         assert!(list.is_empty());
-        // Only our own clone is left: every entry's waker was dropped.
-        assert_eq!(Arc::strong_count(&count), 2);
+        drop(waker);
+        // Every entry's waker was dropped: only `count` is left.
+        assert_eq!(Arc::strong_count(&count), 1);
     }
 }

@@ -28,8 +28,9 @@
 //!   completes with a cancelled `JoinError`. The handle therefore always
 //!   receives an output, and the user's future is always dropped before it;
 //! * the task list: a task is linked into its runtime's [`OwnedTasks`] when
-//!   spawned and unlinked when the wrapper is dropped, so that shutdown
-//!   reaches every task, wherever it waits;
+//!   spawned and unlinked by the scheduler when it completes (the wrapper
+//!   reports completion through a thread-local, see `COMPLETED`), so that
+//!   shutdown reaches every task, wherever it waits;
 //! * `TaskMeta`, stored in the cell's header: the scheduler the task belongs
 //!   to (so that the schedule function is zero-sized), the abort flag that
 //!   the schedulers check before running a task, and the owning thread of a
@@ -43,7 +44,7 @@ pub use join_error::JoinError;
 pub use join_handle::JoinHandle;
 pub(crate) use list::OwnedTasks;
 
-use crate::loom::{AtomicBool, AtomicU64, Ordering};
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::scheduler::Handle;
 use std::cell::Cell;
 use std::future::Future;
@@ -92,6 +93,9 @@ pub(crate) struct TaskMeta {
     owner_thread: u64,
     /// The task's id in its runtime's [`OwnedTasks`].
     id: u64,
+    /// Its slot there (set once, when linked, before the task is first
+    /// scheduled: the queue that hands it to its first run orders that).
+    slot: AtomicUsize,
     /// Where the current-thread scheduler last queued it (a position in its
     /// run queue, see `current_thread::RunQueue`): lets an abort find it in
     /// O(1). Only read and written by the thread owning that run queue.
@@ -109,6 +113,7 @@ impl TaskMeta {
             aborted: AtomicBool::new(false),
             owner_thread,
             id,
+            slot: AtomicUsize::new(usize::MAX),
             queued_at: AtomicU64::new(u64::MAX),
             scheduler,
         }
@@ -136,6 +141,13 @@ impl TaskMeta {
         self.owner_thread == 0 || self.owner_thread == crate::context::thread_id()
     }
 
+    /// Unlinks the task from its runtime's list, `tasks`.
+    fn unlink(&self, tasks: &OwnedTasks) {
+        debug_assert!(std::ptr::eq(tasks, &self.scheduler.drivers().tasks));
+        // Relaxed: see `slot`.
+        tasks.unlink(self.id, self.slot.load(Ordering::Relaxed));
+    }
+
     /// Records the run-queue position of the task (see `queued_at`).
     pub(crate) fn set_queued_at(&self, position: u64) {
         // Relaxed: written and read by the same thread only.
@@ -153,26 +165,16 @@ thread_local! {
     /// Set by [`run_cancelled`] around one `Runnable::run`: the task's
     /// [`guard`] then drops the user's future instead of polling it.
     static CANCEL_ON_POLL: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Unlinks its task from its runtime's list when dropped, that is when
-/// async-task drops the task's future: after it completed, or when the cell
-/// is freed without completing.
-struct Unlink {
-    scheduler: Handle,
-    id: u64,
-}
-
-impl Drop for Unlink {
-    fn drop(&mut self) {
-        self.scheduler.drivers().tasks.unlink(self.id);
-    }
+    /// Set by [`guard`] when its task completes inside a `Runnable::run`:
+    /// the scheduler then unlinks the task (the wrapper cannot reach the
+    /// task's header, and holding a handle of its own would cost a
+    /// reference count per spawn).
+    static COMPLETED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// The future stored in every task cell: runs `future`, catching panics,
 /// unless the scheduler runs it in cancel mode.
-async fn guard<F: Future>(future: F, unlink: Unlink) -> Contained<Output<F::Output>> {
-    let _unlink = unlink;
+async fn guard<F: Future>(future: F) -> Contained<Output<F::Output>> {
     let mut future = pin!(Some(future));
     std::future::poll_fn(move |cx| {
         let cancel = CANCEL_ON_POLL
@@ -190,6 +192,7 @@ async fn guard<F: Future>(future: F, unlink: Unlink) -> Contained<Output<F::Outp
         // Drop the user's future now, containing a panic of its destructor:
         // cancelled or not, the handle resolves only after this.
         let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
+        let _ = COMPLETED.try_with(|c| c.set(true));
         Poll::Ready(Contained(Some(result)))
     })
     .await
@@ -207,13 +210,9 @@ where
     F::Output: Send + 'static,
 {
     let id = scheduler.drivers().tasks.next_id();
-    let unlink = Unlink {
-        scheduler: scheduler.clone(),
-        id,
-    };
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(0, id, scheduler))
-        .spawn(move |_| guard(future, unlink), crate::scheduler::schedule);
+        .spawn(move |_| guard(future), crate::scheduler::schedule);
     link(runnable, task)
 }
 
@@ -227,13 +226,9 @@ where
     F::Output: 'static,
 {
     let id = scheduler.drivers().tasks.next_id();
-    let unlink = Unlink {
-        scheduler: scheduler.clone(),
-        id,
-    };
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(crate::context::thread_id(), id, scheduler))
-        .spawn_local(move |_| guard(future, unlink), crate::scheduler::schedule);
+        .spawn_local(move |_| guard(future), crate::scheduler::schedule);
     link(runnable, task)
 }
 
@@ -243,49 +238,69 @@ fn link<T>(
     runnable: Runnable,
     task: async_task::Task<Contained<Output<T>>, TaskMeta>,
 ) -> (Option<Runnable>, JoinHandle<T>) {
-    let waker = runnable.waker();
     let meta = runnable.metadata();
-    let linked = meta.scheduler().drivers().tasks.link(meta.id, &waker);
-    let handle = JoinHandle::new(task, waker);
-    if linked {
-        (Some(runnable), handle)
-    } else {
-        run_cancelled(runnable);
-        (None, handle)
+    let linked = meta
+        .scheduler()
+        .drivers()
+        .tasks
+        .link(meta.id, runnable.waker());
+    let handle = JoinHandle::new(task, runnable.waker());
+    match linked {
+        Some(slot) => {
+            // Relaxed: see `TaskMeta::slot`.
+            meta.slot.store(slot, Ordering::Relaxed);
+            (Some(runnable), handle)
+        }
+        None => {
+            // Not linked: nothing to unlink when it completes now.
+            run_cancelled(runnable);
+            COMPLETED.with(|c| c.set(false));
+            (None, handle)
+        }
     }
 }
 
 /// Runs a task popped from a run queue, on its own thread: polls it once,
-/// or cancels it if it was aborted. Never panics because of the task.
-pub(crate) fn run(runnable: Runnable) {
-    debug_assert!(runnable.metadata().is_on_its_thread());
-    if runnable.metadata().is_aborted() {
+/// or cancels it if it was aborted; unlinks it from `tasks` (its runtime's
+/// list) if it completed. Never panics because of the task.
+pub(crate) fn run(runnable: Runnable, tasks: &OwnedTasks) {
+    let meta = runnable.metadata();
+    debug_assert!(meta.is_on_its_thread());
+    // Read before the run: `runnable` is consumed by it. The task stays
+    // linked (its cell alive) until `unlink` below.
+    let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
+    if meta.is_aborted() {
         run_cancelled(runnable);
     } else {
         runnable.run();
     }
+    if COMPLETED.with(|c| c.replace(false)) {
+        tasks.unlink(id, slot);
+    }
 }
 
 /// Cancels a task that will never run normally again (its runtime shuts
-/// down): its future is dropped and its handle resolves to a cancelled
-/// [`JoinError`]. A local task can only be dropped on its own thread: found
-/// elsewhere, it is given back.
-pub(crate) fn shutdown(runnable: Runnable) -> Result<(), Runnable> {
-    if runnable.metadata().is_on_its_thread() {
-        run_cancelled(runnable);
-        Ok(())
-    } else {
-        Err(runnable)
+/// down): its future is dropped, its handle resolves to a cancelled
+/// [`JoinError`], and it is unlinked from `tasks`. A local task can only be
+/// dropped on its own thread: found elsewhere, it is given back.
+pub(crate) fn shutdown(runnable: Runnable, tasks: &OwnedTasks) -> Result<(), Runnable> {
+    if !runnable.metadata().is_on_its_thread() {
+        return Err(runnable);
     }
+    let meta = runnable.metadata();
+    let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
+    run_cancelled(runnable);
+    COMPLETED.with(|c| c.set(false));
+    tasks.unlink(id, slot);
+    Ok(())
 }
 
 /// Gives up on a local task whose runtime shuts down on another thread than
 /// its own: its future can be neither polled nor dropped here, so it is
-/// leaked (never dropped, its handle never resolves), and unlinked so that
-/// shutdown does not wait for it.
-pub(crate) fn orphan(runnable: Runnable) {
-    let meta = runnable.metadata();
-    meta.scheduler().drivers().tasks.unlink(meta.id);
+/// leaked (never dropped, its handle never resolves), and unlinked from
+/// `tasks` so that shutdown does not wait for it.
+pub(crate) fn orphan(runnable: Runnable, tasks: &OwnedTasks) {
+    runnable.metadata().unlink(tasks);
     std::mem::forget(runnable);
 }
 
@@ -318,6 +333,10 @@ mod tests {
         }
         shared.run_queued_for_test();
         assert!(h1.is_finished() && h2.is_finished() && !h3.is_finished());
+        assert!(
+            !shared.drivers().tasks.is_empty(),
+            "the pending task is linked"
+        );
         h3.abort();
         shared.run_queued_for_test();
         assert!(h3.is_finished());
