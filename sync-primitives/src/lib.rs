@@ -83,11 +83,19 @@ pub mod event;
 mod loom;
 pub mod mutex;
 mod raw_lock;
+pub mod rwlock;
+pub mod semaphore;
 mod wait_queue;
 pub mod waiter;
 
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
 pub use waiter::Waiter;
 
 /// The README's examples, compiled and run as doc tests so it stays true.
