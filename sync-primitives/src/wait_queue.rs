@@ -195,15 +195,19 @@ impl WaitQueue {
     /// them if the queue is closed, otherwise only what is left once the
     /// queue is empty. The caller stores those under the lock it gets back,
     /// so that "units are free" and "someone is queued" never hold at once.
+    ///
+    /// While the lock is released to wake a batch, new waiters may queue
+    /// (they see no free units: the caller still holds them), so after
+    /// each batch the units left go on to whoever is queued then.
     pub(crate) fn assign<'a>(
         &'a self,
         mut list: Guard<'a>,
         mut units: usize,
     ) -> (Guard<'a>, usize) {
-        if list.closed {
-            return (list, units);
-        }
         loop {
+            if list.closed {
+                return (list, units);
+            }
             let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
             let mut n = 0;
             while n < WAKE_BATCH && units > 0 && list.head != NIL {
@@ -222,7 +226,6 @@ impl WaitQueue {
             if n == 0 {
                 return (list, units);
             }
-            let more = n == WAKE_BATCH && units > 0 && list.head != NIL;
             drop(list);
             for waker in batch.iter_mut().take(n) {
                 if let Some(waker) = waker.take() {
@@ -230,9 +233,6 @@ impl WaitQueue {
                 }
             }
             list = self.lock();
-            if !more || list.closed {
-                return (list, units);
-            }
         }
     }
 
@@ -794,5 +794,40 @@ mod tests {
         assert_eq!(list.remove_wanting(keys[1]), Some(4));
         assert_eq!(list.remove_wanting(keys[2]), Some(4));
         assert!(list.is_empty());
+    }
+
+    /// A waker whose wake queues another waiter wanting 3 units: it runs
+    /// while `assign` has released the lock between batches.
+    struct QueuesAnother {
+        queue: Arc<WaitQueue>,
+        waker: Waker,
+        key: parking_lot::Mutex<Option<Key>>,
+    }
+
+    impl Wake for QueuesAnother {
+        fn wake(self: Arc<Self>) {
+            let key = self.queue.lock().push_back_wanting(self.waker.clone(), 3);
+            *self.key.lock() = Some(key);
+        }
+    }
+
+    #[test]
+    fn assign_gives_what_is_left_to_a_waiter_queued_while_it_woke_others() {
+        let queue = Arc::new(WaitQueue::new());
+        let (w, log) = wakers(1);
+        let first = Arc::new(QueuesAnother {
+            queue: queue.clone(),
+            waker: w[0].clone(),
+            key: parking_lot::Mutex::new(None),
+        });
+        queue
+            .lock()
+            .push_back_wanting(Waker::from(first.clone()), 1);
+        let (mut list, left) = queue.assign(queue.lock(), 3);
+        assert_eq!(left, 0, "the two left went to the newcomer");
+        let key = first.key.lock().expect("queued by the wake");
+        assert_eq!(list.remove_wanting(key), Some(1));
+        drop(list);
+        assert!(log.lock().is_empty());
     }
 }

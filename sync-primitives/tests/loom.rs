@@ -322,3 +322,29 @@ fn rwlock_writer_unlock_vs_reader_arrival_vs_downgrade() {
         assert_eq!(*lock.try_read().unwrap(), 11);
     });
 }
+
+/// Permits added while two acquires arrive: the one that queues while the
+/// release is waking the first (with the queue's lock released) still gets
+/// the permits left over, never left queued beside free permits (loom found
+/// that hang in a first version of `WaitQueue::assign`).
+#[test]
+fn semaphore_add_permits_vs_two_acquires_arriving() {
+    model(|| {
+        let semaphore = Arc::new(Semaphore::new(0));
+        let reader = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || {
+                drop(loom::future::block_on(semaphore.acquire_many(1)).unwrap());
+            })
+        };
+        let writer = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || {
+                drop(loom::future::block_on(semaphore.acquire_many(3)).unwrap());
+            })
+        };
+        semaphore.add_permits(3);
+        reader.join().unwrap();
+        writer.join().unwrap();
+    });
+}
