@@ -242,3 +242,34 @@ fn a_panic_while_write_locked_does_not_poison() {
     assert!(result.is_err());
     assert!(lock.try_write().is_some());
 }
+
+/// `new` is a `const fn`: a lock can be a `static`.
+static CONFIG: RwLock<u32> = RwLock::new(7);
+
+#[test]
+fn a_static_rwlock() {
+    assert_eq!(*CONFIG.try_read().unwrap(), 7);
+}
+
+/// The lock, its futures and guards are `Send` (and `Sync`) where the data
+/// allows, so tasks holding them can be spawned on multi-thread runtimes;
+/// checked at compile time.
+#[allow(dead_code)]
+fn auto_traits() {
+    use sync_primitives::rwlock::{Read, ReadOwned, Write, WriteOwned};
+    use sync_primitives::{
+        OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+    };
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<RwLock<Vec<u8>>>();
+    send::<RwLock<std::cell::Cell<u8>>>(); // Send, but not Sync: Cell is not Sync
+    send_sync::<Read<'static, Vec<u8>>>();
+    send_sync::<Write<'static, Vec<u8>>>();
+    send_sync::<ReadOwned<Vec<u8>>>();
+    send_sync::<WriteOwned<Vec<u8>>>();
+    send_sync::<RwLockReadGuard<'static, Vec<u8>>>();
+    send_sync::<RwLockWriteGuard<'static, Vec<u8>>>();
+    send_sync::<OwnedRwLockReadGuard<Vec<u8>>>();
+    send_sync::<OwnedRwLockWriteGuard<Vec<u8>>>();
+}

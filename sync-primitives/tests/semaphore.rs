@@ -313,3 +313,28 @@ fn too_many_permits_panics() {
     let semaphore = Semaphore::new(Semaphore::MAX_PERMITS);
     semaphore.add_permits(1);
 }
+
+/// `new` is a `const fn`: a semaphore can be a `static`.
+static LIMIT: Semaphore = Semaphore::new(2);
+
+#[test]
+fn a_static_semaphore() {
+    let permit = LIMIT.try_acquire_many(2).unwrap();
+    assert_eq!(LIMIT.available_permits(), 0);
+    drop(permit);
+    assert_eq!(LIMIT.available_permits(), 2);
+}
+
+/// The futures and permits can cross threads (spawned on multi-thread
+/// runtimes); checked at compile time.
+#[allow(dead_code)]
+fn auto_traits() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Semaphore>();
+    send_sync::<sync_primitives::semaphore::Acquire<'static>>();
+    send_sync::<sync_primitives::semaphore::AcquireOwned>();
+    send_sync::<sync_primitives::SemaphorePermit<'static>>();
+    send_sync::<sync_primitives::OwnedSemaphorePermit>();
+    send_sync::<AcquireError>();
+    send_sync::<TryAcquireError>();
+}
