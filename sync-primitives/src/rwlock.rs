@@ -1,12 +1,12 @@
 //! [`RwLock`]: a fair (FIFO, phase-fair) async reader-writer lock holding
 //! data, like `tokio::sync::RwLock`.
 //!
-//! It stands on the semaphore's mechanism ([`RawSemaphore`]), as tokio's
-//! does: a reader takes one permit of [`MAX_READS`], a writer takes them
-//! all. Released permits go to the queued requests oldest first, piecewise,
-//! so readers at the head of the line get the lock together, and a writer
-//! at the head collects permits as readers leave while holding back
-//! everyone behind it.
+//! It stands on the semaphore's mechanism (`RawSemaphore`), as tokio's
+//! does: a reader takes one permit of `MAX_READS` (about half a billion),
+//! a writer takes them all. Released permits go to the queued requests
+//! oldest first, piecewise, so readers at the head of the line get the lock
+//! together, and a writer at the head collects permits as readers leave
+//! while holding back everyone behind it.
 
 use std::fmt;
 use std::future::Future;

@@ -1,7 +1,7 @@
 //! [`Semaphore`]: `asyncio.Semaphore` and `tokio::sync::Semaphore`, fair
 //! (FIFO), with owned permits and `acquire_many`.
 //!
-//! The mechanism, [`RawSemaphore`], is also what [`RwLock`](crate::RwLock)
+//! The mechanism, `RawSemaphore`, is also what [`RwLock`](crate::RwLock)
 //! stands on: a count of free permits in one atomic word (with the closed
 //! flag beside it), and the wait queue's waiters that want `n` units, to
 //! which released permits are assigned piecewise, oldest first (tokio's
