@@ -44,6 +44,25 @@
 //! All three share one FIFO wait queue: wake-ups go out in the order the
 //! waits started.
 //!
+//! # Futures: one module per primitive, named after the verb
+//!
+//! Each primitive lives in its own module, and each of its waiting
+//! methods returns a named future, in that module, called after the verb:
+//! [`waiter::Wait`], [`event::Wait`], [`mutex::Lock`] and
+//! [`mutex::LockOwned`] (an `_owned` method's future adds `Owned`). Two
+//! primitives may thus both have a `Wait`: they are told apart by their
+//! module (`event::Wait`, `waiter::Wait`), and only the primitives and
+//! their guards and errors are re-exported at the crate root, never a
+//! future. Every future is `#[must_use]` and `Debug`, and dropping one is
+//! always safe (it leaves the queue and passes on whatever it had been
+//! given).
+//!
+//! The futures are not fused and do not implement `futures`'
+//! `FusedFuture` (the crate depends on no futures library): polling one
+//! again after it returned `Ready` panics, except the `Wait`s of `Event`
+//! and `Waiter`, which return `Ready` again. Wrap one in
+//! `futures::FutureExt::fuse` to use it in a `select!` loop.
+//!
 //! A guard hands out `&T`, so it is `Sync` only where `T` is:
 //!
 //! ```compile_fail
@@ -60,17 +79,23 @@
 //! sync(&sync_primitives::Mutex::new(std::rc::Rc::new(0)));
 //! ```
 
-#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
-#![warn(clippy::undocumented_unsafe_blocks)]
-
 pub mod event;
 mod loom;
 pub mod mutex;
+mod raw_lock;
+pub mod rwlock;
+pub mod semaphore;
 mod wait_queue;
 pub mod waiter;
 
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
 pub use waiter::Waiter;
 
 /// The README's examples, compiled and run as doc tests so it stays true.

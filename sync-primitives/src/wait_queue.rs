@@ -1,4 +1,4 @@
-//! The FIFO queue of parked tasks that `Event`, `Waiter` and `Mutex` share.
+//! The FIFO queue of parked tasks that every primitive of the crate shares.
 //!
 //! A waiting future owns a [`Key`] to a slot of the queue, which holds its
 //! newest [`Waker`]. Slots live in one `Vec` and are linked into a doubly
@@ -11,8 +11,30 @@
 //! any other state, that it was woken: "my key is stale" *means* "I was
 //! notified". Futures never free their own slot except by
 //! [`List::remove`], which they call only while their key is current.
+//!
+//! Two extensions serve the counting primitives (`Semaphore`, `RwLock`):
+//!
+//! - A waiter may want `n` *units* ([`List::push_back_wanting`]). Units
+//!   handed back by a primitive are given out piecewise, under the lock, to
+//!   the oldest waiters first ([`WaitQueue::assign`]): a head that wants
+//!   more than there is takes what there is and holds back every later,
+//!   smaller request (tokio's `batch_semaphore` design), and a waiter is
+//!   woken (its slot freed) only once it has all it asked for. A queued
+//!   waiter that leaves learns what it was still owed
+//!   ([`List::remove_wanting`]), so it can pass on what it had been given.
+//! - [`WaitQueue::close`] marks the queue closed and wakes every waiter
+//!   *without* dequeuing it: a woken waiter sees [`List::is_closed`] on its
+//!   next poll and leaves (with what it was given, if anything). A waiter
+//!   whose key went stale before the close was served in full.
+//!
+//! Wakers are never dropped or woken while the lock is held: a waker's drop
+//! may run arbitrary code (a task's destructor, which may unlock the very
+//! primitive that owns this queue). Wakers that the list replaces or frees
+//! are parked in the list and dropped by the [`Guard`] after it unlocks.
 
 use std::fmt;
+use std::mem::{self, ManuallyDrop};
+use std::ops::{Deref, DerefMut};
 use std::task::Waker;
 
 use crate::loom::{loom_const_fn, Mutex, MutexGuard};
@@ -52,6 +74,21 @@ pub(crate) struct List {
     /// Sequence number of the next push, so a wake-all can stop at the
     /// waiters that were queued before it started.
     next_seq: u64,
+    /// Set by [`WaitQueue::close`], never cleared.
+    closed: bool,
+    /// A waker the list replaced or freed under the lock, to be dropped by
+    /// the [`Guard`] once the lock is released (one inline: the common
+    /// case, without allocating).
+    discarded: Option<Waker>,
+    /// More of them, if one lock hold discarded several.
+    discarded_more: Vec<Waker>,
+}
+
+/// The locked list; derefs to [`List`]. Dropping it releases the lock and
+/// then drops the wakers the list discarded meanwhile, so that no waker's
+/// destructor runs under the lock.
+pub(crate) struct Guard<'a> {
+    list: ManuallyDrop<MutexGuard<'a, List>>,
 }
 
 struct Slot {
@@ -59,6 +96,9 @@ struct Slot {
     waker: Option<Waker>,
     generation: u64,
     seq: u64,
+    /// The units the waiter is still owed (0 for a plain waiter, or once
+    /// served in full).
+    wanted: usize,
     prev: usize,
     next: usize,
 }
@@ -72,6 +112,7 @@ impl WaitQueue {
                         waker: None,
                         generation: 0,
                         seq: 0,
+                        wanted: 0,
                         prev: NIL,
                         next: NIL,
                     },
@@ -82,6 +123,9 @@ impl WaitQueue {
                     free: 0,
                     len: 0,
                     next_seq: 0,
+                    closed: false,
+                    discarded: None,
+                    discarded_more: Vec::new(),
                 }),
             }
         }
@@ -89,15 +133,17 @@ impl WaitQueue {
 
     /// Locks the list.
     #[inline]
-    pub(crate) fn lock(&self) -> MutexGuard<'_, List> {
-        self.list.lock()
+    pub(crate) fn lock(&self) -> Guard<'_> {
+        Guard {
+            list: ManuallyDrop::new(self.list.lock()),
+        }
     }
 
     /// Wakes every waiter queued before this call, oldest first, and none
     /// queued after it. `list` is the guard the caller already holds
     /// (taken so that its own state change and the choice of whom to wake
     /// are one atomic step).
-    pub(crate) fn wake_all<'a>(&'a self, mut list: MutexGuard<'a, List>) {
+    pub(crate) fn wake_all<'a>(&'a self, mut list: Guard<'a>) {
         let limit = list.next_seq;
         // The common cases without the batch: nobody, or one waiter.
         let Some(first) = list.pop_front_before(limit) else {
@@ -140,22 +186,138 @@ impl WaitQueue {
     pub(crate) fn remove(&self, key: Key) -> bool {
         self.lock().remove(key)
     }
+
+    /// Gives `units` to the waiters, oldest first: each takes what it is
+    /// still owed, or all that is left (and then holds back everyone behind
+    /// it). Waiters served in full are unlinked and woken, up to
+    /// [`WAKE_BATCH`] per acquisition of the lock (woken after releasing
+    /// it). Returns the lock, held again, and the units nobody took: all of
+    /// them if the queue is closed, otherwise only what is left once the
+    /// queue is empty. The caller stores those under the lock it gets back,
+    /// so that "units are free" and "someone is queued" never hold at once.
+    ///
+    /// While the lock is released to wake a batch, new waiters may queue
+    /// (they see no free units: the caller still holds them), so after
+    /// each batch the units left go on to whoever is queued then.
+    pub(crate) fn assign<'a>(
+        &'a self,
+        mut list: Guard<'a>,
+        mut units: usize,
+    ) -> (Guard<'a>, usize) {
+        loop {
+            if list.closed {
+                return (list, units);
+            }
+            let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
+            let mut n = 0;
+            while n < WAKE_BATCH && units > 0 && list.head != NIL {
+                let head = list.head;
+                let slot = list.slot_mut(head);
+                if slot.wanted > units {
+                    slot.wanted -= units;
+                    units = 0;
+                    break;
+                }
+                units -= slot.wanted;
+                slot.wanted = 0;
+                batch[n] = list.release(head);
+                n += 1;
+            }
+            if n == 0 {
+                return (list, units);
+            }
+            drop(list);
+            for waker in batch.iter_mut().take(n) {
+                if let Some(waker) = waker.take() {
+                    waker.wake();
+                }
+            }
+            list = self.lock();
+        }
+    }
+
+    /// Closes the queue and wakes every waiter queued now, oldest first,
+    /// leaving them queued: each sees [`List::is_closed`] when it is next
+    /// polled (or dropped) and leaves the queue itself, collecting what it
+    /// was given. Later waits must check `is_closed` under the lock before
+    /// they queue. Closing again wakes nobody.
+    pub(crate) fn close(&self) {
+        let mut list = self.lock();
+        if list.closed {
+            return;
+        }
+        list.closed = true;
+        // Rare: a clone of each waker, woken after the lock is released.
+        let mut wakers = Vec::with_capacity(list.len);
+        let mut index = list.head;
+        while index != NIL {
+            let slot = list.slot(index);
+            if let Some(waker) = &slot.waker {
+                wakers.push(waker.clone());
+            }
+            index = slot.next;
+        }
+        drop(list);
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+}
+
+impl Deref for Guard<'_> {
+    type Target = List;
+
+    #[inline]
+    fn deref(&self) -> &List {
+        &self.list
+    }
+}
+
+impl DerefMut for Guard<'_> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut List {
+        &mut self.list
+    }
+}
+
+impl Drop for Guard<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        let one = self.list.discarded.take();
+        let more = if self.list.discarded_more.is_empty() {
+            Vec::new()
+        } else {
+            mem::take(&mut self.list.discarded_more)
+        };
+        // SAFETY: `list` is never used again: this is the guard's drop.
+        unsafe { ManuallyDrop::drop(&mut self.list) };
+        // Now unlocked: a waker's destructor may lock this queue again.
+        drop(one);
+        drop(more);
+    }
 }
 
 impl List {
     /// Queues a waiter at the back.
     pub(crate) fn push_back(&mut self, waker: Waker) -> Key {
-        self.insert(waker, false)
+        self.insert(waker, false, 0)
+    }
+
+    /// Queues at the back a waiter that wants `wanted` units (more than 0)
+    /// from [`WaitQueue::assign`]; it is woken once it has them all.
+    pub(crate) fn push_back_wanting(&mut self, waker: Waker, wanted: usize) -> Key {
+        debug_assert!(wanted > 0, "a waiter wanting nothing is served already");
+        self.insert(waker, false, wanted)
     }
 
     /// Queues a waiter at the front, ahead of everyone (for a waiter that
     /// was first in line before it queued). It counts as queued after every
     /// earlier push for [`WaitQueue::wake_all`].
     pub(crate) fn push_front(&mut self, waker: Waker) -> Key {
-        self.insert(waker, true)
+        self.insert(waker, true, 0)
     }
 
-    fn insert(&mut self, waker: Waker, at_front: bool) -> Key {
+    fn insert(&mut self, waker: Waker, at_front: bool, wanted: usize) -> Key {
         let seq = self.next_seq;
         self.next_seq += 1;
         let (prev, next) = if at_front {
@@ -167,6 +329,7 @@ impl List {
             waker: Some(waker),
             generation: 0,
             seq,
+            wanted,
             prev,
             next,
         };
@@ -214,7 +377,10 @@ impl List {
         let slot = self.slot_mut(key.index);
         if let Some(old) = &mut slot.waker {
             if !old.will_wake(waker) {
-                old.clone_from(waker);
+                // Not `clone_from`, which would drop the old waker here,
+                // under the lock: the guard drops it once unlocked.
+                let old = mem::replace(old, waker.clone());
+                self.discard(old);
             }
         }
         true
@@ -223,11 +389,36 @@ impl List {
     /// Unlinks the waiter `key` if it is still queued; `true` if it was,
     /// `false` if it had already been woken.
     pub(crate) fn remove(&mut self, key: Key) -> bool {
+        self.remove_wanting(key).is_some()
+    }
+
+    /// Unlinks the waiter `key` if it is still queued, returning the units
+    /// it was still owed (so it was given what it asked for minus that);
+    /// `None` if it had already been served (or woken) and unlinked.
+    pub(crate) fn remove_wanting(&mut self, key: Key) -> Option<usize> {
         if !self.is_queued(key) {
-            return false;
+            return None;
         }
-        self.release(key.index);
-        true
+        let wanted = self.slot(key.index).wanted;
+        if let Some(waker) = self.release(key.index) {
+            self.discard(waker);
+        }
+        Some(wanted)
+    }
+
+    /// Whether [`WaitQueue::close`] has been called.
+    #[inline]
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Keeps `waker` to be dropped once the lock is released.
+    fn discard(&mut self, waker: Waker) {
+        if self.discarded.is_none() {
+            self.discarded = Some(waker);
+        } else {
+            self.discarded_more.push(waker);
+        }
     }
 
     /// Unlinks and frees the oldest waiter, returning its waker.
@@ -297,6 +488,7 @@ impl List {
         slot.generation = slot.generation.wrapping_add(1);
         slot.next = free;
         slot.prev = NIL;
+        slot.wanted = 0;
         slot.waker.take()
     }
 }
@@ -446,5 +638,196 @@ mod tests {
         drop(list);
         queue.wake_all(queue.lock());
         assert_eq!(*log.lock(), vec![2]);
+    }
+
+    /// Runs `f` on a thread and fails the test if it has not returned
+    /// within ten seconds (a deadlock), instead of hanging the suite.
+    fn with_watchdog(f: impl FnOnce() + Send + 'static) {
+        let (done, finished) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            f();
+            done.send(()).unwrap();
+        });
+        match finished.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(()) => thread.join().unwrap(),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                // `f` panicked: report its panic.
+                thread.join().unwrap();
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("deadlock: a waker was dropped under the queue's lock")
+            }
+        }
+    }
+
+    /// A waker whose last drop locks the queue, as a task's destructor
+    /// may (it unlocks the mutex that owns the queue).
+    struct Reentrant {
+        queue: Arc<WaitQueue>,
+        drops: Arc<AtomicUsize>,
+    }
+
+    impl Wake for Reentrant {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    impl Drop for Reentrant {
+        fn drop(&mut self) {
+            let list = self.queue.lock();
+            assert!(list.len <= 2);
+            drop(list);
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_replaced_or_removed_waker_is_dropped_after_unlocking() {
+        with_watchdog(|| {
+            let queue = Arc::new(WaitQueue::new());
+            let drops = Arc::new(AtomicUsize::new(0));
+            let reentrant = || {
+                Waker::from(Arc::new(Reentrant {
+                    queue: queue.clone(),
+                    drops: drops.clone(),
+                }))
+            };
+            let (w, _log) = wakers(1);
+            // `update_waker` replaces the re-entrant waker.
+            let key = queue.lock().push_back(reentrant());
+            assert!(queue.lock().update_waker(key, &w[0]));
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            assert!(queue.remove(key));
+            // `remove` frees a slot holding one.
+            let key = queue.lock().push_back(reentrant());
+            assert!(queue.remove(key));
+            assert_eq!(drops.load(Ordering::SeqCst), 2);
+            // Several discarded under one lock hold.
+            let (a, b) = {
+                let mut list = queue.lock();
+                (list.push_back(reentrant()), list.push_back(reentrant()))
+            };
+            {
+                let mut list = queue.lock();
+                assert!(list.remove(a));
+                assert!(list.remove(b));
+                assert_eq!(drops.load(Ordering::SeqCst), 2, "not under the lock");
+            }
+            assert_eq!(drops.load(Ordering::SeqCst), 4);
+        });
+    }
+
+    #[test]
+    fn assign_serves_the_head_first_piecewise() {
+        let queue = WaitQueue::new();
+        let (w, log) = wakers(3);
+        let keys: Vec<Key> = {
+            let mut list = queue.lock();
+            [5, 1, 2]
+                .iter()
+                .zip(&w)
+                .map(|(&n, w)| list.push_back_wanting(w.clone(), n))
+                .collect()
+        };
+        // 3 units: all to the head (it wants 5), none to the smaller ones.
+        let (list, left) = queue.assign(queue.lock(), 3);
+        assert_eq!(left, 0);
+        assert!(list.is_queued(keys[1]) && list.is_queued(keys[2]));
+        drop(list);
+        assert!(log.lock().is_empty());
+        // 2 more complete the head; 1 goes to the next; 2 remain owed.
+        let (list, left) = queue.assign(queue.lock(), 3);
+        assert_eq!(left, 0);
+        drop(list);
+        assert_eq!(*log.lock(), vec![0, 1]);
+        // A waiter leaving learns what it was still owed.
+        let mut list = queue.lock();
+        assert_eq!(list.remove_wanting(keys[0]), None, "served in full");
+        let (list, left) = queue.assign(list, 1);
+        assert_eq!(left, 0);
+        drop(list);
+        assert_eq!(queue.lock().remove_wanting(keys[2]), Some(1));
+        // Nobody left: everything is left over.
+        let (list, left) = queue.assign(queue.lock(), 7);
+        assert_eq!(left, 7);
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn assign_wakes_many_in_order_across_batches() {
+        let queue = WaitQueue::new();
+        let n = 2 * WAKE_BATCH + 3;
+        let (w, log) = wakers(n);
+        {
+            let mut list = queue.lock();
+            for waker in &w {
+                list.push_back_wanting(waker.clone(), 2);
+            }
+        }
+        let (list, left) = queue.assign(queue.lock(), 2 * n + 1);
+        assert_eq!(left, 1);
+        assert!(list.is_empty());
+        drop(list);
+        assert_eq!(*log.lock(), (0..n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn close_wakes_everyone_and_leaves_them_queued() {
+        let queue = WaitQueue::new();
+        let (w, log) = wakers(3);
+        let keys: Vec<Key> = {
+            let mut list = queue.lock();
+            w.iter()
+                .map(|w| list.push_back_wanting(w.clone(), 4))
+                .collect()
+        };
+        let (list, _) = queue.assign(queue.lock(), 3);
+        drop(list);
+        queue.close();
+        assert_eq!(*log.lock(), vec![0, 1, 2]);
+        queue.close();
+        assert_eq!(log.lock().len(), 3, "closing again wakes nobody");
+        assert!(queue.lock().is_closed());
+        // Units handed back to a closed queue all stay with the caller.
+        let (mut list, left) = queue.assign(queue.lock(), 9);
+        assert_eq!(left, 9);
+        assert_eq!(list.remove_wanting(keys[0]), Some(1), "was given 3 of 4");
+        assert_eq!(list.remove_wanting(keys[1]), Some(4));
+        assert_eq!(list.remove_wanting(keys[2]), Some(4));
+        assert!(list.is_empty());
+    }
+
+    /// A waker whose wake queues another waiter wanting 3 units: it runs
+    /// while `assign` has released the lock between batches.
+    struct QueuesAnother {
+        queue: Arc<WaitQueue>,
+        waker: Waker,
+        key: parking_lot::Mutex<Option<Key>>,
+    }
+
+    impl Wake for QueuesAnother {
+        fn wake(self: Arc<Self>) {
+            let key = self.queue.lock().push_back_wanting(self.waker.clone(), 3);
+            *self.key.lock() = Some(key);
+        }
+    }
+
+    #[test]
+    fn assign_gives_what_is_left_to_a_waiter_queued_while_it_woke_others() {
+        let queue = Arc::new(WaitQueue::new());
+        let (w, log) = wakers(1);
+        let first = Arc::new(QueuesAnother {
+            queue: queue.clone(),
+            waker: w[0].clone(),
+            key: parking_lot::Mutex::new(None),
+        });
+        queue
+            .lock()
+            .push_back_wanting(Waker::from(first.clone()), 1);
+        let (mut list, left) = queue.assign(queue.lock(), 3);
+        assert_eq!(left, 0, "the two left went to the newcomer");
+        let key = first.key.lock().expect("queued by the wake");
+        assert_eq!(list.remove_wanting(key), Some(1));
+        drop(list);
+        assert!(log.lock().is_empty());
     }
 }

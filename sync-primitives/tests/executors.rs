@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use sync_primitives::{Event, Mutex, Waiter};
+use sync_primitives::{Event, Mutex, RwLock, Semaphore, Waiter};
 
 type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
@@ -212,6 +212,125 @@ fn mutex_counter<E: Executor>(ex: &E) {
     assert_eq!(*counter.try_lock().unwrap(), TASKS * ROUNDS);
 }
 
+/// Eight tasks through a `Semaphore::new(2)`, yielding inside: never more
+/// than two inside at once, every permit back at the end.
+fn semaphore_bounds_concurrency<E: Executor>(ex: &E) {
+    const TASKS: usize = 8;
+    const ROUNDS: usize = 50;
+    let semaphore = Arc::new(Semaphore::new(2));
+    let inside = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<Task> = (0..TASKS)
+        .map(|_| {
+            let (semaphore, inside, most) = (semaphore.clone(), inside.clone(), most.clone());
+            ex.spawn(Box::pin(async move {
+                for _ in 0..ROUNDS {
+                    let permit = semaphore.acquire().await.unwrap();
+                    let now = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    runtime::yield_now().await;
+                    inside.fetch_sub(1, Ordering::SeqCst);
+                    drop(permit);
+                }
+            }))
+        })
+        .collect();
+    ex.block_on(Box::pin(async move {
+        futures::future::join_all(tasks).await;
+    }));
+    let most = most.load(Ordering::SeqCst);
+    assert!(most <= 2, "{most} tasks held a permit at once");
+    assert_eq!(semaphore.available_permits(), 2);
+}
+
+/// A task waiting for a permit is polled once to register and once when
+/// `add_permits` wakes it; the same for a read waiting on a writer.
+fn semaphore_and_rwlock_waiters_are_polled_twice<E: Executor>(ex: &E) {
+    let semaphore = Arc::new(Semaphore::new(0));
+    let lock = Arc::new(RwLock::new(0));
+    let acquire_polls = Arc::new(AtomicUsize::new(0));
+    let read_polls = Arc::new(AtomicUsize::new(0));
+    let writer = futures::executor::block_on(lock.clone().write_owned());
+    let waiting = {
+        let (semaphore, lock) = (semaphore.clone(), lock.clone());
+        let (acquire_polls, read_polls) = (acquire_polls.clone(), read_polls.clone());
+        ex.spawn(Box::pin(async move {
+            let permit = CountPolls {
+                inner: semaphore.acquire_owned(),
+                polls: acquire_polls,
+            }
+            .await
+            .unwrap();
+            assert_eq!(permit.num_permits(), 1);
+            let value = *CountPolls {
+                inner: lock.read_owned(),
+                polls: read_polls,
+            }
+            .await;
+            assert_eq!(value, 1);
+        }))
+    };
+    let releasing = {
+        let semaphore = semaphore.clone();
+        ex.spawn(Box::pin(async move {
+            for _ in 0..3 {
+                runtime::yield_now().await;
+            }
+            semaphore.add_permits(1);
+            let mut writer = writer;
+            for _ in 0..3 {
+                runtime::yield_now().await;
+            }
+            *writer = 1;
+        }))
+    };
+    ex.block_on(Box::pin(async move {
+        futures::join!(waiting, releasing);
+    }));
+    for polls in [&acquire_polls, &read_polls] {
+        let polls = polls.load(Ordering::SeqCst);
+        if E::OWN_TASKS && !E::PARALLEL {
+            assert_eq!(polls, 2, "the waiting task was polled in between");
+        } else if E::OWN_TASKS {
+            assert!((1..=2).contains(&polls), "polled {polls} times");
+        }
+    }
+}
+
+/// Two writers and two readers: readers see a value that no writer
+/// changes while they hold the lock, and no increment is lost.
+fn rwlock_readers_and_writers<E: Executor>(ex: &E) {
+    const ROUNDS: usize = 100;
+    let lock = Arc::new(RwLock::new(0usize));
+    let writing = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<Task> = (0..4)
+        .map(|i| {
+            let (lock, writing) = (lock.clone(), writing.clone());
+            ex.spawn(Box::pin(async move {
+                for _ in 0..ROUNDS {
+                    if i % 2 == 0 {
+                        let mut guard = lock.write().await;
+                        assert!(!writing.swap(true, Ordering::SeqCst), "two writers");
+                        runtime::yield_now().await;
+                        *guard += 1;
+                        writing.store(false, Ordering::SeqCst);
+                    } else {
+                        let guard = lock.read().await;
+                        assert!(!writing.load(Ordering::SeqCst), "a writer beside a reader");
+                        let seen = *guard;
+                        runtime::yield_now().await;
+                        assert_eq!(*guard, seen);
+                    }
+                }
+            }))
+        })
+        .collect();
+    ex.block_on(Box::pin(async move {
+        futures::future::join_all(tasks).await;
+    }));
+    assert_eq!(*lock.try_read().unwrap(), 2 * ROUNDS);
+}
+
 macro_rules! on_every_executor {
     ($($scenario:ident),* $(,)?) => {
         $(
@@ -262,3 +381,8 @@ macro_rules! on_every_executor {
 }
 
 on_every_executor!(chapter_waiter, event_ping_pong, mutex_counter);
+on_every_executor!(
+    semaphore_bounds_concurrency,
+    semaphore_and_rwlock_waiters_are_polled_twice,
+    rwlock_readers_and_writers,
+);

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use sync_primitives::{Event, Mutex, Waiter};
+use sync_primitives::{Event, Mutex, RwLock, Semaphore, Waiter};
 
 /// A waker that counts its wake-ups, with a loom atomic so loom sees it.
 struct Counter(AtomicUsize);
@@ -238,5 +238,113 @@ fn unlock_vs_spinner_vs_queued_waiter() {
         }
         assert!(!mutex.is_locked());
         assert_eq!(*mutex.try_lock().unwrap(), 2);
+    });
+}
+
+/// A release, an `acquire` arriving, and the drop of a queued
+/// `acquire_many` that holds part of its permits, all at once: no permit is
+/// lost or duplicated, and the arriving acquire is never left pending.
+#[test]
+fn semaphore_release_vs_acquire_vs_dropping_a_queued_acquire_many() {
+    model(|| {
+        let semaphore = Arc::new(Semaphore::new(2));
+        let held = semaphore.clone().try_acquire_owned().unwrap();
+        let (_, waker) = counting_waker();
+        // Takes the one free permit and queues for another.
+        let mut big = semaphore.acquire_many(2);
+        assert!(poll_once(&mut big, &waker).is_pending());
+        let releaser = thread::spawn(move || drop(held));
+        let acquirer = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || {
+                let permit = loom::future::block_on(semaphore.acquire()).unwrap();
+                assert_eq!(permit.num_permits(), 1);
+            })
+        };
+        drop(big);
+        releaser.join().unwrap();
+        acquirer.join().unwrap();
+        assert_eq!(semaphore.available_permits(), 2);
+    });
+}
+
+/// `close` racing with a queued acquire and a release: the acquire ends
+/// (with a permit if it was served first, with an error otherwise), and
+/// every permit comes back.
+#[test]
+fn semaphore_close_vs_queued_acquire_vs_release() {
+    model(|| {
+        let semaphore = Arc::new(Semaphore::new(1));
+        let held = semaphore.clone().try_acquire_owned().unwrap();
+        let acquirer = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || {
+                let _ = loom::future::block_on(semaphore.acquire_many(2));
+            })
+        };
+        let releaser = thread::spawn(move || drop(held));
+        semaphore.close();
+        acquirer.join().unwrap();
+        releaser.join().unwrap();
+        assert_eq!(semaphore.available_permits(), 1);
+    });
+}
+
+/// A writer that downgrades while a reader and a writer arrive: the reader
+/// sees the first write, the second writer is excluded until every reader
+/// is gone (loom checks the data cell's accesses), and nobody hangs.
+#[test]
+fn rwlock_writer_unlock_vs_reader_arrival_vs_downgrade() {
+    model(|| {
+        let lock = Arc::new(RwLock::new(0));
+        let mut first = lock.try_write().unwrap();
+        let reader = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                let value = *loom::future::block_on(lock.read());
+                assert!(value == 1 || value == 11, "read {value}");
+            })
+        };
+        let writer = {
+            let lock = lock.clone();
+            thread::spawn(move || {
+                let mut guard = loom::future::block_on(lock.write());
+                assert_eq!(*guard, 1, "the downgraded writer's value");
+                *guard += 10;
+            })
+        };
+        *first = 1;
+        let read = first.downgrade();
+        assert_eq!(*read, 1);
+        drop(read);
+        reader.join().unwrap();
+        writer.join().unwrap();
+        assert_eq!(*lock.try_read().unwrap(), 11);
+    });
+}
+
+/// Permits added while two acquires arrive: the one that queues while the
+/// release is waking the first (with the queue's lock released) still gets
+/// the permits left over, never left queued beside free permits (loom found
+/// that hang in a first version of `WaitQueue::assign`).
+#[test]
+fn semaphore_add_permits_vs_two_acquires_arriving() {
+    model(|| {
+        let semaphore = Arc::new(Semaphore::new(0));
+        let reader = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || {
+                drop(loom::future::block_on(semaphore.acquire_many(1)).unwrap());
+            })
+        };
+        let writer = {
+            let semaphore = semaphore.clone();
+            thread::spawn(move || {
+                drop(loom::future::block_on(semaphore.acquire_many(3)).unwrap());
+            })
+        };
+        semaphore.add_permits(3);
+        reader.join().unwrap();
+        writer.join().unwrap();
     });
 }

@@ -212,3 +212,46 @@ fn polling_a_completed_lock_panics() {
     };
     let _ = poll_with(&mut lock, &waker);
 }
+
+/// A waker that owns the mutex's guard, so dropping it unlocks the mutex
+/// (as dropping the last waker of a cancelled task that holds a guard
+/// does): the queue must not drop it under its own lock (issue 10, bug 6).
+struct GuardInWaker(parking_lot::Mutex<Option<sync_primitives::OwnedMutexGuard<u32>>>);
+
+impl std::task::Wake for GuardInWaker {
+    /// Waking gives the guard up too (the queue never does it here).
+    fn wake(self: Arc<Self>) {
+        self.0.lock().take();
+    }
+}
+
+#[test]
+fn a_waker_dropped_by_the_queue_may_unlock_the_same_mutex() {
+    common::with_watchdog(10, || {
+        let mutex = Arc::new(Mutex::new(0u32));
+        let guard = futures::executor::block_on(mutex.clone().lock_owned());
+        let guard_waker = |guard| {
+            std::task::Waker::from(Arc::new(GuardInWaker(parking_lot::Mutex::new(Some(guard)))))
+        };
+
+        // Re-polling with a new waker drops the old one, which unlocks.
+        let mut lock = mutex.lock();
+        assert!(poll_with(&mut lock, &guard_waker(guard)).is_pending());
+        let (counter, waker) = CountingWaker::new();
+        assert!(poll_with(&mut lock, &waker).is_pending());
+        assert_eq!(counter.wakes(), 1, "the unlock handed the lock over");
+        let Poll::Ready(mut guard) = poll_with(&mut lock, &waker) else {
+            panic!("handed the lock, still pending");
+        };
+        *guard += 1;
+        drop(guard);
+
+        // Dropping a queued future frees its slot and the waker with it.
+        let guard = futures::executor::block_on(mutex.clone().lock_owned());
+        let mut lock = mutex.lock();
+        assert!(poll_with(&mut lock, &guard_waker(guard)).is_pending());
+        drop(lock);
+        assert!(!mutex.is_locked());
+        assert_eq!(*mutex.try_lock().unwrap(), 1);
+    });
+}

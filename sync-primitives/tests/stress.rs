@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use sync_primitives::Mutex;
 
+mod common;
+
 const THREADS: u64 = 8;
 const ROUNDS: u64 = 100_000;
 
@@ -110,4 +112,108 @@ fn lock_futures_dropped_at_random_points_lose_no_hand_off() {
     assert!(acquired > 0);
     assert!(!counter.is_locked());
     assert_eq!(*counter.try_lock().unwrap(), acquired);
+}
+
+/// 8 threads × 20_000 acquire/release on `Semaphore::new(3)` (some asking
+/// for two permits, some dropping their acquire after a yield): never more
+/// than 3 permits held, every acquire counted, all 3 back at the end.
+#[test]
+fn eight_threads_20_000_acquires_on_semaphore_3_never_more_than_3_holders() {
+    use futures::future::{select, Either};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use sync_primitives::Semaphore;
+
+    const THREADS: usize = 8;
+    const ROUNDS: usize = 20_000;
+
+    common::with_watchdog(120, || {
+        let semaphore = Arc::new(Semaphore::new(3));
+        let held = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let served = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (semaphore, held, most, served) = (
+                    semaphore.clone(),
+                    held.clone(),
+                    most.clone(),
+                    served.clone(),
+                );
+                std::thread::spawn(move || {
+                    for round in 0..ROUNDS {
+                        let n = if (t + round) % 5 == 0 { 2 } else { 1 };
+                        let acquire = semaphore.acquire_many(n);
+                        let permit = if t % 4 == 3 && round % 3 == 0 {
+                            // Sometimes give up after a yield.
+                            let give_up = Box::pin(common::yield_once());
+                            match futures::executor::block_on(select(acquire, give_up)) {
+                                Either::Left((permit, _)) => permit.unwrap(),
+                                Either::Right(_) => continue,
+                            }
+                        } else {
+                            futures::executor::block_on(acquire).unwrap()
+                        };
+                        let now = held.fetch_add(n as usize, Ordering::SeqCst) + n as usize;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        assert!(now <= 3, "{now} permits held at once");
+                        held.fetch_sub(n as usize, Ordering::SeqCst);
+                        served.fetch_add(1, Ordering::Relaxed);
+                        drop(permit);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert!(most.load(Ordering::SeqCst) >= 2);
+        assert!(served.load(Ordering::Relaxed) > THREADS * ROUNDS * 3 / 4);
+        assert_eq!(semaphore.available_permits(), 3);
+        assert!(semaphore.try_acquire_many(3).is_ok());
+    });
+}
+
+/// 8 threads, each doing 10_000 operations on one `RwLock`, one in ten a
+/// write: no reader beside a writer, no two writers, no lost increment.
+#[test]
+fn rwlock_reader_writer_invariant_holds_under_8_threads() {
+    use std::sync::atomic::{AtomicIsize, Ordering};
+    use sync_primitives::RwLock;
+
+    const THREADS: usize = 8;
+    const ROUNDS: usize = 10_000;
+
+    common::with_watchdog(120, || {
+        let lock = Arc::new(RwLock::new(0usize));
+        // Readers inside, or -1 while a writer is.
+        let inside = Arc::new(AtomicIsize::new(0));
+        let writes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (lock, inside, writes) = (lock.clone(), inside.clone(), writes.clone());
+                std::thread::spawn(move || {
+                    for round in 0..ROUNDS {
+                        if (t * ROUNDS + round) % 10 == 0 {
+                            let mut guard = futures::executor::block_on(lock.write());
+                            assert_eq!(inside.swap(-1, Ordering::SeqCst), 0, "writer not alone");
+                            *guard += 1;
+                            writes.fetch_add(1, Ordering::Relaxed);
+                            assert_eq!(inside.swap(0, Ordering::SeqCst), -1);
+                        } else {
+                            let guard = futures::executor::block_on(lock.read());
+                            let before = inside.fetch_add(1, Ordering::SeqCst);
+                            assert!(before >= 0, "reader beside a writer");
+                            let _ = *guard;
+                            inside.fetch_sub(1, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        assert_eq!(*lock.try_write().unwrap(), writes.load(Ordering::Relaxed));
+        assert_eq!(writes.load(Ordering::Relaxed), THREADS * ROUNDS / 10);
+    });
 }
