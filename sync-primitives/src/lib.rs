@@ -69,9 +69,17 @@ pub mod mutex;
 mod wait_queue;
 pub mod waiter;
 
+pub mod barrier;
+pub mod condition;
+pub mod once_cell;
+
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
 pub use waiter::Waiter;
+
+pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrier};
+pub use condition::Condition;
+pub use once_cell::OnceCell;
 
 /// The README's examples, compiled and run as doc tests so it stays true.
 #[cfg(all(doctest, not(loom)))]

@@ -97,3 +97,24 @@ pub async fn yield_once() {
     })
     .await
 }
+
+/// Runs `f` on its own thread and panics if it has not returned within
+/// `secs` seconds, so a deadlock fails the test instead of hanging the
+/// suite. A panic inside `f` is re-raised.
+pub fn with_watchdog(secs: u64, f: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        f();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(panic) = thread.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("watchdog: still running after {secs} s (a deadlock or a lost wake-up)")
+        }
+    }
+}
