@@ -10,6 +10,9 @@ use std::task::Poll;
 use common::{poll_with, recording_wakers, with_watchdog, CountPolls, CountingWaker};
 use sync_primitives::{Barrier, BarrierWaitResult, BrokenBarrier};
 
+/// Seconds before a hang fails a test (miri runs some 100 times slower).
+const WATCHDOG_SECS: u64 = if cfg!(miri) { 900 } else { 20 };
+
 fn ok(poll: Poll<Result<BarrierWaitResult, BrokenBarrier>>) -> (usize, bool) {
     match poll {
         Poll::Ready(Ok(result)) => (result.index(), result.is_leader()),
@@ -47,9 +50,9 @@ fn a_trip_gives_distinct_indices_in_arrival_order_and_one_leader() {
 
 #[test]
 fn the_barrier_is_cyclic() {
-    with_watchdog(10, || {
+    with_watchdog(WATCHDOG_SECS, || {
         const PARTIES: usize = 3;
-        const ROUNDS: usize = 20;
+        const ROUNDS: usize = if cfg!(miri) { 3 } else { 20 };
         let barrier = Arc::new(Barrier::new(PARTIES));
         let rt = runtime::Runtime::new();
         let tasks: Vec<_> = (0..PARTIES)
@@ -198,7 +201,7 @@ fn one_party_trips_at_once_and_zero_parties_panics() {
 
 #[test]
 fn each_waiting_task_is_polled_exactly_twice_on_our_runtime() {
-    with_watchdog(10, || {
+    with_watchdog(WATCHDOG_SECS, || {
         const PARTIES: usize = 4;
         let barrier = Arc::new(Barrier::new(PARTIES));
         let polls: Vec<_> = (0..PARTIES)
@@ -241,7 +244,7 @@ fn each_waiting_task_is_polled_exactly_twice_on_our_runtime() {
 fn threads_meeting_round_after_round_get_one_leader_per_round() {
     const THREADS: usize = 4;
     const ROUNDS: usize = if cfg!(miri) { 5 } else { 500 };
-    with_watchdog(30, || {
+    with_watchdog(WATCHDOG_SECS, || {
         let barrier = Arc::new(Barrier::new(THREADS));
         let leaders = Arc::new(AtomicUsize::new(0));
         let index_sum = Arc::new(AtomicUsize::new(0));

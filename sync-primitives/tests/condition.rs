@@ -11,6 +11,9 @@ use std::task::Poll;
 use common::{poll_with, recording_wakers, with_watchdog, CountPolls, CountingWaker};
 use sync_primitives::{Condition, Mutex};
 
+/// Seconds before a hang fails a test (miri runs some 100 times slower).
+const WATCHDOG_SECS: u64 = if cfg!(miri) { 900 } else { 20 };
+
 #[test]
 fn fifty_waiters_are_notified_one_at_a_time_in_the_order_they_started_waiting() {
     const N: usize = 50;
@@ -191,7 +194,7 @@ fn wait_for_checks_before_waiting_and_after_every_wake_up() {
 
 #[test]
 fn each_waiting_task_is_polled_exactly_twice_on_our_runtime() {
-    with_watchdog(10, || {
+    with_watchdog(WATCHDOG_SECS, || {
         let state = Arc::new((Mutex::new(0usize), Condition::new()));
         let rt = runtime::Runtime::new();
         let polls: Vec<_> = (0..4).map(|_| Arc::new(AtomicUsize::new(0))).collect();
@@ -230,7 +233,7 @@ fn each_waiting_task_is_polled_exactly_twice_on_our_runtime() {
 #[test]
 fn producers_and_consumers_on_threads_lose_no_notification() {
     const ITEMS: usize = if cfg!(miri) { 20 } else { 5_000 };
-    with_watchdog(30, || {
+    with_watchdog(WATCHDOG_SECS, || {
         let state = Arc::new((Mutex::new(Vec::new()), Condition::new()));
         let consumers: Vec<_> = (0..2)
             .map(|_| {

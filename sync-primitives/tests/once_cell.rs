@@ -13,6 +13,9 @@ use std::task::Poll;
 use common::{poll_with, recording_wakers, with_watchdog, CountingWaker};
 use sync_primitives::{Event, OnceCell};
 
+/// Seconds before a hang fails a test (miri runs some 100 times slower).
+const WATCHDOG_SECS: u64 = if cfg!(miri) { 900 } else { 20 };
+
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// A `get_or_init` whose initialiser counts its runs, waits for `gate`,
@@ -230,7 +233,7 @@ fn fifty_waiters_get_the_turn_in_the_order_they_started_waiting() {
 
 #[test]
 fn each_waiting_task_is_polled_exactly_twice_on_our_runtime() {
-    with_watchdog(10, || {
+    with_watchdog(WATCHDOG_SECS, || {
         let cell = Arc::new(OnceCell::<u32>::new());
         let runs = Arc::new(AtomicUsize::new(0));
         let polls: Vec<_> = (0..4).map(|_| Arc::new(AtomicUsize::new(0))).collect();
@@ -278,7 +281,7 @@ fn each_waiting_task_is_polled_exactly_twice_on_our_runtime() {
 
 #[test]
 fn a_cancelled_initialiser_task_on_our_runtime_lets_a_waiter_finish() {
-    with_watchdog(10, || {
+    with_watchdog(WATCHDOG_SECS, || {
         let cell = Arc::new(OnceCell::<u32>::new());
         let rt = runtime::Runtime::new();
         let stuck = {
