@@ -60,6 +60,14 @@ use state::{EMPTY, READY, RUNNING};
 /// assert_eq!(config, "loaded once");
 /// assert_eq!(CONFIG.get().map(String::as_str), Some("loaded once"));
 /// ```
+///
+/// Sharing it hands out `&T` on every thread, so a cell of a type that is
+/// not `Sync` cannot be shared:
+///
+/// ```compile_fail
+/// fn sync<T: Sync>(_: &T) {}
+/// sync(&sync_primitives::OnceCell::<std::cell::Cell<u8>>::new());
+/// ```
 pub struct OnceCell<T> {
     state: AtomicUsize,
     /// Callers waiting for the running initialiser, oldest first.

@@ -285,3 +285,17 @@ fn futures_are_send_and_debug() {
     assert!(format!("{wait_for:?}").contains("WaitFor"));
     assert!(format!("{cond:?}").contains("Condition"));
 }
+
+#[test]
+fn re_polling_with_a_new_waker_keeps_only_the_newest() {
+    let mutex = Mutex::new(());
+    let cond = Condition::new();
+    let (old, old_waker) = CountingWaker::new();
+    let (new, new_waker) = CountingWaker::new();
+    let mut wait = cond.wait(mutex.try_lock().unwrap());
+    assert!(poll_with(&mut wait, &old_waker).is_pending());
+    assert!(poll_with(&mut wait, &new_waker).is_pending());
+    cond.notify_one();
+    assert_eq!((old.wakes(), new.wakes()), (0, 1));
+    assert!(matches!(poll_with(&mut wait, &new_waker), Poll::Ready(_)));
+}

@@ -343,3 +343,30 @@ fn get_or_init_futures_are_send_where_the_value_is() {
     send(&cell.get_or_init(|| async { String::new() }));
     send(&cell.get_or_try_init(|| async { Ok::<_, ()>(String::new()) }));
 }
+
+#[test]
+fn re_polling_with_a_new_waker_keeps_only_the_newest() {
+    let cell = OnceCell::new();
+    let runs = AtomicUsize::new(0);
+    let gate = Event::new();
+    let (_, waker) = CountingWaker::new();
+    let mut first = gated_init(&cell, &runs, &gate, 1);
+    assert!(poll_with(&mut first, &waker).is_pending());
+    let (old, old_waker) = CountingWaker::new();
+    let (new, new_waker) = CountingWaker::new();
+    let mut waiting = gated_init(&cell, &runs, &gate, 2);
+    assert!(poll_with(&mut waiting, &old_waker).is_pending());
+    assert!(poll_with(&mut waiting, &new_waker).is_pending());
+    gate.set();
+    assert_eq!(poll_with(&mut first, &waker), Poll::Ready(&1));
+    assert_eq!((old.wakes(), new.wakes()), (0, 1));
+    assert_eq!(poll_with(&mut waiting, &new_waker), Poll::Ready(&1));
+}
+
+#[test]
+fn the_cell_is_send_and_sync_where_the_value_is() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<OnceCell<String>>();
+    send_sync::<sync_primitives::Condition>();
+    send_sync::<sync_primitives::Barrier>();
+}
