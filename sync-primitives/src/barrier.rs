@@ -31,6 +31,11 @@ use crate::wait_queue::{Key, WaitQueue};
 /// waiting then get `Err(BrokenBarrier)`, as in asyncio) and makes it
 /// usable again.
 ///
+/// asyncio's barrier also *drains*: tasks arriving while the tasks of a
+/// trip are still resuming wait until they all have. Here a trip hands
+/// each task its result at once, so the next round starts right away and
+/// there is nothing to drain.
+///
 /// # Examples
 ///
 /// ```

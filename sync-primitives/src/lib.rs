@@ -40,6 +40,9 @@
 //! | [`Waiter`] | the chapter's `Waiter` | every waiter, once, when done |
 //! | [`Event`] | `asyncio.Event` | every waiter at each `set` |
 //! | [`Mutex`] | `asyncio.Lock` + data, `tokio::sync::Mutex` | the oldest waiter at each unlock (FIFO hand-off) |
+//! | [`Condition`] | `asyncio.Condition`, with [`Mutex`] | up to `n` of the waiters, oldest first, at each `notify(n)` |
+//! | [`Barrier`] | `asyncio.Barrier` (3.11), `tokio::sync::Barrier` | every waiter when the `parties`-th arrives |
+//! | [`OnceCell`] | `tokio::sync::OnceCell`, `async_lock::OnceCell` | every waiter once the value is set; the oldest one if the initialiser gives up |
 //!
 //! All three share one FIFO wait queue: wake-ups go out in the order the
 //! waits started.
