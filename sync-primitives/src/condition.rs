@@ -4,11 +4,14 @@ use std::fmt;
 use std::future::Future;
 use std::mem;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::loom::loom_const_fn;
 use crate::mutex::{Lock, Mutex, MutexGuard};
 use crate::wait_queue::{Key, WaitQueue};
+
+/// How many wakers `notify(n)` keeps on the stack before it allocates.
+const NOTIFY_BATCH: usize = 32;
 
 /// A condition variable for async code, like `asyncio.Condition`: tasks
 /// holding a [`Mutex`] wait for a notification, releasing the mutex while
@@ -166,16 +169,23 @@ impl Condition {
             0 => {}
             1 => self.notify_one(),
             _ => {
-                let mut wakers = Vec::new();
+                // Every waker is taken in one hold of the lock (so exactly
+                // the tasks waiting now), then woken after it: the first
+                // `NOTIFY_BATCH` on the stack, the rest (rare) in a `Vec`.
+                let mut batch: [Option<Waker>; NOTIFY_BATCH] = [const { None }; NOTIFY_BATCH];
+                let mut spill = Vec::new();
                 let mut list = self.queue.lock();
-                while wakers.len() < n {
+                for slot in &mut batch[..n.min(NOTIFY_BATCH)] {
+                    *slot = list.pop_front();
+                }
+                for _ in NOTIFY_BATCH..n {
                     match list.pop_front() {
-                        Some(waker) => wakers.push(waker),
+                        Some(waker) => spill.push(waker),
                         None => break,
                     }
                 }
                 drop(list);
-                for waker in wakers {
+                for waker in batch.into_iter().flatten().chain(spill) {
                     waker.wake();
                 }
             }

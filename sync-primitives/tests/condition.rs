@@ -299,3 +299,23 @@ fn re_polling_with_a_new_waker_keeps_only_the_newest() {
     assert_eq!((old.wakes(), new.wakes()), (0, 1));
     assert!(matches!(poll_with(&mut wait, &new_waker), Poll::Ready(_)));
 }
+
+#[test]
+fn notify_n_beyond_a_stack_batch_wakes_exactly_n_in_order() {
+    const N: usize = 80;
+    let mutex = Mutex::new(());
+    let cond = Condition::new();
+    let (wakers, log) = recording_wakers(N);
+    let _waits: Vec<_> = wakers
+        .iter()
+        .map(|waker| {
+            let mut wait = cond.wait(mutex.try_lock().unwrap());
+            assert!(poll_with(&mut wait, waker).is_pending());
+            wait
+        })
+        .collect();
+    cond.notify(70);
+    assert_eq!(*log.lock(), (0..70).collect::<Vec<_>>());
+    cond.notify(70);
+    assert_eq!(*log.lock(), (0..N).collect::<Vec<_>>());
+}
