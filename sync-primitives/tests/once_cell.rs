@@ -370,3 +370,31 @@ fn the_cell_is_send_and_sync_where_the_value_is() {
     send_sync::<sync_primitives::Condition>();
     send_sync::<sync_primitives::Barrier>();
 }
+
+#[test]
+fn a_panicking_initialiser_task_on_our_runtime_lets_a_waiter_finish() {
+    with_watchdog(WATCHDOG_SECS, || {
+        let cell = Arc::new(OnceCell::<u32>::new());
+        let rt = runtime::Runtime::new();
+        let panicking = {
+            let cell = cell.clone();
+            rt.spawn(async move {
+                *cell
+                    .get_or_init(|| async {
+                        runtime::yield_now().await;
+                        panic!("init failed")
+                    })
+                    .await
+            })
+        };
+        let waiter = {
+            let cell = cell.clone();
+            rt.spawn(async move { *cell.get_or_init(|| async { 3 }).await })
+        };
+        rt.block_on(async {
+            assert!(panicking.await.unwrap_err().is_panic());
+            assert_eq!(waiter.await.unwrap(), 3);
+        });
+        assert_eq!(cell.get(), Some(&3));
+    });
+}
