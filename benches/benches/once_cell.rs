@@ -7,19 +7,17 @@
 //!
 //! | id | what one read is |
 //! |---|---|
-//! | `ours/get` | `sync_primitives::OnceCell::get` |
-//! | `tokio/get` | `tokio::sync::OnceCell::get` |
-//! | `async-lock/get` | `async_lock::OnceCell::get` |
-//! | `ours/get_or_init` | `get_or_init` on the set cell, polled once with a no-op waker |
-//! | `tokio/get_or_init` | the same with tokio's |
-//! | `async-lock/get_or_init` | the same with async-lock's |
+//! | `ours/once_cell/get` | `sync_primitives::OnceCell::get` |
+//! | `tokio/once_cell/get` | `tokio::sync::OnceCell::get` |
+//! | `async-lock/once_cell/get` | `async_lock::OnceCell::get` |
+//! | `.../get_or_init` | the same crates' `get_or_init` on the set cell, polled once with a no-op waker |
 
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use criterion::{Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput};
 
 /// Reads per iteration.
 const READS: u64 = 1_000;
@@ -44,21 +42,21 @@ fn once_cell(c: &mut Criterion) {
     let mut group = c.benchmark_group("once_cell");
     group.throughput(Throughput::Elements(READS));
 
-    group.bench_function("ours/get", |b| {
+    group.bench_function(BenchmarkId::new("ours/once_cell", "get"), |b| {
         b.iter(|| {
             for _ in 0..READS {
                 black_box(black_box(&ours).get());
             }
         });
     });
-    group.bench_function("tokio/get", |b| {
+    group.bench_function(BenchmarkId::new("tokio/once_cell", "get"), |b| {
         b.iter(|| {
             for _ in 0..READS {
                 black_box(black_box(&tokio).get());
             }
         });
     });
-    group.bench_function("async-lock/get", |b| {
+    group.bench_function(BenchmarkId::new("async-lock/once_cell", "get"), |b| {
         b.iter(|| {
             for _ in 0..READS {
                 black_box(black_box(&async_lock).get());
@@ -66,7 +64,7 @@ fn once_cell(c: &mut Criterion) {
         });
     });
 
-    group.bench_function("ours/get_or_init", |b| {
+    group.bench_function(BenchmarkId::new("ours/once_cell", "get_or_init"), |b| {
         b.iter(|| {
             for _ in 0..READS {
                 black_box(ready(
@@ -75,7 +73,7 @@ fn once_cell(c: &mut Criterion) {
             }
         });
     });
-    group.bench_function("tokio/get_or_init", |b| {
+    group.bench_function(BenchmarkId::new("tokio/once_cell", "get_or_init"), |b| {
         b.iter(|| {
             for _ in 0..READS {
                 black_box(ready(
@@ -84,15 +82,18 @@ fn once_cell(c: &mut Criterion) {
             }
         });
     });
-    group.bench_function("async-lock/get_or_init", |b| {
-        b.iter(|| {
-            for _ in 0..READS {
-                black_box(ready(
-                    black_box(&async_lock).get_or_init(|| async { unreachable!() }),
-                ));
-            }
-        });
-    });
+    group.bench_function(
+        BenchmarkId::new("async-lock/once_cell", "get_or_init"),
+        |b| {
+            b.iter(|| {
+                for _ in 0..READS {
+                    black_box(ready(
+                        black_box(&async_lock).get_or_init(|| async { unreachable!() }),
+                    ));
+                }
+            });
+        },
+    );
 
     group.finish();
 }
