@@ -40,6 +40,9 @@
 //! | [`Waiter`] | the chapter's `Waiter` | every waiter, once, when done |
 //! | [`Event`] | `asyncio.Event` | every waiter at each `set` |
 //! | [`Mutex`] | `asyncio.Lock` + data, `tokio::sync::Mutex` | the oldest waiter at each unlock (FIFO hand-off) |
+//! | [`Condition`] | `asyncio.Condition`, with [`Mutex`] | up to `n` of the waiters, oldest first, at each `notify(n)` |
+//! | [`Barrier`] | `asyncio.Barrier` (3.11), `tokio::sync::Barrier` | every waiter when the `parties`-th arrives |
+//! | [`OnceCell`] | `tokio::sync::OnceCell`, `async_lock::OnceCell` | every waiter once the value is set; the oldest one if the initialiser gives up |
 //!
 //! All three share one FIFO wait queue: wake-ups go out in the order the
 //! waits started.
@@ -88,6 +91,10 @@ pub mod semaphore;
 mod wait_queue;
 pub mod waiter;
 
+pub mod barrier;
+pub mod condition;
+pub mod once_cell;
+
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
 pub use rwlock::{
@@ -97,6 +104,10 @@ pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
 pub use waiter::Waiter;
+
+pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrier};
+pub use condition::Condition;
+pub use once_cell::OnceCell;
 
 /// The README's examples, compiled and run as doc tests so it stays true.
 #[cfg(all(doctest, not(loom)))]

@@ -363,3 +363,11 @@ impl<T: ?Sized + fmt::Display> fmt::Display for OwnedMutexGuard<T> {
         fmt::Display::fmt(&**self, f)
     }
 }
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// The mutex this guard locks: `Condition` releases the guard while it
+    /// waits, then locks this mutex again.
+    pub(crate) fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.mutex
+    }
+}

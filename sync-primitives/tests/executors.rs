@@ -386,3 +386,120 @@ on_every_executor!(
     semaphore_and_rwlock_waiters_are_polled_twice,
     rwlock_readers_and_writers,
 );
+
+/// Two consumers wait on a `Condition` for items a producer pushes under
+/// the mutex: every item is taken exactly once, no notification is lost.
+fn condition_producer_consumers<E: Executor>(ex: &E) {
+    const ITEMS: usize = 200;
+    let state = Arc::new((
+        Mutex::new(std::collections::VecDeque::new()),
+        sync_primitives::Condition::new(),
+    ));
+    let consumed = Arc::new(AtomicUsize::new(0));
+    let mut tasks: Vec<Task> = (0..2)
+        .map(|_| {
+            let (state, consumed) = (state.clone(), consumed.clone());
+            ex.spawn(Box::pin(async move {
+                let (queue, cond) = &*state;
+                loop {
+                    let mut guard = cond.wait_for(queue.lock().await, |q| !q.is_empty()).await;
+                    match guard.pop_front().expect("wait_for saw an item") {
+                        Some(_) => consumed.fetch_add(1, Ordering::SeqCst),
+                        None => return,
+                    };
+                }
+            }))
+        })
+        .collect();
+    let producer = {
+        let state = state.clone();
+        ex.spawn(Box::pin(async move {
+            let (queue, cond) = &*state;
+            for i in 0..ITEMS {
+                queue.lock().await.push_back(Some(i));
+                cond.notify_one();
+                if i % 10 == 0 {
+                    runtime::yield_now().await;
+                }
+            }
+            queue.lock().await.extend([None, None]);
+            cond.notify_all();
+        }))
+    };
+    tasks.push(producer);
+    ex.block_on(Box::pin(async move {
+        futures::future::join_all(tasks).await;
+    }));
+    assert_eq!(consumed.load(Ordering::SeqCst), ITEMS);
+}
+
+/// Three tasks meet at a `Barrier` ten times: each round hands out the
+/// indices 0, 1, 2 and one leader.
+fn barrier_rounds<E: Executor>(ex: &E) {
+    const PARTIES: usize = 3;
+    const ROUNDS: usize = 10;
+    let barrier = Arc::new(sync_primitives::Barrier::new(PARTIES));
+    let results = Arc::new(parking_lot::Mutex::new(vec![Vec::new(); ROUNDS]));
+    let tasks: Vec<Task> = (0..PARTIES)
+        .map(|_| {
+            let (barrier, results) = (barrier.clone(), results.clone());
+            ex.spawn(Box::pin(async move {
+                for round in 0..ROUNDS {
+                    let result = barrier.wait().await.expect("never broken");
+                    results.lock()[round].push(result);
+                    runtime::yield_now().await;
+                }
+            }))
+        })
+        .collect();
+    ex.block_on(Box::pin(async move {
+        futures::future::join_all(tasks).await;
+    }));
+    for (round, results) in results.lock().iter().enumerate() {
+        let mut indices: Vec<_> = results.iter().map(|r| r.index()).collect();
+        indices.sort_unstable();
+        assert_eq!(indices, [0, 1, 2], "round {round}");
+        let leaders = results.iter().filter(|r| r.is_leader()).count();
+        assert_eq!(leaders, 1, "round {round}");
+    }
+    assert_eq!(barrier.n_waiting(), 0);
+}
+
+/// Four tasks race to initialise a `OnceCell` whose initialiser yields:
+/// it runs once, everyone gets its value, and the waiting tasks are parked.
+fn once_cell_racing_initialisers<E: Executor>(ex: &E) {
+    const TASKS: usize = 4;
+    let cell = Arc::new(sync_primitives::OnceCell::new());
+    let runs = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<Task> = (0..TASKS)
+        .map(|i| {
+            let (cell, runs) = (cell.clone(), runs.clone());
+            ex.spawn(Box::pin(async move {
+                let value = cell
+                    .get_or_init(|| async {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        for _ in 0..5 {
+                            runtime::yield_now().await;
+                        }
+                        i
+                    })
+                    .await;
+                assert!(*value < TASKS);
+            }))
+        })
+        .collect();
+    ex.block_on(Box::pin(async move {
+        futures::future::join_all(tasks).await;
+    }));
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "one initialiser ran");
+    let value = *cell.get().expect("initialised");
+    if !E::PARALLEL {
+        assert_eq!(value, 0, "the first task polled initialises");
+    }
+}
+
+on_every_executor!(
+    condition_producer_consumers,
+    barrier_rounds,
+    once_cell_racing_initialisers
+);

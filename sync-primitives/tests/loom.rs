@@ -346,5 +346,155 @@ fn semaphore_add_permits_vs_two_acquires_arriving() {
         semaphore.add_permits(3);
         reader.join().unwrap();
         writer.join().unwrap();
+/// A notified `Condition` wait dropped while `notify_one` runs: the
+/// notification reaches the other waiter exactly once, whichever comes
+/// first (the drop leaves the queue, or passes the notification on).
+#[test]
+fn condition_notify_vs_dropping_a_wait() {
+    model(|| {
+        let mutex = Mutex::new(());
+        let cond = Arc::new(sync_primitives::Condition::new());
+        let (_, dropped_waker) = counting_waker();
+        let (kept_counter, kept_waker) = counting_waker();
+        let mut dropped = cond.wait(mutex.try_lock().unwrap());
+        assert!(poll_once(&mut dropped, &dropped_waker).is_pending());
+        let mut kept = cond.wait(mutex.try_lock().unwrap());
+        assert!(poll_once(&mut kept, &kept_waker).is_pending());
+        let notifier = {
+            let cond = cond.clone();
+            thread::spawn(move || cond.notify_one())
+        };
+        drop(dropped);
+        notifier.join().unwrap();
+        assert_eq!(kept_counter.0.load(Ordering::SeqCst), 1);
+        assert!(poll_once(&mut kept, &kept_waker).is_ready());
+    });
+}
+
+/// asyncio's pattern: one task waits for a flag under the mutex, another
+/// sets it and notifies. The wait registers before it releases the mutex,
+/// so the notification is never lost and the waiter always finishes.
+#[test]
+fn condition_release_then_wait_vs_notify() {
+    model(|| {
+        let state = Arc::new((Mutex::new(false), sync_primitives::Condition::new()));
+        let setter = {
+            let state = state.clone();
+            thread::spawn(move || {
+                loom::future::block_on(async {
+                    let (flag, cond) = &*state;
+                    *flag.lock().await = true;
+                    cond.notify_one();
+                })
+            })
+        };
+        loom::future::block_on(async {
+            let (flag, cond) = &*state;
+            let guard = cond.wait_for(flag.lock().await, |flag| *flag).await;
+            assert!(*guard);
+        });
+        setter.join().unwrap();
+    });
+}
+
+/// A barrier of two: one task arrives and withdraws while another arrives.
+/// Whatever the order, nobody is woken twice, a withdrawn task never
+/// counts, and the barrier ends either tripped or holding the one waiter,
+/// which the next arrival releases with the right indices.
+#[test]
+fn barrier_trip_vs_withdrawal() {
+    model(|| {
+        let barrier = Arc::new(sync_primitives::Barrier::new(2));
+        let withdrawer = {
+            let barrier = barrier.clone();
+            thread::spawn(move || {
+                let (_, waker) = counting_waker();
+                let mut wait = barrier.wait();
+                let first = poll_once(&mut wait, &waker);
+                drop(wait);
+                first.is_ready()
+            })
+        };
+        let (counter, waker) = counting_waker();
+        let mut wait = barrier.wait();
+        let first = poll_once(&mut wait, &waker);
+        let withdrawer_tripped = withdrawer.join().unwrap();
+        let result = match first {
+            Poll::Ready(result) => result.unwrap(),
+            Poll::Pending if counter.0.load(Ordering::SeqCst) == 1 => {
+                // The withdrawer arrived after us and tripped it.
+                assert!(withdrawer_tripped);
+                match poll_once(&mut wait, &waker) {
+                    Poll::Ready(result) => result.unwrap(),
+                    Poll::Pending => panic!("woken by a trip, yet not done"),
+                }
+            }
+            Poll::Pending => {
+                // The withdrawer left without tripping: we wait alone.
+                assert!(!withdrawer_tripped);
+                assert_eq!(barrier.n_waiting(), 1);
+                let mut last = barrier.wait();
+                let Poll::Ready(Ok(leader)) = poll_once(&mut last, &waker) else {
+                    panic!("the second arrival trips the barrier");
+                };
+                assert_eq!((leader.index(), leader.is_leader()), (1, true));
+                assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+                let Poll::Ready(Ok(result)) = poll_once(&mut wait, &waker) else {
+                    panic!("woken by the trip");
+                };
+                assert_eq!(result.index(), 0);
+                result
+            }
+        };
+        assert!(counter.0.load(Ordering::SeqCst) <= 1);
+        assert_eq!(barrier.n_waiting(), 0);
+        assert!(result.index() < 2);
+    });
+}
+
+/// Two initialisers racing: exactly one runs, both callers get its value.
+#[test]
+fn once_cell_two_initialisers() {
+    model(|| {
+        let cell = Arc::new(sync_primitives::OnceCell::new());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let other = {
+            let (cell, runs) = (cell.clone(), runs.clone());
+            thread::spawn(move || {
+                *loom::future::block_on(cell.get_or_init(|| async {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    1
+                }))
+            })
+        };
+        let ours = *loom::future::block_on(cell.get_or_init(|| async {
+            runs.fetch_add(1, Ordering::SeqCst);
+            2
+        }));
+        assert_eq!(other.join().unwrap(), ours);
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(cell.get(), Some(&ours));
+    });
+}
+
+/// An initialiser that never finishes, polled once and dropped (cancelled)
+/// while another caller initialises or waits: the other caller always
+/// finishes, with its own value (the cancelled one never produced one).
+#[test]
+fn once_cell_cancelled_initialiser_vs_waiter() {
+    model(|| {
+        let cell = Arc::new(sync_primitives::OnceCell::new());
+        let canceller = {
+            let cell = cell.clone();
+            thread::spawn(move || {
+                let (_, waker) = counting_waker();
+                let mut stuck = Box::pin(cell.get_or_init(std::future::pending::<u32>));
+                let _ = poll_once(&mut stuck, &waker);
+            })
+        };
+        let value = *loom::future::block_on(cell.get_or_init(|| async { 2 }));
+        assert_eq!(value, 2);
+        canceller.join().unwrap();
+        assert_eq!(cell.get(), Some(&2));
     });
 }
