@@ -63,14 +63,18 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod chan;
 pub mod event;
 mod loom;
+pub mod mpsc;
 pub mod mutex;
+pub mod queue;
 mod wait_queue;
 pub mod waiter;
 
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use waiter::Waiter;
 
 /// The README's examples, compiled and run as doc tests so it stays true.
