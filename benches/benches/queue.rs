@@ -73,7 +73,7 @@ fn put_get(c: &mut Criterion) {
 /// `$finish` closes the channel once the producers are done.
 macro_rules! mpmc {
     ($group:expr, $id:expr, $rt:expr, $spawn:path, $new:expr,
-     |$q:ident| put |$i:ident| $put:expr, get $get:expr, done $done:expr, finish $finish:expr) => {{
+     |$q:ident| put |$i:ident| $put:expr, get $get:expr, $(done $done:expr,)? finish $finish:expr) => {{
         $group.bench_function(BenchmarkId::new($id, "mpmc_4x4"), |b| {
             b.iter(|| {
                 $rt.block_on(async {
@@ -85,7 +85,7 @@ macro_rules! mpmc {
                                 let mut n = 0u64;
                                 while let Some(item) = $get {
                                     black_box(item);
-                                    $done;
+                                    $($done;)?
                                     n += 1;
                                 }
                                 n
@@ -150,7 +150,6 @@ fn mpmc(c: &mut Criterion) {
     mpmc!(group, "async-channel", tokio_rt, tokio_spawn, async_channel::bounded(CAPACITY),
         |q| put |i| q.0.send(i).await.expect("open"),
         get q.1.recv().await.ok(),
-        done (),
         finish q.0.close());
     mpmc!(group, "flume", tokio_rt, tokio_spawn, flume::bounded(CAPACITY),
     |q| put |i| q.0.send_async(i).await.expect("open"),
@@ -158,7 +157,6 @@ fn mpmc(c: &mut Criterion) {
         Ok(STOP) | Err(_) => None,
         Ok(item) => Some(item),
     },
-    done (),
     finish {
         for _ in 0..TASKS {
             q.0.send_async(STOP).await.expect("open");
