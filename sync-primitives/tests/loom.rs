@@ -372,3 +372,28 @@ fn queue_get_vs_put_vs_shutdown() {
         }
     });
 }
+
+/// Two waiting `get`s; a `put` racing with the first one's drop: whether
+/// the first was woken (and passes its wake-up on) or left the line
+/// first, the second gets the item.
+#[test]
+fn queue_put_vs_dropping_a_waiting_get() {
+    use sync_primitives::Queue;
+    model(|| {
+        let queue = Arc::new(Queue::new(0));
+        let (_, waker) = counting_waker();
+        let mut dropped = Box::pin(queue.get());
+        assert!(poll_once(&mut dropped, &waker).is_pending());
+        let kept = {
+            let queue = queue.clone();
+            thread::spawn(move || loom::future::block_on(queue.get()))
+        };
+        let putter = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.put_nowait(1).unwrap())
+        };
+        drop(dropped);
+        putter.join().unwrap();
+        assert_eq!(kept.join().unwrap(), Ok(1));
+    });
+}
