@@ -12,6 +12,7 @@
 //! | [`waiter`] | `Waiter`, `wait_job`, `count_up_to` and `asyncio.gather` |
 //! | [`mutex`] | the closing hint: a lock shared between several tasks |
 //! | [`spinning_waiter`] | the chapter's own `Waiter`, which yields until done |
+//! | [`queue`] | not the chapter's: asyncio's documented `Queue` example (`demos queue`) |
 //!
 //! Every demo writes its transcript to any [`std::io::Write`], so the binary
 //! prints it and the tests can read it:
@@ -32,6 +33,7 @@ use std::io::{self, Write};
 pub mod complex_work;
 pub mod iterate;
 pub mod mutex;
+pub mod queue;
 pub mod spinning_waiter;
 pub mod waiter;
 

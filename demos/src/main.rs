@@ -37,6 +37,8 @@ enum Demo {
     Waiter(WaiterArgs),
     /// Tasks sharing a counter through a FIFO Mutex
     Mutex(MutexArgs),
+    /// asyncio's Queue example: workers consume random sleeps, join, cancel
+    Queue(QueueArgs),
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +69,22 @@ struct MutexArgs {
     rounds: u32,
 }
 
+#[derive(Debug, Args)]
+struct QueueArgs {
+    /// Seeds the random sleeps: the same seed prints the same transcript
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    seed: u64,
+    /// How many sleeps are queued
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    items: u32,
+    /// How many workers consume them
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    workers: u32,
+    /// Run the sleeps N times faster than real time
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    speed: u32,
+}
+
 fn run(demo: Option<Demo>, out: &mut impl Write) -> io::Result<()> {
     match demo {
         None => demos::run_all(out),
@@ -93,6 +111,15 @@ fn run(demo: Option<Demo>, out: &mut impl Write) -> io::Result<()> {
             &demos::mutex::Options {
                 tasks: args.tasks,
                 rounds: args.rounds,
+            },
+        ),
+        Some(Demo::Queue(args)) => demos::queue::run(
+            out,
+            &demos::queue::Options {
+                seed: args.seed,
+                items: args.items,
+                workers: args.workers,
+                speed: args.speed,
             },
         ),
     }

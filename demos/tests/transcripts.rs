@@ -255,3 +255,77 @@ fn a_reader_that_stops_early_ends_the_run_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `demos queue --seed 1`: asyncio's Queue example, 20 sleeps, 3 workers.
+/// The same at any `--speed`: the workers take turns on the schedule.
+const QUEUE_SEED_1: &str = "\
+worker-1 has slept for 0.12 seconds
+worker-1 has slept for 0.16 seconds
+worker-2 has slept for 0.35 seconds
+worker-0 has slept for 0.70 seconds
+worker-2 has slept for 0.37 seconds
+worker-1 has slept for 0.62 seconds
+worker-2 has slept for 0.26 seconds
+worker-2 has slept for 0.27 seconds
+worker-0 has slept for 0.74 seconds
+worker-2 has slept for 0.38 seconds
+worker-1 has slept for 0.77 seconds
+worker-1 has slept for 0.15 seconds
+worker-2 has slept for 0.37 seconds
+worker-1 has slept for 0.45 seconds
+worker-1 has slept for 0.08 seconds
+worker-0 has slept for 0.99 seconds
+worker-1 has slept for 0.22 seconds
+worker-0 has slept for 0.19 seconds
+worker-2 has slept for 0.64 seconds
+worker-1 has slept for 0.77 seconds
+====
+3 workers slept in parallel for 3.34 seconds
+total expected sleep time: 8.60 seconds
+";
+
+#[test]
+fn queue_prints_asyncios_example_deterministically() {
+    assert_eq!(
+        stdout(&["queue", "--seed", "1", "--speed", "20"]),
+        QUEUE_SEED_1
+    );
+    assert_eq!(
+        stdout(&["queue", "--seed", "1", "--speed", "1000"]),
+        QUEUE_SEED_1,
+        "the transcript does not depend on how late the timers fire"
+    );
+}
+
+#[test]
+fn queue_seeds_and_sizes() {
+    let other = stdout(&["queue", "--seed", "2", "--speed", "50"]);
+    assert_ne!(other, QUEUE_SEED_1, "another seed, other sleeps");
+    let small = stdout(&[
+        "queue",
+        "--seed",
+        "7",
+        "--items",
+        "6",
+        "--workers",
+        "2",
+        "--speed",
+        "50",
+    ]);
+    // Every item is slept on once, by one of the two workers.
+    let lines: Vec<&str> = small.lines().collect();
+    assert_eq!(lines.len(), 6 + 3);
+    assert!(lines[..6]
+        .iter()
+        .all(|l| l.starts_with("worker-0 ") || l.starts_with("worker-1 ")));
+    assert_eq!(lines[6], "====");
+    assert!(lines[7].starts_with("2 workers slept in parallel for "));
+}
+
+#[test]
+fn queue_rejects_zero_workers_or_speed() {
+    for args in [["queue", "--workers", "0"], ["queue", "--speed", "0"]] {
+        let out = demos(&args);
+        assert_eq!(out.status.code(), Some(2), "demos {args:?}");
+    }
+}

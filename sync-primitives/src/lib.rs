@@ -82,12 +82,15 @@
 //! sync(&sync_primitives::Mutex::new(std::rc::Rc::new(0)));
 //! ```
 
+mod chan;
 pub mod event;
 mod loom;
+pub mod mpsc;
 pub mod mutex;
 mod raw_lock;
 pub mod rwlock;
 pub mod semaphore;
+pub mod queue;
 mod wait_queue;
 pub mod waiter;
 
@@ -103,6 +106,7 @@ pub use rwlock::{
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use waiter::Waiter;
 
 pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrier};

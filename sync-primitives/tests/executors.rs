@@ -503,3 +503,76 @@ on_every_executor!(
     barrier_rounds,
     once_cell_racing_initialisers
 );
+
+/// Three producers through a bounded mpsc channel of capacity 2 (so
+/// senders park) to a receiver: every value once, each sender's in order.
+fn mpsc_pipeline<E: Executor>(ex: &E) {
+    use sync_primitives::mpsc;
+    const PRODUCERS: usize = 3;
+    const VALUES: usize = 300;
+    let (tx, mut rx) = mpsc::channel(2);
+    let producers: Vec<Task> = (0..PRODUCERS)
+        .map(|id| {
+            let tx = tx.clone();
+            ex.spawn(Box::pin(async move {
+                for i in 0..VALUES {
+                    tx.send((id, i)).await.unwrap();
+                }
+            }))
+        })
+        .collect();
+    drop(tx);
+    let got = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let sink = got.clone();
+    ex.block_on(Box::pin(async move {
+        let receive = async {
+            while let Some(value) = rx.recv().await {
+                sink.lock().push(value);
+            }
+        };
+        futures::join!(futures::future::join_all(producers), receive);
+    }));
+    let got = got.lock();
+    assert_eq!(got.len(), PRODUCERS * VALUES);
+    for id in 0..PRODUCERS {
+        let mine: Vec<usize> = got.iter().filter(|v| v.0 == id).map(|v| v.1).collect();
+        assert_eq!(mine, (0..VALUES).collect::<Vec<_>>());
+    }
+}
+
+/// asyncio's worker pool: a producer, four workers, a bounded `Queue`,
+/// `join`, then `shutdown`: every item is handled once.
+fn queue_workers<E: Executor>(ex: &E) {
+    use sync_primitives::Queue;
+    const ITEMS: usize = 500;
+    let queue = Arc::new(Queue::new(3));
+    let handled = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<Task> = (0..4)
+        .map(|_| {
+            let (queue, handled) = (queue.clone(), handled.clone());
+            ex.spawn(Box::pin(async move {
+                while let Ok(item) = queue.get().await {
+                    handled.fetch_add(item, Ordering::SeqCst);
+                    queue.task_done();
+                }
+            }))
+        })
+        .collect();
+    let main = {
+        let queue = queue.clone();
+        async move {
+            for item in 1..=ITEMS {
+                queue.put(item).await.unwrap();
+            }
+            queue.join().await;
+            queue.shutdown(false);
+        }
+    };
+    ex.block_on(Box::pin(async move {
+        futures::join!(futures::future::join_all(workers), main);
+    }));
+    assert_eq!(handled.load(Ordering::SeqCst), ITEMS * (ITEMS + 1) / 2);
+    assert_eq!(queue.unfinished_tasks(), 0);
+}
+
+on_every_executor!(mpsc_pipeline, queue_workers);

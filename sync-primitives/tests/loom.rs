@@ -346,6 +346,9 @@ fn semaphore_add_permits_vs_two_acquires_arriving() {
         semaphore.add_permits(3);
         reader.join().unwrap();
         writer.join().unwrap();
+    });
+}
+
 /// A notified `Condition` wait dropped while `notify_one` runs: the
 /// notification reaches the other waiter exactly once, whichever comes
 /// first (the drop leaves the queue, or passes the notification on).
@@ -496,5 +499,162 @@ fn once_cell_cancelled_initialiser_vs_waiter() {
         assert_eq!(value, 2);
         canceller.join().unwrap();
         assert_eq!(cell.get(), Some(&2));
+    });
+}
+
+// ---------------------------------------------------------------------------
+// mpsc and Queue (the channel core, `src/chan.rs`).
+
+/// A value that counts its drops, with a loom atomic.
+struct Dropped(Arc<AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A bounded send (which may park: the channel is full) racing with the
+/// receiver's drop: the send completes, `Ok` or handing the value back,
+/// and every value is dropped exactly once.
+#[test]
+fn mpsc_send_vs_receiver_drop() {
+    use sync_primitives::mpsc;
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = mpsc::channel(1);
+        tx.try_send(Dropped(drops.clone())).ok().unwrap();
+        let sender = {
+            let drops = drops.clone();
+            thread::spawn(move || {
+                match loom::future::block_on(tx.send(Dropped(drops.clone()))) {
+                    // Sent: the receiver's drop drops it.
+                    Ok(()) => {}
+                    Err(mpsc::SendError(value)) => drop(value),
+                }
+            })
+        };
+        drop(rx);
+        sender.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    });
+}
+
+/// The last sender dropped right after its send, racing with the
+/// receiver: `recv` returns the value, then `None`; it never hangs.
+#[test]
+fn mpsc_last_sender_drop_vs_recv() {
+    use sync_primitives::mpsc;
+    model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        let sender = thread::spawn(move || {
+            tx.try_send(7).unwrap();
+            drop(tx);
+        });
+        assert_eq!(loom::future::block_on(rx.recv()), Some(7));
+        assert_eq!(loom::future::block_on(rx.recv()), None);
+        sender.join().unwrap();
+    });
+}
+
+/// A full channel: one sender waits, another polls once and is cancelled,
+/// while the receiver drains. The slot a cancelled send was given passes
+/// on, so nothing hangs; the receiver gets the first value, the waiting
+/// sender's, and the cancelled one's exactly if its first poll sent it.
+#[test]
+fn mpsc_full_send_vs_recv_vs_cancelled_send() {
+    use sync_primitives::mpsc;
+    model(|| {
+        let (tx, mut rx) = mpsc::channel(1);
+        tx.try_send(0).unwrap();
+        let cancelled_tx = tx.clone();
+        let waiting = thread::spawn(move || loom::future::block_on(tx.send(1)).unwrap());
+        let cancelled = thread::spawn(move || {
+            let (_, waker) = counting_waker();
+            let mut send = Box::pin(cancelled_tx.send(2));
+            poll_once(&mut send, &waker).is_ready()
+        });
+        let mut got = Vec::new();
+        while let Some(value) = loom::future::block_on(rx.recv()) {
+            got.push(value);
+        }
+        waiting.join().unwrap();
+        let sent_2 = cancelled.join().unwrap();
+        assert_eq!(got[0], 0);
+        assert!(got.contains(&1));
+        assert_eq!(got.contains(&2), sent_2);
+        assert_eq!(got.len(), if sent_2 { 3 } else { 2 });
+    });
+}
+
+/// `task_done` racing with a `join`: the join completes (it is never left
+/// waiting with nothing unfinished).
+#[test]
+fn queue_task_done_vs_join() {
+    use sync_primitives::Queue;
+    model(|| {
+        let queue = Arc::new(Queue::new(0));
+        queue.put_nowait(1).unwrap();
+        let worker = {
+            let queue = queue.clone();
+            thread::spawn(move || {
+                assert_eq!(queue.get_nowait(), Ok(1));
+                queue.task_done();
+            })
+        };
+        loom::future::block_on(queue.join());
+        worker.join().unwrap();
+        assert_eq!(queue.unfinished_tasks(), 0);
+    });
+}
+
+/// A waiting `get` racing with `shutdown(false)` and a `put`: the get ends
+/// with the item or with `ShutDown`, never hangs, and an item put before
+/// the shutdown is never lost.
+#[test]
+fn queue_get_vs_put_vs_shutdown() {
+    use sync_primitives::Queue;
+    model(|| {
+        let queue = Arc::new(Queue::new(1));
+        let putter = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.put_nowait(5).is_ok())
+        };
+        let closer = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.shutdown(false))
+        };
+        let got = loom::future::block_on(queue.get());
+        let put = putter.join().unwrap();
+        closer.join().unwrap();
+        match got {
+            Ok(item) => assert!(put && item == 5),
+            Err(_) => assert_eq!(queue.get_nowait().is_ok(), put),
+        }
+    });
+}
+
+/// Two waiting `get`s; a `put` racing with the first one's drop: whether
+/// the first was woken (and passes its wake-up on) or left the line
+/// first, the second gets the item.
+#[test]
+fn queue_put_vs_dropping_a_waiting_get() {
+    use sync_primitives::Queue;
+    model(|| {
+        let queue = Arc::new(Queue::new(0));
+        let (_, waker) = counting_waker();
+        let mut dropped = Box::pin(queue.get());
+        assert!(poll_once(&mut dropped, &waker).is_pending());
+        let kept = {
+            let queue = queue.clone();
+            thread::spawn(move || loom::future::block_on(queue.get()))
+        };
+        let putter = {
+            let queue = queue.clone();
+            thread::spawn(move || queue.put_nowait(1).unwrap())
+        };
+        drop(dropped);
+        putter.join().unwrap();
+        assert_eq!(kept.join().unwrap(), Ok(1));
     });
 }

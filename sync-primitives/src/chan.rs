@@ -1,0 +1,653 @@
+//! The buffer and the parking logic that [`mpsc`](crate::mpsc) and the
+//! [`queue`](crate::queue) family share: one [`Chan`], with a thin typed
+//! front-end per API.
+//!
+//! A `Chan` is a buffer of values (FIFO, LIFO or smallest-first: the
+//! [`Buffer`]) behind one lock, plus three FIFO queues of parked tasks from
+//! the crate's [`WaitQueue`]: senders waiting for room, receivers waiting
+//! for a value, and *watchers* (mpsc's `closed()`, or the queue's `join()`).
+//!
+//! # Locking
+//!
+//! The state lock is always taken first, and a wait queue's lock only while
+//! holding it, so "what the state says" and "who is parked" change together:
+//! a task that finds no room and parks does so in the same critical section
+//! as its check, so it cannot miss the wake-up of a concurrent receive.
+//! Wakers are taken out of the queues under the locks and woken after both
+//! are released; values leave the buffer under the lock and are dropped
+//! after it (a user's destructor never runs under it). The one piece of
+//! user code that does run under the lock is `Ord::cmp`, when a
+//! [`Priority`] buffer places an item.
+//!
+//! # Hand-off to parked senders
+//!
+//! Room is *reserved*, as a semaphore hands out permits: when a receive
+//! frees a slot and a sender is parked, the slot is counted in
+//! `State::reserved` and the oldest parked sender is woken (its wait-queue
+//! key goes stale: "my key is stale" means "a slot is mine"). Nobody else
+//! can take that slot meanwhile, so senders get room strictly in the order
+//! they parked, and a `try_send` fails while anyone is parked (no barging).
+//! A woken sender that is dropped before it used its slot passes it on to
+//! the next parked sender. Invariant: while a sender is parked (and the
+//! channel is open), `buf.len() + reserved == capacity`.
+//!
+//! Receivers are not reserved a value: a woken receiver takes the front
+//! value if there is one and otherwise parks again at the front (a
+//! `try_recv`/`get_nowait` may have taken it, as in asyncio). A woken
+//! receiver that is dropped passes its wake-up on if values remain.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::fmt;
+use std::mem;
+use std::task::{Context, Poll, Waker};
+
+use crate::loom::{Mutex, MutexGuard};
+use crate::wait_queue::{Key, List, WaitQueue};
+
+mod sealed {
+    /// Only this crate's buffers implement [`Buffer`](super::Buffer).
+    pub trait Sealed {}
+}
+
+/// The order in which a queue hands out its items: [`Fifo`] (`Queue`),
+/// [`Lifo`] (`LifoQueue`) or [`Priority`] (`PriorityQueue`). Sealed: only
+/// these three implement it.
+pub trait Buffer<T>: sealed::Sealed + Default {
+    /// Stores `value`.
+    fn push(&mut self, value: T);
+    /// Takes the next value in this buffer's order.
+    fn pop(&mut self) -> Option<T>;
+    /// How many values are stored.
+    fn len(&self) -> usize;
+    /// Whether no value is stored.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// First in, first out: the buffer of `Queue` and of the mpsc channels (a
+/// ring buffer, a `VecDeque`).
+#[derive(Debug)]
+pub struct Fifo<T>(VecDeque<T>);
+
+/// Last in, first out: the buffer of `LifoQueue` (a `Vec` used as a stack).
+#[derive(Debug)]
+pub struct Lifo<T>(Vec<T>);
+
+/// Smallest first: the buffer of `PriorityQueue` (a binary min-heap, as
+/// Python's `heapq`). Equal items come out in no particular order.
+#[derive(Debug)]
+pub struct Priority<T>(BinaryHeap<Reverse<T>>);
+
+impl<T> Default for Fifo<T> {
+    fn default() -> Self {
+        Fifo(VecDeque::new())
+    }
+}
+
+impl<T> Default for Lifo<T> {
+    fn default() -> Self {
+        Lifo(Vec::new())
+    }
+}
+
+impl<T: Ord> Default for Priority<T> {
+    fn default() -> Self {
+        Priority(BinaryHeap::new())
+    }
+}
+
+impl<T> sealed::Sealed for Fifo<T> {}
+impl<T> sealed::Sealed for Lifo<T> {}
+impl<T> sealed::Sealed for Priority<T> {}
+
+impl<T> Buffer<T> for Fifo<T> {
+    #[inline]
+    fn push(&mut self, value: T) {
+        self.0.push_back(value);
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop_front()
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<T> Buffer<T> for Lifo<T> {
+    #[inline]
+    fn push(&mut self, value: T) {
+        self.0.push(value);
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop()
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl<T: Ord> Buffer<T> for Priority<T> {
+    #[inline]
+    fn push(&mut self, value: T) {
+        self.0.push(Reverse(value));
+    }
+    #[inline]
+    fn pop(&mut self) -> Option<T> {
+        self.0.pop().map(|Reverse(value)| value)
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// What the watchers of a [`Chan`] wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Watch {
+    /// The channel closing (mpsc's `Sender::closed`).
+    Close,
+    /// Every item put being marked done (the queue's `join`); items are
+    /// counted.
+    Join,
+}
+
+/// Why a value could not be pushed at once.
+#[derive(Debug)]
+pub(crate) enum TryPushError<T> {
+    /// No room (or a parked sender is first in line).
+    Full(T),
+    /// The channel is closed.
+    Closed(T),
+}
+
+/// Why no value could be taken at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TryPopError {
+    /// Nothing buffered.
+    Empty,
+    /// Nothing buffered, and the channel is closed: nothing will come.
+    Closed,
+}
+
+/// The buffer and its parked tasks.
+pub(crate) struct Chan<T, B> {
+    state: Mutex<State<B>>,
+    /// Values the buffer holds at most (`usize::MAX`: unbounded).
+    capacity: usize,
+    watch: Watch,
+    /// Senders waiting for room, oldest first.
+    senders: WaitQueue,
+    /// Receivers waiting for a value, oldest first.
+    receivers: WaitQueue,
+    /// Tasks waiting for [`Watch`]'s condition.
+    watchers: WaitQueue,
+    _values: std::marker::PhantomData<fn(T) -> T>,
+}
+
+/// Everything the state lock guards.
+struct State<B> {
+    buf: B,
+    /// Slots handed to woken senders that have not filled them yet (or
+    /// were woken by `close` and will fail).
+    reserved: usize,
+    /// No value will be pushed any more.
+    closed: bool,
+    /// Items put and not yet marked done (only with [`Watch::Join`]).
+    unfinished: usize,
+    /// How many keys each wait queue holds, so that the common paths never
+    /// lock a wait queue that is empty.
+    parked_senders: usize,
+    parked_receivers: usize,
+    parked_watchers: usize,
+}
+
+impl<T, B: Buffer<T>> Chan<T, B> {
+    /// An empty, open channel holding at most `capacity` values.
+    pub(crate) fn new(capacity: usize, watch: Watch) -> Self {
+        Chan {
+            state: Mutex::new(State {
+                buf: B::default(),
+                reserved: 0,
+                closed: false,
+                unfinished: 0,
+                parked_senders: 0,
+                parked_receivers: 0,
+                parked_watchers: 0,
+            }),
+            capacity,
+            watch,
+            senders: WaitQueue::new(),
+            receivers: WaitQueue::new(),
+            watchers: WaitQueue::new(),
+            _values: std::marker::PhantomData,
+        }
+    }
+
+    /// The capacity given to [`Chan::new`].
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// How many values are buffered.
+    pub(crate) fn len(&self) -> usize {
+        self.state.lock().buf.len()
+    }
+
+    /// Whether the channel is closed.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.lock().closed
+    }
+
+    /// Pushes `value` if there is room and no parked sender is ahead.
+    pub(crate) fn try_push(&self, value: T) -> Result<(), TryPushError<T>> {
+        let state = self.state.lock();
+        if state.closed {
+            return Err(TryPushError::Closed(value));
+        }
+        if state.parked_senders > 0 || state.buf.len() + state.reserved >= self.capacity {
+            return Err(TryPushError::Full(value));
+        }
+        self.push_locked(state, value);
+        Ok(())
+    }
+
+    /// Polls a push on behalf of a future that holds `value` (taken when
+    /// the push completes) and its place in line, `key`.
+    pub(crate) fn poll_push(
+        &self,
+        key: &mut Option<Key>,
+        value: &mut Option<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), T>> {
+        let mut state = self.state.lock();
+        match *key {
+            Some(queued) => {
+                if self.senders.lock().update_waker(queued, cx.waker()) {
+                    return Poll::Pending;
+                }
+                // Woken: a slot was reserved for us (by a receive, an
+                // abandoned turn, or `close`, which makes us fail).
+                *key = None;
+                state.reserved -= 1;
+            }
+            None => {
+                if !state.closed
+                    && (state.parked_senders > 0
+                        || state.buf.len() + state.reserved >= self.capacity)
+                {
+                    *key = Some(self.senders.lock().push_back(cx.waker().clone()));
+                    state.parked_senders += 1;
+                    return Poll::Pending;
+                }
+            }
+        }
+        let value = value.take().expect("a push polled after it completed");
+        if state.closed {
+            return Poll::Ready(Err(value));
+        }
+        self.push_locked(state, value);
+        Poll::Ready(Ok(()))
+    }
+
+    /// Called when a push future that is in line (`key`) is dropped: leaves
+    /// the line, or passes on the slot it was already given.
+    pub(crate) fn cancel_push(&self, key: Key) {
+        let mut state = self.state.lock();
+        let mut senders = self.senders.lock();
+        if senders.remove(key) {
+            state.parked_senders -= 1;
+            return;
+        }
+        state.reserved -= 1;
+        let next = Self::grant(&mut state, &mut senders);
+        drop(senders);
+        drop(state);
+        if let Some(waker) = next {
+            waker.wake();
+        }
+    }
+
+    /// Stores `value` and wakes the oldest parked receiver.
+    fn push_locked(&self, mut state: MutexGuard<'_, State<B>>, value: T) {
+        state.buf.push(value);
+        if self.watch == Watch::Join {
+            state.unfinished += 1;
+        }
+        let receiver = if state.parked_receivers > 0 {
+            state.parked_receivers -= 1;
+            self.receivers.lock().pop_front()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some(waker) = receiver {
+            waker.wake();
+        }
+    }
+
+    /// Reserves a freed slot for the oldest parked sender, if any, and
+    /// returns its waker.
+    fn grant(state: &mut State<B>, senders: &mut List) -> Option<Waker> {
+        if state.closed || state.parked_senders == 0 {
+            return None;
+        }
+        state.parked_senders -= 1;
+        state.reserved += 1;
+        senders.pop_front()
+    }
+
+    /// Releases the lock after `freed` values were taken, handing the freed
+    /// slots to parked senders, and wakes them.
+    fn after_pop(&self, mut state: MutexGuard<'_, State<B>>, freed: usize) {
+        if state.parked_senders == 0 || state.closed {
+            return;
+        }
+        let mut senders = self.senders.lock();
+        if freed == 1 {
+            let next = Self::grant(&mut state, &mut senders);
+            drop(senders);
+            drop(state);
+            if let Some(waker) = next {
+                waker.wake();
+            }
+            return;
+        }
+        let mut wakers = Vec::new();
+        for _ in 0..freed {
+            match Self::grant(&mut state, &mut senders) {
+                Some(waker) => wakers.push(waker),
+                None => break,
+            }
+        }
+        drop(senders);
+        drop(state);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// Takes the next value if there is one.
+    pub(crate) fn try_pop(&self) -> Result<T, TryPopError> {
+        let mut state = self.state.lock();
+        match state.buf.pop() {
+            Some(value) => {
+                self.after_pop(state, 1);
+                Ok(value)
+            }
+            None if state.closed => Err(TryPopError::Closed),
+            None => Err(TryPopError::Empty),
+        }
+    }
+
+    /// Polls a receive on behalf of a future whose place in line is `key`:
+    /// `Ready(None)` once the channel is closed and drained.
+    pub(crate) fn poll_pop(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut values = None;
+        self.poll_pop_with(key, cx, |buf| {
+            values = buf.pop();
+            usize::from(values.is_some())
+        })
+        .map(|_| values)
+    }
+
+    /// Like [`Chan::poll_pop`], but takes up to `limit` values (at least
+    /// one) into `out`; `Ready(0)` once closed and drained, or at once if
+    /// `limit` is 0.
+    pub(crate) fn poll_pop_many(
+        &self,
+        key: &mut Option<Key>,
+        cx: &mut Context<'_>,
+        out: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        self.poll_pop_with(key, cx, |buf| {
+            let n = buf.len().min(limit);
+            out.reserve(n);
+            out.extend(std::iter::from_fn(|| buf.pop()).take(n));
+            n
+        })
+    }
+
+    /// The receive logic: `take` takes values from a non-empty buffer and
+    /// returns how many; `Ready(n)` with `n == 0` means closed and drained.
+    fn poll_pop_with(
+        &self,
+        key: &mut Option<Key>,
+        cx: &mut Context<'_>,
+        take: impl FnOnce(&mut B) -> usize,
+    ) -> Poll<usize> {
+        let mut state = self.state.lock();
+        let woken = match *key {
+            Some(queued) => {
+                if self.receivers.lock().update_waker(queued, cx.waker()) {
+                    return Poll::Pending;
+                }
+                *key = None;
+                true
+            }
+            None => false,
+        };
+        if !state.buf.is_empty() {
+            let n = take(&mut state.buf);
+            self.after_pop(state, n);
+            return Poll::Ready(n);
+        }
+        if state.closed {
+            return Poll::Ready(0);
+        }
+        // Empty. A receiver that was woken for a value someone else took
+        // keeps its place at the front of the line.
+        let waker = cx.waker().clone();
+        let mut receivers = self.receivers.lock();
+        *key = Some(if woken {
+            receivers.push_front(waker)
+        } else {
+            receivers.push_back(waker)
+        });
+        state.parked_receivers += 1;
+        Poll::Pending
+    }
+
+    /// Called when a receive future that is in line (`key`) is dropped:
+    /// leaves the line, or passes on a wake-up it was given.
+    pub(crate) fn cancel_pop(&self, key: Key) {
+        let mut state = self.state.lock();
+        let mut receivers = self.receivers.lock();
+        if receivers.remove(key) {
+            state.parked_receivers -= 1;
+            return;
+        }
+        if state.buf.is_empty() || state.parked_receivers == 0 {
+            return;
+        }
+        state.parked_receivers -= 1;
+        let next = receivers.pop_front();
+        drop(receivers);
+        drop(state);
+        if let Some(waker) = next {
+            waker.wake();
+        }
+    }
+
+    /// Closes the channel: later pushes fail, receives drain what is
+    /// buffered and then end. Every parked sender and receiver is woken
+    /// (and every watcher, for [`Watch::Close`]). `false` if it was already
+    /// closed.
+    pub(crate) fn close(&self) -> bool {
+        let mut guard = self.state.lock();
+        if guard.closed {
+            return false;
+        }
+        let state = &mut *guard;
+        state.closed = true;
+        let senders = take_all(&mut self.senders.lock(), &mut state.parked_senders);
+        // Each woken sender gives back one reserved slot when it runs.
+        state.reserved += senders.len();
+        let receivers = take_all(&mut self.receivers.lock(), &mut state.parked_receivers);
+        let watchers = if self.watch == Watch::Close {
+            take_all(&mut self.watchers.lock(), &mut state.parked_watchers)
+        } else {
+            Vec::new()
+        };
+        drop(guard);
+        for waker in senders.into_iter().chain(receivers).chain(watchers) {
+            waker.wake();
+        }
+        true
+    }
+
+    /// Takes every buffered value out (for the caller to drop after the
+    /// lock is released), counting them as done for [`Watch::Join`].
+    pub(crate) fn drain(&self) -> B {
+        let mut guard = self.state.lock();
+        let state = &mut *guard;
+        let buf = mem::take(&mut state.buf);
+        let mut watchers = Vec::new();
+        if self.watch == Watch::Join {
+            state.unfinished -= state.unfinished.min(buf.len());
+            if state.unfinished == 0 {
+                watchers = take_all(&mut self.watchers.lock(), &mut state.parked_watchers);
+            }
+        }
+        if !guard.closed {
+            // Room freed in an open channel goes to the parked senders.
+            self.after_pop(guard, buf.len());
+        } else {
+            drop(guard);
+        }
+        watchers.into_iter().for_each(Waker::wake);
+        buf
+    }
+
+    /// Marks one item done ([`Watch::Join`]); wakes the watchers when none
+    /// is left.
+    ///
+    /// # Panics
+    ///
+    /// If no item is unfinished, with asyncio's message; nothing changes.
+    pub(crate) fn task_done(&self) {
+        let mut guard = self.state.lock();
+        if guard.unfinished == 0 {
+            drop(guard);
+            panic!("task_done() called too many times");
+        }
+        guard.unfinished -= 1;
+        if guard.unfinished > 0 {
+            return;
+        }
+        let state = &mut *guard;
+        let watchers = take_all(&mut self.watchers.lock(), &mut state.parked_watchers);
+        drop(guard);
+        watchers.into_iter().for_each(Waker::wake);
+    }
+
+    /// How many items are unfinished ([`Watch::Join`]).
+    pub(crate) fn unfinished(&self) -> usize {
+        self.state.lock().unfinished
+    }
+}
+
+/// Pops every waker of `list`, whose length `parked` tracks.
+fn take_all(list: &mut List, parked: &mut usize) -> Vec<Waker> {
+    let wakers: Vec<Waker> = std::iter::from_fn(|| list.pop_front()).collect();
+    debug_assert_eq!(wakers.len(), *parked);
+    *parked = 0;
+    wakers
+}
+
+/// The watchers' side of a [`Chan`], without its value type, so that the
+/// futures that wait on it (`Join`, `Closed`) need not name it.
+pub(crate) trait Watched {
+    /// Polls a watcher whose place in line is `key`.
+    fn poll_watch(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()>;
+    /// Called when a watcher in line (`key`) is dropped.
+    fn cancel_watch(&self, key: Key);
+}
+
+impl<T, B: Buffer<T>> Watched for Chan<T, B> {
+    fn poll_watch(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.state.lock();
+        if let Some(queued) = *key {
+            if self.watchers.lock().update_waker(queued, cx.waker()) {
+                return Poll::Pending;
+            }
+            // Woken: the condition held when we were woken (asyncio's join
+            // completes even if an item was put since).
+            *key = None;
+            return Poll::Ready(());
+        }
+        let done = match self.watch {
+            Watch::Close => state.closed,
+            Watch::Join => state.unfinished == 0,
+        };
+        if done {
+            return Poll::Ready(());
+        }
+        *key = Some(self.watchers.lock().push_back(cx.waker().clone()));
+        state.parked_watchers += 1;
+        Poll::Pending
+    }
+
+    fn cancel_watch(&self, key: Key) {
+        let mut state = self.state.lock();
+        if self.watchers.lock().remove(key) {
+            state.parked_watchers -= 1;
+        }
+    }
+}
+
+/// A future's place in a [`Watched`] line: the common body of `Join` and
+/// `Closed`.
+pub(crate) struct WatchWait<'a, W: ?Sized + Watched> {
+    chan: &'a W,
+    key: Option<Key>,
+}
+
+impl<'a, W: ?Sized + Watched> WatchWait<'a, W> {
+    pub(crate) fn new(chan: &'a W) -> Self {
+        WatchWait { chan, key: None }
+    }
+
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.chan.poll_watch(&mut self.key, cx)
+    }
+}
+
+impl<W: ?Sized + Watched> Drop for WatchWait<'_, W> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.chan.cancel_watch(key);
+        }
+    }
+}
+
+impl<W: ?Sized + Watched> fmt::Debug for WatchWait<'_, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WatchWait")
+            .field("queued", &self.key.is_some())
+            .finish()
+    }
+}
+
+impl<T, B: Buffer<T>> fmt::Debug for Chan<T, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.lock();
+        let mut s = f.debug_struct("Chan");
+        s.field("len", &state.buf.len());
+        if self.capacity != usize::MAX {
+            s.field("capacity", &self.capacity);
+        }
+        s.field("closed", &state.closed);
+        if self.watch == Watch::Join {
+            s.field("unfinished", &state.unfinished);
+        }
+        s.finish()
+    }
+}

@@ -1,0 +1,120 @@
+//! What a channel and a queue cost in memory: the allocations of creating
+//! one, of a value passing through, and of a parked task.
+
+#![cfg(not(loom))]
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use common::{poll_with, CountingWaker};
+use sync_primitives::{mpsc, Queue};
+
+/// The system allocator, counting the calling thread's allocations (tests
+/// run in parallel on other threads).
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged; the
+// counter is a thread-local `Cell` with a const initialiser and no
+// destructor, so touching it never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller upholds `alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller upholds `dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        // SAFETY: the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// How many allocations `f` makes on this thread.
+fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let value = f();
+    (value, ALLOCATIONS.with(Cell::get) - before)
+}
+
+#[test]
+fn a_channel_is_one_allocation_and_values_allocate_nothing_once_the_buffer_grew() {
+    let ((tx, mut rx), n) = allocations(|| mpsc::channel::<u64>(16));
+    assert_eq!(n, 1, "the shared state, in one Arc");
+    // The ring buffer grows (by doubling) to the peak number of values
+    // buffered, here 16.
+    for i in 0..16 {
+        tx.try_send(i).unwrap();
+    }
+    for _ in 0..16 {
+        rx.try_recv().unwrap();
+    }
+    let ((), n) = allocations(|| {
+        for round in 0..1000 {
+            for i in 0..16 {
+                tx.try_send(round * 16 + i).unwrap();
+            }
+            for _ in 0..16 {
+                rx.try_recv().unwrap();
+            }
+        }
+    });
+    assert_eq!(n, 0, "steady state: no allocation per value");
+
+    let ((utx, urx), n) = allocations(mpsc::unbounded_channel::<u64>);
+    assert_eq!(n, 1);
+    drop((utx, urx));
+    let (queue, n) = allocations(|| Queue::<u64>::new(0));
+    assert_eq!(n, 0, "a Queue lives where the user puts it: no allocation");
+    drop(queue);
+}
+
+#[test]
+fn parking_one_sender_or_one_receiver_allocates_nothing() {
+    let (tx, mut rx) = mpsc::channel::<u64>(1);
+    tx.try_send(0).unwrap();
+    let (_counter, waker) = CountingWaker::new();
+    let mut send = Box::pin(tx.send(1));
+    let (pending, n) = allocations(|| poll_with(&mut send, &waker).is_pending());
+    assert!(pending);
+    // `CountingWaker` is an `Arc`: cloning it does not allocate, and the
+    // first parked task of a line uses the wait queue's inline slot.
+    assert_eq!(n, 0, "a parked sender costs no allocation");
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert!(poll_with(&mut send, &waker).is_ready());
+    assert_eq!(rx.try_recv(), Ok(1));
+    let mut recv = Box::pin(rx.recv());
+    let (pending, n) = allocations(|| poll_with(&mut recv, &waker).is_pending());
+    assert!(pending);
+    assert_eq!(n, 0, "a parked receiver costs no allocation");
+}
+
+#[test]
+fn sizes() {
+    use std::mem::size_of;
+    // Handles are one pointer; futures are small and hold the value.
+    assert_eq!(size_of::<mpsc::Sender<u64>>(), size_of::<usize>());
+    assert_eq!(size_of::<mpsc::UnboundedSender<u64>>(), size_of::<usize>());
+    println!(
+        "Queue<u64>: {} bytes; Receiver<u64>: {}; Send<'_, u64>: {}; Recv<'_, u64>: {}",
+        size_of::<Queue<u64>>(),
+        size_of::<mpsc::Receiver<u64>>(),
+        size_of::<mpsc::Send<'_, u64>>(),
+        size_of::<mpsc::Recv<'_, u64>>(),
+    );
+    assert!(size_of::<Queue<u64>>() <= 512);
+}
