@@ -66,6 +66,7 @@
 pub mod event;
 mod loom;
 pub mod mutex;
+pub mod oneshot;
 mod wait_queue;
 pub mod waiter;
 
