@@ -63,6 +63,7 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod broadcast;
 pub mod event;
 mod loom;
 pub mod mutex;
