@@ -70,6 +70,7 @@ pub mod mutex;
 pub mod oneshot;
 mod wait_queue;
 pub mod waiter;
+pub mod watch;
 
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};

@@ -19,6 +19,12 @@ pub(crate) use parking_lot::{Mutex, MutexGuard};
 #[cfg(loom)]
 pub(crate) use loom_mutex::{Mutex, MutexGuard};
 
+#[cfg(not(loom))]
+pub(crate) use parking_lot::{RwLock, RwLockReadGuard};
+
+#[cfg(loom)]
+pub(crate) use loom_rwlock::{RwLock, RwLockReadGuard};
+
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(not(loom))]
@@ -59,6 +65,38 @@ mod loom_mutex {
             // Our code never panics while holding the lock, so it is never
             // poisoned.
             self.0.lock().unwrap()
+        }
+    }
+}
+
+#[cfg(loom)]
+mod loom_rwlock {
+    /// loom's reader-writer lock with `parking_lot`'s signature: no
+    /// poisoning.
+    #[derive(Debug)]
+    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+
+    pub(crate) type RwLockReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
+    pub(crate) type RwLockWriteGuard<'a, T> = loom::sync::RwLockWriteGuard<'a, T>;
+
+    impl<T> RwLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::sync::RwLock::new(value))
+        }
+
+        pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
+            // A panic while holding it (in a user's `send_modify` closure)
+            // poisons loom's lock; parking_lot's has no poisoning, so
+            // neither does this wrapper.
+            self.0
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+
+        pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
 }
