@@ -360,3 +360,55 @@ fn watch_send_vs_changed() {
         sender.join().unwrap();
     });
 }
+
+/// oneshot: the receiver re-polled with a new waker while `send` runs:
+/// whichever waker is current when the value lands is woken (the old one
+/// may be too), and the receiver is never left parked.
+#[test]
+fn oneshot_send_vs_repoll_with_a_new_waker() {
+    model(|| {
+        let (tx, mut rx) = sync_primitives::oneshot::channel();
+        let (_, old_waker) = counting_waker();
+        let (new_counter, new_waker) = counting_waker();
+        assert!(poll_once(&mut rx, &old_waker).is_pending());
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        let second = poll_once(&mut rx, &new_waker);
+        sender.join().unwrap();
+        match second {
+            Poll::Ready(value) => assert_eq!(value, Ok(1)),
+            Poll::Pending => {
+                assert_eq!(new_counter.0.load(Ordering::SeqCst), 1, "lost wake-up");
+                assert_eq!(poll_once(&mut rx, &new_waker), Poll::Ready(Ok(1)));
+            }
+        }
+    });
+}
+
+/// oneshot: a `Closed` future re-polled with a new waker, then dropped,
+/// while the receiver closes: no waker is read while it is written.
+#[test]
+fn oneshot_closed_repoll_and_drop_vs_receiver_close() {
+    model(|| {
+        let (mut tx, mut rx) = sync_primitives::oneshot::channel::<u8>();
+        let (_, a) = counting_waker();
+        let (b_counter, b) = counting_waker();
+        let closer = thread::spawn(move || {
+            rx.close();
+            rx
+        });
+        {
+            let mut closed = tx.closed();
+            if poll_once(&mut closed, &a).is_pending() && poll_once(&mut closed, &b).is_pending() {
+                drop(closed);
+                let rx = closer.join().unwrap();
+                // Either woken b before the drop withdrew it, or not at all.
+                assert!(b_counter.0.load(Ordering::SeqCst) <= 1);
+                drop(rx);
+                assert!(tx.is_closed());
+                return;
+            }
+        }
+        closer.join().unwrap();
+        assert!(tx.is_closed());
+    });
+}
