@@ -85,6 +85,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             tail: 0,
             senders: 1,
             receivers: 1,
+            parked: false,
         }),
         queue: WaitQueue::new(),
     });
@@ -114,6 +115,10 @@ struct State<T> {
     senders: usize,
     /// Live receivers.
     receivers: usize,
+    /// Whether a receiver may be parked in the queue: set by a receiver
+    /// that parks, cleared by the send or close that wakes the queue, so a
+    /// send with nobody parked never takes the queue's lock.
+    parked: bool,
 }
 
 struct Slot<T> {
@@ -148,7 +153,12 @@ impl<T> State<T> {
 
 impl<T> Shared<T> {
     /// Wakes every parked receiver, after releasing `state`.
-    fn wake_receivers(&self, state: MutexGuard<'_, State<T>>) {
+    fn wake_receivers(&self, mut state: MutexGuard<'_, State<T>>) {
+        if !std::mem::take(&mut state.parked) {
+            return;
+        }
+        // Receivers park with `state` held: taking the queue's lock before
+        // releasing it means every receiver that parked so far is queued.
         let list = self.queue.lock();
         drop(state);
         self.queue.wake_all(list);
@@ -279,10 +289,10 @@ impl<T: Clone> Taken<T> {
 }
 
 impl<T> Receiver<T> {
-    /// Reads the next value's `Arc` under the lock, or says why there is
-    /// none.
-    fn take(&mut self, state: &mut State<T>) -> Result<Taken<T>, TryRecvError> {
-        if self.next == state.tail {
+    /// Reads the `Arc` of the value at `next` under the lock (moving `next`
+    /// on), or says why there is none.
+    fn take(next: &mut u64, state: &mut State<T>) -> Result<Taken<T>, TryRecvError> {
+        if *next == state.tail {
             return Err(if state.is_closed() {
                 TryRecvError::Closed
             } else {
@@ -290,13 +300,13 @@ impl<T> Receiver<T> {
             });
         }
         let oldest = state.oldest();
-        if self.next < oldest {
-            let missed = oldest - self.next;
-            self.next = oldest;
+        if *next < oldest {
+            let missed = oldest - *next;
+            *next = oldest;
             return Err(TryRecvError::Lagged(missed));
         }
-        let pos = self.next;
-        self.next += 1;
+        let pos = *next;
+        *next += 1;
         let slot = state.slot_mut(pos);
         debug_assert_eq!(slot.pos, pos, "a kept position is in its slot");
         slot.unread -= 1;
@@ -377,9 +387,8 @@ impl<T: Clone> Receiver<T> {
     /// [`TryRecvError::Empty`] if nothing is there yet, otherwise as
     /// [`recv`](Receiver::recv).
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let shared = self.shared.clone();
-        let mut state = shared.state.lock();
-        let taken = self.take(&mut state);
+        let mut state = self.shared.state.lock();
+        let taken = Self::take(&mut self.next, &mut state);
         drop(state);
         taken.map(Taken::into_value)
     }
@@ -420,9 +429,10 @@ impl<T: Clone> Future for Recv<'_, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let shared = this.receiver.shared.clone();
+        let receiver = &mut *this.receiver;
+        let shared = &*receiver.shared;
         let mut state = shared.state.lock();
-        let result = match this.receiver.take(&mut state) {
+        let result = match Receiver::take(&mut receiver.next, &mut state) {
             Ok(taken) => Ok(taken),
             Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
             Err(TryRecvError::Closed) => Err(RecvError::Closed),
@@ -430,6 +440,7 @@ impl<T: Clone> Future for Recv<'_, T> {
                 // Queued under the state lock: a send stores its value under
                 // it too, then takes the queue lock before releasing it, so
                 // it either came before our check or finds our waker.
+                state.parked = true;
                 let mut list = shared.queue.lock();
                 this.key = Some(match this.key {
                     Some(key) if list.update_waker(key, cx.waker()) => key,
