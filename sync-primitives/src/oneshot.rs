@@ -533,3 +533,20 @@ impl<T> fmt::Debug for Closed<'_, T> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_channel_memory() {
+        // The channel's one allocation is the `Arc`'s two counts (16 bytes)
+        // and this: the state word, two waker slots and the value cell.
+        let inner = std::mem::size_of::<Inner<u64>>();
+        assert_eq!(
+            inner,
+            8 + 2 * std::mem::size_of::<Option<Waker>>() + std::mem::size_of::<Option<u64>>()
+        );
+        assert_eq!(inner, 56);
+    }
+}

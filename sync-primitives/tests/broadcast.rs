@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, CountPolls, CountingWaker, Watchdog};
+use common::{poll_with, CountPolls, CountingWaker};
 use sync_primitives::broadcast::{self, RecvError, TryRecvError};
 
 #[test]
@@ -227,7 +227,7 @@ fn the_last_reader_takes_the_value_without_a_clone_and_nothing_leaks() {
 #[test]
 fn four_receivers_on_threads_see_every_value_of_two_senders_in_sender_order() {
     const PER_SENDER: u64 = 20_000;
-    let _watchdog = Watchdog::new("broadcast across threads", 120);
+    let _watchdog = common::Watchdog::new("broadcast across threads", 120);
     let rt = runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()

@@ -104,6 +104,8 @@ pub struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
 
 impl Watchdog {
     pub fn new(name: &'static str, secs: u64) -> Self {
+        // Miri runs code about a thousand times slower: give it room.
+        let secs = if cfg!(miri) { secs * 30 } else { secs };
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         std::thread::spawn(move || {
             if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
