@@ -27,6 +27,14 @@
 //! });
 //! ```
 //!
+//! A channel of values that cannot move between threads stays on one:
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! let (tx, _rx) = sync_primitives::broadcast::channel::<std::rc::Rc<u8>>(1);
+//! send(tx);
+//! ```
+//!
 //! # How it works
 //!
 //! A ring of `capacity` slots behind the crate's internal lock; each slot
@@ -129,7 +137,7 @@ struct Slot<T> {
     unread: usize,
     /// `None` before the first send to this slot, and once every receiver
     /// has read the value.
-    value: Option<Arc<T>>,
+    value: Option<Arc<Value<T>>>,
 }
 
 impl<T> State<T> {
@@ -204,12 +212,15 @@ impl<T> Sender<T> {
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
         // Allocated before taking the lock, to keep the critical section
         // short.
-        let value = Arc::new(value);
+        let value = Arc::new(Value(Mutex::new(value)));
         let mut state = self.shared.state.lock();
         let receivers = state.receivers;
         if receivers == 0 {
             drop(state);
-            let value = Arc::into_inner(value).expect("not shared yet");
+            let value = Arc::into_inner(value)
+                .expect("not shared yet")
+                .0
+                .into_inner();
             return Err(SendError(value));
         }
         let pos = state.tail;
@@ -277,14 +288,27 @@ impl<T> Drop for Sender<T> {
     }
 }
 
+/// A value sent, shared by the receivers that have yet to read it.
+///
+/// Its own lock serialises the receivers' clones: `T` need only be `Send`
+/// (as in tokio) even though receivers on several threads clone the same
+/// value, and `Clone` for a `!Sync` type may assume it is not called
+/// concurrently. It is never held together with the channel's lock, and
+/// `clone` cannot reach it again, so a `Clone` impl that uses the channel
+/// cannot deadlock.
+struct Value<T>(Mutex<T>);
+
 /// What a receiver took from the ring under the lock: the value is made
 /// into a `T` after the lock is released.
-struct Taken<T>(Arc<T>);
+struct Taken<T>(Arc<Value<T>>);
 
 impl<T: Clone> Taken<T> {
     fn into_value(self) -> T {
         // The last holder gets the value without a clone.
-        Arc::try_unwrap(self.0).unwrap_or_else(|shared| T::clone(&shared))
+        match Arc::try_unwrap(self.0) {
+            Ok(value) => value.0.into_inner(),
+            Err(shared) => T::clone(&shared.0.lock()),
+        }
     }
 }
 

@@ -62,9 +62,19 @@ mod loom_mutex {
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            // Our code never panics while holding the lock, so it is never
-            // poisoned.
-            self.0.lock().unwrap()
+            // No poisoning, as in parking_lot: a user's `Clone` may panic
+            // under a broadcast value's lock.
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+
+        pub(crate) fn into_inner(self) -> T {
+            // As `lock`, but a user's `Clone` may panic under a value's
+            // lock in `broadcast`: no poisoning, as in parking_lot.
+            self.0
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
 }

@@ -19,6 +19,14 @@
 //! });
 //! ```
 //!
+//! A receiver of a value that cannot move between threads cannot either:
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! let (_tx, rx) = sync_primitives::oneshot::channel::<std::rc::Rc<u8>>();
+//! send(rx);
+//! ```
+//!
 //! # How it works
 //!
 //! The channel is one allocation: a state word, a cell for the value and

@@ -31,6 +31,14 @@
 //! });
 //! ```
 //!
+//! A channel of values that cannot move between threads stays on one:
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! let (_tx, rx) = sync_primitives::watch::channel(std::rc::Rc::new(0));
+//! send(rx);
+//! ```
+//!
 //! # How it works
 //!
 //! The value sits behind a reader-writer lock that [`borrow`] read-locks;

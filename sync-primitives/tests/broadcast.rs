@@ -310,4 +310,17 @@ fn the_halves_and_futures_are_send_where_t_is() {
     sync(&tx);
     send(&rx.recv());
     send(&rx);
+
+    // `Send` is enough, as in tokio: receivers' clones of one value are
+    // serialised, so a `Send + !Sync` type may cross threads too.
+    let (tx, mut rx) = broadcast::channel::<std::cell::Cell<u32>>(2);
+    send(&tx);
+    sync(&tx);
+    send(&rx.recv());
+    send(&rx);
+    let mut rx2 = tx.subscribe();
+    tx.send(std::cell::Cell::new(4)).unwrap();
+    let reader = std::thread::spawn(move || rx2.try_recv().unwrap().get());
+    assert_eq!(rx.try_recv().unwrap().get(), 4);
+    assert_eq!(reader.join().unwrap(), 4);
 }
