@@ -31,11 +31,12 @@
 //!
 //! The channel is one allocation: a state word, a cell for the value and
 //! one waker slot per side, the whole protocol being who may touch which
-//! cell when (see [`state`]). Sending writes the value, then sets a bit;
-//! when the receiver has not parked (the value arrives before anyone
-//! waits for it), that one atomic operation is the whole cost. A side that
-//! parks stores its waker in its slot, then sets a bit saying so; the
-//! other side wakes that waker when its own bit-setting operation finds it.
+//! cell when (written out beside the state bits in the source). Sending
+//! writes the value, then sets a bit; when the receiver has not parked
+//! (the value arrives before anyone waits for it), that one atomic
+//! operation is the whole cost. A side that parks stores its waker in its
+//! slot, then sets a bit saying so; the other side wakes that waker when
+//! its own bit-setting operation finds it.
 //!
 //! Unlike the crate's other primitives, it does not park in the wait queue:
 //! a oneshot never has more than one waiter per side, and with the queue

@@ -31,7 +31,10 @@
 //! });
 //! ```
 //!
-//! A channel of values that cannot move between threads stays on one:
+//! Receivers on several threads read the value at once through
+//! [`borrow`](Receiver::borrow), so the halves and their futures are `Send`
+//! and `Sync` where `T: Send + Sync` (as in tokio). A channel of values
+//! that cannot move between threads stays on one:
 //!
 //! ```compile_fail
 //! fn send<T: Send>(_: T) {}
