@@ -12,10 +12,11 @@
 //!
 //! runtime::block_on(async {
 //!     let (tx, rx) = oneshot::channel();
-//!     runtime::spawn(async move {
+//!     let worker = runtime::spawn(async move {
 //!         tx.send("done").unwrap();
 //!     });
 //!     assert_eq!(rx.await, Ok("done"));
+//!     worker.await.unwrap();
 //! });
 //! ```
 //!
@@ -294,8 +295,9 @@ impl<T> Sender<T> {
     ///
     /// runtime::block_on(async {
     ///     let (mut tx, rx) = oneshot::channel::<u32>();
-    ///     runtime::spawn(async move { drop(rx) });
+    ///     let consumer = runtime::spawn(async move { drop(rx) });
     ///     tx.closed().await;
+    ///     consumer.await.unwrap();
     ///     assert!(tx.is_closed());
     /// });
     /// ```

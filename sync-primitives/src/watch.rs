@@ -333,8 +333,9 @@ impl<T> Sender<T> {
     ///
     /// runtime::block_on(async {
     ///     let (tx, rx) = watch::channel(());
-    ///     runtime::spawn(async move { drop(rx) });
+    ///     let consumer = runtime::spawn(async move { drop(rx) });
     ///     tx.closed().await;
+    ///     consumer.await.unwrap();
     ///     assert!(tx.is_closed());
     /// });
     /// ```
