@@ -259,3 +259,26 @@ fn the_halves_and_futures_are_send_where_t_is() {
     send(&tx.closed());
     send(&tx);
 }
+
+#[test]
+fn a_cancelled_wait_is_not_woken_later() {
+    // A `Closed` future dropped while waiting withdraws its waker.
+    let (mut tx, rx) = oneshot::channel::<u8>();
+    let (counter, waker) = CountingWaker::new();
+    {
+        let mut closed = tx.closed();
+        assert_eq!(poll_with(&mut closed, &waker), Poll::Pending);
+    }
+    drop(rx);
+    assert_eq!(counter.wakes(), 0);
+    assert!(tx.is_closed());
+
+    // A receiver dropped while waiting is not woken by the send (which
+    // fails), nor by the sender's drop.
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    let (counter, waker) = CountingWaker::new();
+    assert_eq!(poll_with(&mut rx, &waker), Poll::Pending);
+    drop(rx);
+    assert_eq!(tx.send(1), Err(1));
+    assert_eq!(counter.wakes(), 0);
+}
