@@ -82,36 +82,37 @@
 //! sync(&sync_primitives::Mutex::new(std::rc::Rc::new(0)));
 //! ```
 
+pub mod barrier;
+pub mod broadcast;
 mod chan;
+pub mod condition;
 pub mod event;
 mod loom;
 pub mod mpsc;
 pub mod mutex;
+pub mod once_cell;
+pub mod oneshot;
+pub mod queue;
 mod raw_lock;
 pub mod rwlock;
 pub mod semaphore;
-pub mod queue;
 mod wait_queue;
 pub mod waiter;
+pub mod watch;
 
-pub mod barrier;
-pub mod condition;
-pub mod once_cell;
-
+pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrier};
+pub use condition::Condition;
 pub use event::Event;
 pub use mutex::{Mutex, MutexGuard, OwnedMutexGuard};
+pub use once_cell::OnceCell;
+pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
-pub use queue::{LifoQueue, PriorityQueue, Queue};
 pub use waiter::Waiter;
-
-pub use barrier::{Barrier, BarrierWaitResult, BrokenBarrier};
-pub use condition::Condition;
-pub use once_cell::OnceCell;
 
 /// The README's examples, compiled and run as doc tests so it stays true.
 #[cfg(all(doctest, not(loom)))]

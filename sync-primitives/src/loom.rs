@@ -19,6 +19,12 @@ pub(crate) use parking_lot::{Mutex, MutexGuard};
 #[cfg(loom)]
 pub(crate) use loom_mutex::{Mutex, MutexGuard};
 
+#[cfg(not(loom))]
+pub(crate) use parking_lot::{RwLock, RwLockReadGuard};
+
+#[cfg(loom)]
+pub(crate) use loom_rwlock::{RwLock, RwLockReadGuard};
+
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
 #[cfg(not(loom))]
@@ -56,9 +62,51 @@ mod loom_mutex {
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            // Our code never panics while holding the lock, so it is never
-            // poisoned.
-            self.0.lock().unwrap()
+            // No poisoning, as in parking_lot: a user's `Clone` may panic
+            // under a broadcast value's lock.
+            self.0
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+
+        pub(crate) fn into_inner(self) -> T {
+            // As `lock`, but a user's `Clone` may panic under a value's
+            // lock in `broadcast`: no poisoning, as in parking_lot.
+            self.0
+                .into_inner()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+    }
+}
+
+#[cfg(loom)]
+mod loom_rwlock {
+    /// loom's reader-writer lock with `parking_lot`'s signature: no
+    /// poisoning.
+    #[derive(Debug)]
+    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+
+    pub(crate) type RwLockReadGuard<'a, T> = loom::sync::RwLockReadGuard<'a, T>;
+    pub(crate) type RwLockWriteGuard<'a, T> = loom::sync::RwLockWriteGuard<'a, T>;
+
+    impl<T> RwLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Self(loom::sync::RwLock::new(value))
+        }
+
+        pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
+            // A panic while holding it (in a user's `send_modify` closure)
+            // poisons loom's lock; parking_lot's has no poisoning, so
+            // neither does this wrapper.
+            self.0
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+
+        pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
 }

@@ -576,3 +576,87 @@ fn queue_workers<E: Executor>(ex: &E) {
 }
 
 on_every_executor!(mpsc_pipeline, queue_workers);
+
+/// A relay of ten tasks, each waiting on a oneshot and passing the value,
+/// plus one, to the next.
+fn oneshot_relay<E: Executor>(ex: &E) {
+    const HOPS: usize = 10;
+    let (first_tx, mut rx) = sync_primitives::oneshot::channel::<usize>();
+    let mut tasks = Vec::new();
+    for _ in 0..HOPS {
+        let (tx, next_rx) = sync_primitives::oneshot::channel();
+        tasks.push(ex.spawn(Box::pin(async move {
+            let value = rx.await.expect("the previous hop sends");
+            tx.send(value + 1).expect("the next hop waits");
+        })));
+        rx = next_rx;
+    }
+    let result = Arc::new(AtomicUsize::new(0));
+    let out = result.clone();
+    ex.block_on(Box::pin(async move {
+        first_tx.send(0).unwrap();
+        let (value, _) = futures::join!(rx, futures::future::join_all(tasks));
+        out.store(value.unwrap(), Ordering::SeqCst);
+    }));
+    assert_eq!(result.load(Ordering::SeqCst), HOPS);
+}
+
+/// Three receiver tasks each see all 100 values of a broadcast, in order,
+/// then `Closed`.
+fn broadcast_fanout<E: Executor>(ex: &E) {
+    use sync_primitives::broadcast::{self, RecvError};
+    const VALUES: usize = 100;
+    let (tx, rx) = broadcast::channel(128);
+    let receivers: Vec<Task> = [rx, tx.subscribe(), tx.subscribe()]
+        .into_iter()
+        .map(|mut rx| {
+            ex.spawn(Box::pin(async move {
+                for expected in 0..VALUES {
+                    assert_eq!(rx.recv().await, Ok(expected));
+                }
+                assert_eq!(rx.recv().await, Err(RecvError::Closed));
+            }))
+        })
+        .collect();
+    let sender = ex.spawn(Box::pin(async move {
+        for i in 0..VALUES {
+            tx.send(i).unwrap();
+            if i % 10 == 0 {
+                runtime::yield_now().await;
+            }
+        }
+    }));
+    ex.block_on(Box::pin(async move {
+        futures::join!(sender, futures::future::join_all(receivers));
+    }));
+}
+
+/// A watcher task follows 50 sends: versions only move forward, and it
+/// sees the last one before `changed` fails.
+fn watch_follows_the_latest<E: Executor>(ex: &E) {
+    const SENDS: usize = 50;
+    let (tx, mut rx) = sync_primitives::watch::channel(0usize);
+    let last = Arc::new(AtomicUsize::new(0));
+    let watcher = {
+        let last = last.clone();
+        ex.spawn(Box::pin(async move {
+            while rx.changed().await.is_ok() {
+                let value = *rx.borrow_and_update();
+                assert!(value > last.load(Ordering::SeqCst));
+                last.store(value, Ordering::SeqCst);
+            }
+        }))
+    };
+    let sender = ex.spawn(Box::pin(async move {
+        for i in 1..=SENDS {
+            tx.send(i).unwrap();
+            runtime::yield_now().await;
+        }
+    }));
+    ex.block_on(Box::pin(async move {
+        futures::join!(sender, watcher);
+    }));
+    assert_eq!(last.load(Ordering::SeqCst), SENDS);
+}
+
+on_every_executor!(oneshot_relay, broadcast_fanout, watch_follows_the_latest);

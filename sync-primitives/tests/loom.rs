@@ -658,3 +658,175 @@ fn queue_put_vs_dropping_a_waiting_get() {
         assert_eq!(kept.join().unwrap(), Ok(1));
     });
 }
+
+// ---- channels: oneshot, broadcast, watch ----
+
+/// A value that counts its drops in a loom atomic.
+struct Dropped(Arc<AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// oneshot: `send` racing with the receiver's drop. Either the send fails
+/// and hands the value back, or it succeeds and the channel drops the
+/// value; exactly once either way, and never both.
+#[test]
+fn oneshot_send_vs_receiver_drop() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = sync_primitives::oneshot::channel();
+        let sender = {
+            let drops = drops.clone();
+            thread::spawn(move || match tx.send(Dropped(drops.clone())) {
+                Ok(()) => true,
+                Err(back) => {
+                    assert_eq!(drops.load(Ordering::SeqCst), 0, "handed back whole");
+                    drop(back);
+                    false
+                }
+            })
+        };
+        drop(rx);
+        sender.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// oneshot: a parked receiver racing with `send`, and with an unsent
+/// sender's drop: it gets the value, or the error, and is never left
+/// parked.
+#[test]
+fn oneshot_send_or_sender_drop_vs_waiting_receiver() {
+    model(|| {
+        let (tx, rx) = sync_primitives::oneshot::channel();
+        let sender = thread::spawn(move || tx.send(7).unwrap());
+        assert_eq!(loom::future::block_on(rx), Ok(7));
+        sender.join().unwrap();
+
+        let (tx, rx) = sync_primitives::oneshot::channel::<u8>();
+        let dropper = thread::spawn(move || drop(tx));
+        assert!(loom::future::block_on(rx).is_err());
+        dropper.join().unwrap();
+    });
+}
+
+/// oneshot: `closed()` racing with the receiver's drop completes.
+#[test]
+fn oneshot_closed_vs_receiver_drop() {
+    model(|| {
+        let (mut tx, rx) = sync_primitives::oneshot::channel::<u8>();
+        let dropper = thread::spawn(move || drop(rx));
+        loom::future::block_on(tx.closed());
+        assert!(tx.is_closed());
+        dropper.join().unwrap();
+    });
+}
+
+/// broadcast: a sender overwriting a ring of 2 with 3 values while a slow
+/// receiver reads: it sees values in order, with at most one `Lagged(n)`
+/// accounting for exactly the ones it missed, then `Closed`.
+#[test]
+fn broadcast_overwrite_vs_slow_receiver() {
+    use sync_primitives::broadcast::{self, RecvError};
+    model(|| {
+        let (tx, mut rx) = broadcast::channel(2);
+        let sender = thread::spawn(move || {
+            for i in 0..3u64 {
+                tx.send(i).unwrap();
+            }
+        });
+        let mut expected = 0;
+        let mut lagged = 0;
+        loop {
+            match loom::future::block_on(rx.recv()) {
+                Ok(value) => {
+                    assert_eq!(value, expected, "in order, no gap but a reported one");
+                    expected += 1;
+                }
+                Err(RecvError::Lagged(n)) => {
+                    lagged += 1;
+                    expected += n;
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+        assert_eq!(expected, 3, "every value seen or reported missed");
+        assert!(lagged <= 1);
+        sender.join().unwrap();
+    });
+}
+
+/// watch: `send` then the sender's drop racing with a receiver in
+/// `changed`: the receiver sees version 1 (once), then the error.
+#[test]
+fn watch_send_vs_changed() {
+    model(|| {
+        let (tx, mut rx) = sync_primitives::watch::channel(0);
+        let sender = thread::spawn(move || {
+            tx.send(1).unwrap();
+        });
+        let mut changes = 0;
+        while loom::future::block_on(rx.changed()).is_ok() {
+            changes += 1;
+            assert_eq!(*rx.borrow_and_update(), 1);
+        }
+        assert_eq!(changes, 1, "one version, one change");
+        assert_eq!(*rx.borrow(), 1);
+        sender.join().unwrap();
+    });
+}
+
+/// oneshot: the receiver re-polled with a new waker while `send` runs:
+/// whichever waker is current when the value lands is woken (the old one
+/// may be too), and the receiver is never left parked.
+#[test]
+fn oneshot_send_vs_repoll_with_a_new_waker() {
+    model(|| {
+        let (tx, mut rx) = sync_primitives::oneshot::channel();
+        let (_, old_waker) = counting_waker();
+        let (new_counter, new_waker) = counting_waker();
+        assert!(poll_once(&mut rx, &old_waker).is_pending());
+        let sender = thread::spawn(move || tx.send(1).unwrap());
+        let second = poll_once(&mut rx, &new_waker);
+        sender.join().unwrap();
+        match second {
+            Poll::Ready(value) => assert_eq!(value, Ok(1)),
+            Poll::Pending => {
+                assert_eq!(new_counter.0.load(Ordering::SeqCst), 1, "lost wake-up");
+                assert_eq!(poll_once(&mut rx, &new_waker), Poll::Ready(Ok(1)));
+            }
+        }
+    });
+}
+
+/// oneshot: a `Closed` future re-polled with a new waker, then dropped,
+/// while the receiver closes: no waker is read while it is written.
+#[test]
+fn oneshot_closed_repoll_and_drop_vs_receiver_close() {
+    model(|| {
+        let (mut tx, mut rx) = sync_primitives::oneshot::channel::<u8>();
+        let (_, a) = counting_waker();
+        let (b_counter, b) = counting_waker();
+        let closer = thread::spawn(move || {
+            rx.close();
+            rx
+        });
+        {
+            let mut closed = tx.closed();
+            if poll_once(&mut closed, &a).is_pending() && poll_once(&mut closed, &b).is_pending() {
+                drop(closed);
+                let rx = closer.join().unwrap();
+                // Either woken b before the drop withdrew it, or not at all.
+                assert!(b_counter.0.load(Ordering::SeqCst) <= 1);
+                drop(rx);
+                assert!(tx.is_closed());
+                return;
+            }
+        }
+        closer.join().unwrap();
+        assert!(tx.is_closed());
+    });
+}

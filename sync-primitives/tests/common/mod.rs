@@ -118,3 +118,31 @@ pub fn with_watchdog(secs: u64, f: impl FnOnce() + Send + 'static) {
         }
     }
 }
+
+/// Aborts the test process if it is still alive after `secs` seconds, so a
+/// lost wake-up fails the run instead of hanging CI. Disarmed when dropped.
+pub struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
+
+impl Watchdog {
+    pub fn new(name: &'static str, secs: u64) -> Self {
+        // Miri runs code about a thousand times slower: give it room.
+        let secs = if cfg!(miri) { secs * 30 } else { secs };
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                rx.recv_timeout(std::time::Duration::from_secs(secs))
+            {
+                eprintln!("watchdog: `{name}` still running after {secs} s: a hang");
+                std::process::abort();
+            }
+        });
+        Self(Some(tx))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Disconnecting the channel wakes the watchdog thread, which exits.
+        self.0.take();
+    }
+}

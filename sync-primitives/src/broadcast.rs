@@ -1,0 +1,598 @@
+//! A multi-producer, multi-consumer channel where every receiver sees every
+//! value, like `tokio::sync::broadcast`.
+//!
+//! [`channel`] makes a [`Sender`] (clone it for more producers) and a
+//! first [`Receiver`]; [`Sender::subscribe`] makes more. Each receiver sees
+//! every value sent after it subscribed, in order. The channel keeps the
+//! last `capacity` values (rounded up to a power of two); a receiver that
+//! falls further behind gets [`RecvError::Lagged`] once, saying how many
+//! values it missed, and then continues with the oldest value kept.
+//!
+//! # Examples
+//!
+//! ```
+//! use sync_primitives::broadcast;
+//!
+//! runtime::block_on(async {
+//!     let (tx, mut rx1) = broadcast::channel(16);
+//!     let mut rx2 = tx.subscribe();
+//!     tx.send("hello").unwrap();
+//!     tx.send("world").unwrap();
+//!     drop(tx);
+//!     for rx in [&mut rx1, &mut rx2] {
+//!         assert_eq!(rx.recv().await, Ok("hello"));
+//!         assert_eq!(rx.recv().await, Ok("world"));
+//!         assert_eq!(rx.recv().await, Err(broadcast::RecvError::Closed));
+//!     }
+//! });
+//! ```
+//!
+//! A channel of values that cannot move between threads stays on one:
+//!
+//! ```compile_fail
+//! fn send<T: Send>(_: T) {}
+//! let (tx, _rx) = sync_primitives::broadcast::channel::<std::rc::Rc<u8>>(1);
+//! send(tx);
+//! ```
+//!
+//! # How it works
+//!
+//! A ring of `capacity` slots behind the crate's internal lock; each slot
+//! holds its value in an `Arc`, with the number of receivers that have yet
+//! to read it. A receiver takes an `Arc` clone under the lock and clones
+//! the value after releasing it (a `Clone` impl is user code, never run
+//! under the lock); the last receiver to read a slot takes the value out
+//! and gets it without cloning when nobody else still holds it. Overwritten
+//! and fully read values are dropped after the lock is released. Parked
+//! receivers wait in the crate's wait queue; a send wakes them all.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::loom::{Mutex, MutexGuard};
+use crate::wait_queue::{Key, WaitQueue};
+
+/// Creates a broadcast channel keeping the last `capacity` values
+/// (rounded up to a power of two).
+///
+/// # Panics
+///
+/// If `capacity` is 0, or too large to round up to a power of two.
+///
+/// # Examples
+///
+/// ```
+/// use sync_primitives::broadcast;
+///
+/// let (tx, mut rx) = broadcast::channel(2);
+/// assert_eq!(tx.send(1), Ok(1)); // one receiver reached
+/// assert_eq!(rx.try_recv(), Ok(1));
+/// ```
+#[must_use]
+pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(
+        capacity > 0,
+        "broadcast channel capacity must be at least 1"
+    );
+    let capacity = capacity
+        .checked_next_power_of_two()
+        .expect("broadcast channel capacity too large");
+    let buffer = (0..capacity)
+        .map(|_| Slot {
+            pos: 0,
+            unread: 0,
+            value: None,
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            buffer,
+            tail: 0,
+            senders: 1,
+            receivers: 1,
+            parked: false,
+        }),
+        queue: WaitQueue::new(),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared, next: 0 },
+    )
+}
+
+/// What every sender and receiver shares.
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    /// Parked receivers. Always locked after `state` when both are held.
+    queue: WaitQueue,
+}
+
+struct State<T> {
+    /// The ring; its length is a power of two. Position `p` lives in slot
+    /// `p % len`.
+    buffer: Box<[Slot<T>]>,
+    /// The position the next value will get. Positions `tail - len ..
+    /// tail` (those `>= 0`) are kept.
+    tail: u64,
+    /// Live senders; the channel is closed when this reaches 0.
+    senders: usize,
+    /// Live receivers.
+    receivers: usize,
+    /// Whether a receiver may be parked in the queue: set by a receiver
+    /// that parks, cleared by the send or close that wakes the queue, so a
+    /// send with nobody parked never takes the queue's lock.
+    parked: bool,
+}
+
+struct Slot<T> {
+    /// The position of the value stored here (meaningful when `value` was
+    /// set by a send).
+    pos: u64,
+    /// Receivers that have yet to read this value; the last one takes it.
+    unread: usize,
+    /// `None` before the first send to this slot, and once every receiver
+    /// has read the value.
+    value: Option<Arc<Value<T>>>,
+}
+
+impl<T> State<T> {
+    #[inline]
+    fn slot_mut(&mut self, pos: u64) -> &mut Slot<T> {
+        let mask = self.buffer.len() - 1;
+        // Truncation is the point: the low bits pick the slot.
+        &mut self.buffer[pos as usize & mask]
+    }
+
+    /// The oldest position still kept.
+    #[inline]
+    fn oldest(&self) -> u64 {
+        self.tail.saturating_sub(self.buffer.len() as u64)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.senders == 0
+    }
+}
+
+impl<T> Shared<T> {
+    /// Wakes every parked receiver, after releasing `state`.
+    fn wake_receivers(&self, mut state: MutexGuard<'_, State<T>>) {
+        if !std::mem::take(&mut state.parked) {
+            return;
+        }
+        // Receivers park with `state` held: taking the queue's lock before
+        // releasing it means every receiver that parked so far is queued.
+        let list = self.queue.lock();
+        drop(state);
+        self.queue.wake_all(list);
+    }
+}
+
+/// The sending half of a broadcast [`channel`]. Clone it for more
+/// producers; the channel closes when the last one is dropped.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+/// A receiving half of a broadcast [`channel`]: sees every value sent
+/// after it was created, in order.
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    /// The position of the next value to read.
+    next: u64,
+}
+
+impl<T> Sender<T> {
+    /// Sends `value` to every receiver, returning how many there are.
+    ///
+    /// It never waits: when the ring is full, the oldest value is
+    /// overwritten, and receivers that had not read it will get
+    /// [`RecvError::Lagged`].
+    ///
+    /// # Errors
+    ///
+    /// Hands `value` back if there is no receiver.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sync_primitives::broadcast;
+    ///
+    /// let (tx, rx) = broadcast::channel(4);
+    /// let _rx2 = tx.subscribe();
+    /// assert_eq!(tx.send("a"), Ok(2));
+    /// drop((rx, _rx2));
+    /// assert_eq!(tx.send("b").unwrap_err().0, "b");
+    /// ```
+    pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
+        // Allocated before taking the lock, to keep the critical section
+        // short.
+        let value = Arc::new(Value(Mutex::new(value)));
+        let mut state = self.shared.state.lock();
+        let receivers = state.receivers;
+        if receivers == 0 {
+            drop(state);
+            let value = Arc::into_inner(value)
+                .expect("not shared yet")
+                .0
+                .into_inner();
+            return Err(SendError(value));
+        }
+        let pos = state.tail;
+        let slot = state.slot_mut(pos);
+        slot.pos = pos;
+        slot.unread = receivers;
+        let overwritten = slot.value.replace(value);
+        state.tail = pos + 1;
+        self.shared.wake_receivers(state);
+        // A destructor is user code: run outside the lock.
+        drop(overwritten);
+        Ok(receivers)
+    }
+
+    /// A new receiver that sees every value sent from now on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sync_primitives::broadcast;
+    ///
+    /// let (tx, _rx) = broadcast::channel(4);
+    /// tx.send(1).unwrap();
+    /// let mut late = tx.subscribe();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(late.try_recv(), Ok(2));
+    /// ```
+    #[must_use]
+    pub fn subscribe(&self) -> Receiver<T> {
+        let mut state = self.shared.state.lock();
+        state.receivers += 1;
+        let next = state.tail;
+        drop(state);
+        Receiver {
+            shared: self.shared.clone(),
+            next,
+        }
+    }
+
+    /// How many receivers there are.
+    #[must_use]
+    pub fn receiver_count(&self) -> usize {
+        self.shared.state.lock().receivers
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.state.lock().senders += 1;
+        Sender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let mut state = self.shared.state.lock();
+        state.senders -= 1;
+        if state.is_closed() {
+            // Closing: every parked receiver drains what is left, then
+            // gets `Closed`.
+            self.shared.wake_receivers(state);
+        }
+    }
+}
+
+/// A value sent, shared by the receivers that have yet to read it.
+///
+/// Its own lock serialises the receivers' clones: `T` need only be `Send`
+/// (as in tokio) even though receivers on several threads clone the same
+/// value, and `Clone` for a `!Sync` type may assume it is not called
+/// concurrently. It is never held together with the channel's lock, and
+/// `clone` cannot reach it again, so a `Clone` impl that uses the channel
+/// cannot deadlock.
+struct Value<T>(Mutex<T>);
+
+/// What a receiver took from the ring under the lock: the value is made
+/// into a `T` after the lock is released.
+struct Taken<T>(Arc<Value<T>>);
+
+impl<T: Clone> Taken<T> {
+    fn into_value(self) -> T {
+        // The last holder gets the value without a clone.
+        match Arc::try_unwrap(self.0) {
+            Ok(value) => value.0.into_inner(),
+            Err(shared) => T::clone(&shared.0.lock()),
+        }
+    }
+}
+
+impl<T> Receiver<T> {
+    /// Reads the `Arc` of the value at `next` under the lock (moving `next`
+    /// on), or says why there is none.
+    fn take(next: &mut u64, state: &mut State<T>) -> Result<Taken<T>, TryRecvError> {
+        if *next == state.tail {
+            return Err(if state.is_closed() {
+                TryRecvError::Closed
+            } else {
+                TryRecvError::Empty
+            });
+        }
+        let oldest = state.oldest();
+        if *next < oldest {
+            let missed = oldest - *next;
+            *next = oldest;
+            return Err(TryRecvError::Lagged(missed));
+        }
+        let pos = *next;
+        *next += 1;
+        let slot = state.slot_mut(pos);
+        debug_assert_eq!(slot.pos, pos, "a kept position is in its slot");
+        slot.unread -= 1;
+        let value = if slot.unread == 0 {
+            slot.value.take()
+        } else {
+            slot.value.clone()
+        };
+        Ok(Taken(value.expect("an unread value is kept")))
+    }
+
+    /// How many values this receiver has yet to read (at most the
+    /// capacity; a lagging receiver has missed more).
+    #[must_use]
+    pub fn len(&self) -> usize {
+        let state = self.shared.state.lock();
+        // At most the capacity, a `usize`.
+        (state.tail - self.next.max(state.oldest())) as usize
+    }
+
+    /// Whether this receiver has read every value kept.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A new receiver that sees the values sent from now on (not the ones
+    /// this receiver has yet to read).
+    #[must_use]
+    pub fn resubscribe(&self) -> Receiver<T> {
+        let mut state = self.shared.state.lock();
+        state.receivers += 1;
+        let next = state.tail;
+        drop(state);
+        Receiver {
+            shared: self.shared.clone(),
+            next,
+        }
+    }
+}
+
+impl<T: Clone> Receiver<T> {
+    /// Waits for the next value.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::Lagged`]`(n)` if `n` values were overwritten before this
+    /// receiver read them (the next call returns the oldest value kept);
+    /// [`RecvError::Closed`] once every sender is dropped and every value
+    /// kept has been read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sync_primitives::broadcast::{self, RecvError};
+    ///
+    /// runtime::block_on(async {
+    ///     let (tx, mut rx) = broadcast::channel(2);
+    ///     for i in 0..5 {
+    ///         tx.send(i).unwrap();
+    ///     }
+    ///     assert_eq!(rx.recv().await, Err(RecvError::Lagged(3)));
+    ///     assert_eq!(rx.recv().await, Ok(3));
+    ///     assert_eq!(rx.recv().await, Ok(4));
+    /// });
+    /// ```
+    pub fn recv(&mut self) -> Recv<'_, T> {
+        Recv {
+            receiver: self,
+            key: None,
+        }
+    }
+
+    /// Takes the next value if there is one, without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`] if nothing is there yet, otherwise as
+    /// [`recv`](Receiver::recv).
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let mut state = self.shared.state.lock();
+        let taken = Self::take(&mut self.next, &mut state);
+        drop(state);
+        taken.map(Taken::into_value)
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut state = self.shared.state.lock();
+        state.receivers -= 1;
+        // The values this receiver will never read no longer wait for it;
+        // those nobody else waits for either are dropped, after the lock.
+        let mut unwanted = Vec::new();
+        for pos in self.next.max(state.oldest())..state.tail {
+            let slot = state.slot_mut(pos);
+            slot.unread -= 1;
+            if slot.unread == 0 {
+                unwanted.extend(slot.value.take());
+            }
+        }
+        drop(state);
+        drop(unwanted);
+    }
+}
+
+/// The future returned by [`Receiver::recv`].
+///
+/// Dropping it before it completes takes it out of the queue; no value is
+/// lost (the receiver's position only moves when a value is returned).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct Recv<'a, T> {
+    receiver: &'a mut Receiver<T>,
+    /// Our waiter, once parked (possibly woken since).
+    key: Option<Key>,
+}
+
+impl<T: Clone> Future for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let receiver = &mut *this.receiver;
+        let shared = &*receiver.shared;
+        let mut state = shared.state.lock();
+        let result = match Receiver::take(&mut receiver.next, &mut state) {
+            Ok(taken) => Ok(taken),
+            Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+            Err(TryRecvError::Empty) => {
+                // Queued under the state lock: a send stores its value under
+                // it too, then takes the queue lock before releasing it, so
+                // it either came before our check or finds our waker.
+                state.parked = true;
+                let mut list = shared.queue.lock();
+                this.key = Some(match this.key {
+                    Some(key) if list.update_waker(key, cx.waker()) => key,
+                    _ => list.push_back(cx.waker().clone()),
+                });
+                return Poll::Pending;
+            }
+        };
+        if let Some(key) = this.key.take() {
+            shared.queue.remove(key);
+        }
+        drop(state);
+        Poll::Ready(result.map(Taken::into_value))
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.receiver.shared.queue.remove(key);
+        }
+    }
+}
+
+/// The error of [`Sender::send`] when there is no receiver: holds the
+/// value that was not sent.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct SendError<T>(pub T);
+
+impl<T> fmt::Debug for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Display for SendError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("broadcast channel has no receiver")
+    }
+}
+
+impl<T> std::error::Error for SendError<T> {}
+
+/// The error of [`Receiver::recv`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvError {
+    /// Every sender is gone and every value kept has been read.
+    Closed,
+    /// This many values were overwritten before this receiver read them;
+    /// it continues with the oldest value kept.
+    Lagged(u64),
+}
+
+impl fmt::Display for RecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecvError::Closed => f.write_str("broadcast channel closed"),
+            RecvError::Lagged(n) => write!(f, "broadcast receiver lagged by {n} values"),
+        }
+    }
+}
+
+impl std::error::Error for RecvError {}
+
+/// The error of [`Receiver::try_recv`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// No value yet; senders may still send.
+    Empty,
+    /// Every sender is gone and every value kept has been read.
+    Closed,
+    /// This many values were overwritten before this receiver read them;
+    /// it continues with the oldest value kept.
+    Lagged(u64),
+}
+
+impl fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("broadcast channel empty"),
+            TryRecvError::Closed => f.write_str("broadcast channel closed"),
+            TryRecvError::Lagged(n) => write!(f, "broadcast receiver lagged by {n} values"),
+        }
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.shared.state.lock();
+        f.debug_struct("Sender")
+            .field("capacity", &state.buffer.len())
+            .field("sent", &state.tail)
+            .field("receivers", &state.receivers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Receiver")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Recv<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recv")
+            .field("receiver", &self.receiver)
+            .field("parked", &self.key.is_some())
+            .finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_channel_memory() {
+        // The shared part of an idle channel, without its ring: the lock
+        // and counters, and the wait queue with its inline slot.
+        let shared = std::mem::size_of::<Shared<u64>>();
+        assert!(shared <= 192, "broadcast Shared grew to {shared} bytes");
+        // Per kept value: position, unread count, the `Arc` pointer (the
+        // value itself lives in the `Arc`'s allocation: 16 bytes + T).
+        assert_eq!(std::mem::size_of::<Slot<u64>>(), 24);
+    }
+}

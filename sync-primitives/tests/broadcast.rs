@@ -1,0 +1,326 @@
+//! `broadcast`: every receiver sees every value, in order; a slow one is
+//! told how many it missed, once.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+
+use common::{poll_with, CountPolls, CountingWaker};
+use sync_primitives::broadcast::{self, RecvError, TryRecvError};
+
+#[test]
+fn every_receiver_sees_every_value_in_order() {
+    let (tx, rx) = broadcast::channel(8);
+    let mut receivers = vec![rx, tx.subscribe(), tx.subscribe()];
+    for i in 0..8 {
+        assert_eq!(tx.send(i), Ok(3));
+    }
+    for rx in &mut receivers {
+        let got: Vec<i32> = (0..8).map(|_| rx.try_recv().unwrap()).collect();
+        assert_eq!(got, (0..8).collect::<Vec<_>>());
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    }
+}
+
+#[test]
+fn a_receiver_sees_only_values_sent_after_it_subscribed() {
+    let (tx, mut early) = broadcast::channel(4);
+    tx.send(1).unwrap();
+    let mut late = tx.subscribe();
+    tx.send(2).unwrap();
+    assert_eq!(early.try_recv(), Ok(1));
+    assert_eq!(early.try_recv(), Ok(2));
+    assert_eq!(late.try_recv(), Ok(2));
+    assert_eq!(late.try_recv(), Err(TryRecvError::Empty));
+    let mut again = late.resubscribe();
+    assert_eq!(again.try_recv(), Err(TryRecvError::Empty));
+}
+
+#[test]
+fn a_lagging_receiver_gets_lagged_once_then_the_oldest_kept_value() {
+    let (tx, mut slow) = broadcast::channel(4);
+    let mut fast = tx.subscribe();
+    for i in 0..10 {
+        tx.send(i).unwrap();
+        assert_eq!(fast.try_recv(), Ok(i));
+    }
+    // 10 sent, 4 kept (6..10): 6 missed.
+    assert_eq!(slow.len(), 4);
+    assert_eq!(slow.try_recv(), Err(TryRecvError::Lagged(6)));
+    let rest: Vec<i32> = (0..4).map(|_| slow.try_recv().unwrap()).collect();
+    assert_eq!(rest, [6, 7, 8, 9]);
+    assert_eq!(slow.try_recv(), Err(TryRecvError::Empty));
+
+    // The async path reports the same.
+    for i in 10..20 {
+        tx.send(i).unwrap();
+    }
+    runtime::block_on(async {
+        assert_eq!(slow.recv().await, Err(RecvError::Lagged(6)));
+        assert_eq!(slow.recv().await, Ok(16));
+    });
+}
+
+#[test]
+fn capacity_rounds_up_to_a_power_of_two() {
+    let (tx, mut rx) = broadcast::channel(3);
+    for i in 0..4 {
+        tx.send(i).unwrap();
+    }
+    // 4 kept, none lost.
+    let got: Vec<i32> = (0..4).map(|_| rx.try_recv().unwrap()).collect();
+    assert_eq!(got, [0, 1, 2, 3]);
+    for i in 0..5 {
+        tx.send(i).unwrap();
+    }
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Lagged(1)));
+}
+
+#[test]
+#[should_panic(expected = "capacity must be at least 1")]
+fn zero_capacity_panics() {
+    let _ = broadcast::channel::<u8>(0);
+}
+
+#[test]
+fn closed_after_the_last_sender_drops_and_the_buffer_drains() {
+    let (tx, mut rx) = broadcast::channel(4);
+    let tx2 = tx.clone();
+    tx.send(1).unwrap();
+    drop(tx);
+    tx2.send(2).unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+    drop(tx2);
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert_eq!(runtime::block_on(rx.recv()), Err(RecvError::Closed));
+}
+
+#[test]
+fn closing_wakes_a_parked_receiver() {
+    let (tx, mut rx) = broadcast::channel::<u8>(4);
+    let (counter, waker) = CountingWaker::new();
+    let mut recv = rx.recv();
+    assert_eq!(poll_with(&mut recv, &waker), Poll::Pending);
+    drop(tx);
+    assert_eq!(counter.wakes(), 1);
+    assert_eq!(
+        poll_with(&mut recv, &waker),
+        Poll::Ready(Err(RecvError::Closed))
+    );
+}
+
+#[test]
+fn a_waiting_receiver_is_polled_exactly_twice_around_one_send() {
+    let polls = AtomicUsize::new(0);
+    let (tx, mut rx) = broadcast::channel(4);
+    let (counter, waker) = CountingWaker::new();
+    let mut recv = CountPolls {
+        inner: rx.recv(),
+        polls: &polls,
+    };
+    assert_eq!(poll_with(&mut recv, &waker), Poll::Pending);
+    assert_eq!(tx.send(7), Ok(1));
+    assert_eq!(counter.wakes(), 1);
+    assert_eq!(poll_with(&mut recv, &waker), Poll::Ready(Ok(7)));
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_repoll_with_a_new_waker_wakes_only_the_newest() {
+    let (tx, mut rx) = broadcast::channel(4);
+    let (old, old_waker) = CountingWaker::new();
+    let (new, new_waker) = CountingWaker::new();
+    let mut recv = rx.recv();
+    assert_eq!(poll_with(&mut recv, &old_waker), Poll::Pending);
+    assert_eq!(poll_with(&mut recv, &new_waker), Poll::Pending);
+    tx.send(1).unwrap();
+    assert_eq!((old.wakes(), new.wakes()), (0, 1));
+}
+
+#[test]
+fn dropping_a_pending_recv_loses_nothing() {
+    let (tx, mut rx) = broadcast::channel(4);
+    let (_, waker) = CountingWaker::new();
+    {
+        let mut recv = rx.recv();
+        assert_eq!(poll_with(&mut recv, &waker), Poll::Pending);
+    }
+    tx.send("kept").unwrap();
+    assert_eq!(rx.try_recv(), Ok("kept"));
+}
+
+#[test]
+fn send_without_receivers_hands_the_value_back() {
+    let (tx, rx) = broadcast::channel(2);
+    assert_eq!(tx.receiver_count(), 1);
+    drop(rx);
+    assert_eq!(tx.receiver_count(), 0);
+    let err = tx.send(String::from("nobody")).unwrap_err();
+    assert_eq!(err.0, "nobody");
+    assert_eq!(err.to_string(), "broadcast channel has no receiver");
+    // A new subscriber brings the channel back to life.
+    let mut rx = tx.subscribe();
+    assert_eq!(tx.send(String::from("you")), Ok(1));
+    assert_eq!(rx.try_recv().unwrap(), "you");
+}
+
+/// Counts clones and drops of one logical value.
+struct Tracked {
+    clones: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Clone for Tracked {
+    fn clone(&self) -> Self {
+        self.clones.fetch_add(1, Ordering::SeqCst);
+        Tracked {
+            clones: self.clones.clone(),
+            drops: self.drops.clone(),
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn the_last_reader_takes_the_value_without_a_clone_and_nothing_leaks() {
+    let clones = Arc::new(AtomicUsize::new(0));
+    let drops = Arc::new(AtomicUsize::new(0));
+    let tracked = || Tracked {
+        clones: clones.clone(),
+        drops: drops.clone(),
+    };
+    let (tx, mut a) = broadcast::channel(2);
+    let mut b = tx.subscribe();
+    tx.send(tracked()).unwrap();
+    drop(a.try_recv().unwrap());
+    drop(b.try_recv().unwrap());
+    assert_eq!(
+        clones.load(Ordering::SeqCst),
+        1,
+        "only the first reader clones"
+    );
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+
+    // Values nobody will read are dropped: overwritten ones by the send,
+    // unread ones when the last receiver that could read them goes.
+    for _ in 0..3 {
+        tx.send(tracked()).unwrap();
+    }
+    assert_eq!(drops.load(Ordering::SeqCst), 3, "one overwritten");
+    drop(a);
+    assert_eq!(drops.load(Ordering::SeqCst), 3, "b still needs them");
+    drop(b);
+    assert_eq!(drops.load(Ordering::SeqCst), 5);
+    drop(tx);
+    assert_eq!(clones.load(Ordering::SeqCst), 1);
+}
+
+#[cfg(not(miri))]
+#[test]
+fn four_receivers_on_threads_see_every_value_of_two_senders_in_sender_order() {
+    const PER_SENDER: u64 = 20_000;
+    let _watchdog = common::Watchdog::new("broadcast across threads", 120);
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // Big enough that nobody lags: then every value must arrive.
+        let (tx, rx) = broadcast::channel::<(u64, u64)>(2 * PER_SENDER as usize);
+        let mut receivers = vec![rx];
+        for _ in 0..3 {
+            receivers.push(tx.subscribe());
+        }
+        let readers: Vec<_> = receivers
+            .into_iter()
+            .map(|mut rx| {
+                runtime::spawn(async move {
+                    let mut next = [0u64; 2];
+                    loop {
+                        match rx.recv().await {
+                            Ok((sender, i)) => {
+                                let sender = sender as usize;
+                                assert_eq!(i, next[sender], "per-sender order");
+                                next[sender] += 1;
+                            }
+                            Err(RecvError::Closed) => return next,
+                            Err(RecvError::Lagged(n)) => panic!("lagged by {n}"),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let writers: Vec<_> = (0..2u64)
+            .map(|sender| {
+                let tx = tx.clone();
+                runtime::spawn(async move {
+                    for i in 0..PER_SENDER {
+                        tx.send((sender, i)).unwrap();
+                        if i % 64 == 0 {
+                            runtime::yield_now().await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        for reader in readers {
+            assert_eq!(reader.await.unwrap(), [PER_SENDER; 2]);
+        }
+    });
+}
+
+#[test]
+fn errors_print_and_are_std_errors() {
+    fn error<E: std::error::Error + Send + Sync + 'static>(e: E) -> String {
+        e.to_string()
+    }
+    assert_eq!(error(RecvError::Closed), "broadcast channel closed");
+    assert_eq!(
+        error(RecvError::Lagged(3)),
+        "broadcast receiver lagged by 3 values"
+    );
+    assert_eq!(error(TryRecvError::Empty), "broadcast channel empty");
+    assert_eq!(
+        error(broadcast::SendError(1u8)),
+        "broadcast channel has no receiver"
+    );
+    let (tx, mut rx) = broadcast::channel::<u8>(2);
+    assert!(format!("{tx:?}").contains("capacity: 2"));
+    assert!(format!("{:?}", rx.recv()).contains("Recv"));
+}
+
+#[test]
+fn the_halves_and_futures_are_send_where_t_is() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    let (tx, mut rx) = broadcast::channel::<String>(2);
+    send(&tx);
+    sync(&tx);
+    send(&rx.recv());
+    send(&rx);
+
+    // `Send` is enough, as in tokio: receivers' clones of one value are
+    // serialised, so a `Send + !Sync` type may cross threads too.
+    let (tx, mut rx) = broadcast::channel::<std::cell::Cell<u32>>(2);
+    send(&tx);
+    sync(&tx);
+    send(&rx.recv());
+    send(&rx);
+    let mut rx2 = tx.subscribe();
+    tx.send(std::cell::Cell::new(4)).unwrap();
+    let reader = std::thread::spawn(move || rx2.try_recv().unwrap().get());
+    assert_eq!(rx.try_recv().unwrap().get(), 4);
+    assert_eq!(reader.join().unwrap(), 4);
+}
