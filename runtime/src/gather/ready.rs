@@ -242,6 +242,14 @@ impl ReadySet {
     ) -> ControlFlow<B> {
         self.register(cx.waker());
         if !self.polled_all {
+            if self.initialized != 0 {
+                // A child panicked during the last full pass. Every child is
+                // polled again, so take every pending wake off the stack
+                // first: left there, it would keep its slot `queued` (so
+                // later wakes of that child would push nothing) and the stack
+                // non-empty (so no later push would wake the parent).
+                for _ in self.take_woken() {}
+            }
             for index in 0..self.len {
                 // In index order, so `initialized <= index` here.
                 if index == self.initialized {
@@ -264,18 +272,20 @@ impl ReadySet {
 
     /// Makes `waker` the one woken when a child is.
     fn register(&mut self, waker: &Waker) {
-        // Only the owner writes the header's waker, so `registered` is what
-        // it holds; that waker is alive there, so equal pointers mean the
-        // same waker (what `Waker::will_wake` checks).
-        let current = (waker.data(), waker.vtable());
-        if self
-            .registered
-            .is_some_and(|(data, vtable)| ptr::eq(data, current.0) && ptr::eq(vtable, current.1))
-        {
+        // Only the owner writes the header's waker, so `registered` is the
+        // data and vtable of the clone it holds; that clone is alive there,
+        // so its address cannot have been reused, and equal pointers mean
+        // `waker.will_wake(&stored)`. (The caller's waker of last time may
+        // be gone, and its address taken by another waker: comparing with
+        // it would keep waking a stale waker.)
+        if self.registered.is_some_and(|(data, vtable)| {
+            ptr::eq(data, waker.data()) && ptr::eq(vtable, waker.vtable())
+        }) {
             return;
         }
-        let old = self.header().parent.lock().replace(waker.clone());
-        self.registered = Some(current);
+        let new = waker.clone();
+        self.registered = Some((new.data(), new.vtable()));
+        let old = self.header().parent.lock().replace(new);
         // Dropped outside the lock: it runs the executor's code.
         drop(old);
     }
