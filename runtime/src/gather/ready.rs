@@ -1,26 +1,36 @@
 //! The readiness set every gather combinator shares.
 //!
-//! One heap block holds a reference count, the parent task's waker, a
-//! lock-free stack of woken children and one [`Slot`] per child; a combinator
-//! may ask for room for its children in the same block (the payload), so
-//! [`gather`](crate::gather()) of `n` futures makes one allocation for the
-//! children and their readiness, whatever `n` is.
+//! A set is a [`Header`] followed by one [`Slot`] per child, in memory that
+//! does not move while the set lives: inside the pinned combinator for
+//! [`gather!`](crate::gather!) ([`InlineSet`], no allocation at all), or at
+//! the start of a heap block that also holds the children (a *payload*) for
+//! [`gather`](crate::gather()) and [`try_gather`](crate::try_gather()), so
+//! that those make one allocation for the children and their readiness,
+//! whatever their number.
 //!
-//! Each child's waker is a pointer to its slot, with a hand-written
-//! [`RawWakerVTable`]: cloning one bumps the block's reference count, so a
-//! waker can outlive the combinator and be used from any thread. Waking a child
-//! pushes its slot on the stack unless it is already there (O(1)), and wakes
-//! the parent only if the stack was empty. The next poll takes the whole stack
-//! at once and polls only the children on it, in the order they were woken.
+//! Each child is polled with a waker pointing at its slot (the *borrowed*
+//! waker, [`BORROWED`]). Waking a child pushes its slot on a lock-free stack
+//! unless it is already there (O(1)), and wakes the parent only if the stack
+//! was empty. The next poll takes the whole stack at once and polls only the
+//! children on it, in the order they were woken.
+//!
+//! A borrowed waker lives only while its child is being polled, but a child
+//! may keep a clone for longer than the set lives. So cloning one makes (once
+//! per set, on the first clone) a small reference-counted [`Shared`] block,
+//! and the clone points there (its vtable is [`SHARED`]): it reaches the set
+//! through a pointer that the owner clears, under the block's lock, before
+//! the set's memory goes away. Children that only wake by reference (like
+//! `yield_now`) never allocate.
 //!
 //! ```text
-//! +--------------------------------------+ <- the block, `Header` first
-//! | refs | head | parent waker | layout  |
-//! +--------------------------------------+ <- size_of::<Header>()
-//! | Slot 0 | Slot 1 | ...     | Slot n-1 |    each waker's data points here
-//! +--------------------------------------+
-//! | payload (the children), if any       |
-//! +--------------------------------------+
+//! set (inline, or at the start of a heap block)     Shared (heap, refcounted)
+//! +-----------------------------------------+      +--------------------------+
+//! | head | len | parent waker | shared ---------->  | refs | Mutex<set ptr>    |
+//! +-----------------------------------------+      +--------------------------+
+//! | Slot 0 | Slot 1 | ...        | Slot n-1 |      | id 0 | id 1 | ... | n-1  |
+//! +-----------------------------------------+      +--------------------------+
+//! | payload (the children), if a heap block |       a clone's data points at
+//! +-----------------------------------------+       the id of its child
 //! ```
 
 use std::alloc::{self, Layout};
@@ -28,11 +38,11 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
 use std::ops::{ControlFlow, Deref};
+use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::task::{Context, RawWaker, RawWakerVTable, Waker};
 
-use parking_lot::Mutex;
+use crate::loom::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Mutex, Ordering};
 
 /// The stack is empty / the end of the list (`next` of the last slot).
 const EMPTY: u32 = u32::MAX;
@@ -41,24 +51,27 @@ const EMPTY: u32 = u32::MAX;
 /// [`EMPTY`].
 const MAX_CHILDREN: usize = EMPTY as usize;
 
-/// The start of a block.
-struct Header {
-    /// The owner's reference plus one per live waker clone. The block is
-    /// freed when it drops to zero.
-    refs: AtomicUsize,
+/// The start of a set.
+#[repr(C)]
+pub(crate) struct Header {
     /// Index of the most recently woken child (a Treiber stack linked through
     /// [`Slot::next`]), or [`EMPTY`]. Wakers only push; the owner only takes
     /// the whole stack with one swap, so there is no ABA problem.
     head: AtomicU32,
+    /// How many slots follow (to size the [`Shared`] block).
+    len: u32,
     /// The waker of the task polling the combinator; `None` before the first
     /// poll and after the combinator finished or was dropped, so late wakes
     /// wake nobody.
     parent: Mutex<Option<Waker>>,
-    /// The layout of the whole block, to free it.
-    layout: Layout,
+    /// Null until a child's waker is first cloned, then the block that the
+    /// clones share. Set once, during a poll (see `shared_for`); the owner
+    /// holds one reference to it, released when the set is dropped.
+    shared: AtomicPtr<Shared>,
 }
 
-/// One child's readiness. A child's waker points here.
+/// One child's readiness. A child's borrowed waker points here.
+#[repr(C)]
 struct Slot {
     /// Whether the slot is on the stack, or taken off it and not yet handed
     /// to the owner's poll loop. Only the waker that flips it from `false` to
@@ -78,17 +91,85 @@ struct Slot {
 // (Alignments are powers of two: the larger is a multiple of the smaller.)
 const _: () = assert!(mem::align_of::<Header>() >= mem::align_of::<Slot>());
 const SLOTS_OFFSET: usize = mem::size_of::<Header>();
+const _: () = assert!(mem::offset_of!(InlineSet<1>, slots) == SLOTS_OFFSET);
+
+impl Header {
+    fn new(len: usize) -> Header {
+        assert!(
+            len < MAX_CHILDREN,
+            "gather: at most {} futures at once",
+            MAX_CHILDREN - 1
+        );
+        Header {
+            head: AtomicU32::new(EMPTY),
+            // Cannot truncate: checked above.
+            len: len as u32,
+            parent: Mutex::new(None),
+            shared: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+}
+
+impl Slot {
+    fn new(index: usize) -> Slot {
+        Slot {
+            queued: AtomicBool::new(false),
+            // Cannot truncate: `index < len < MAX_CHILDREN` (`Header::new`).
+            index: index as u32,
+            next: AtomicU32::new(EMPTY),
+        }
+    }
+}
+
+/// The memory of a set of `N` children inside the combinator that owns it
+/// (for [`gather!`](crate::gather!)): no allocation. It must be pinned
+/// before its set is made, and outlive the set (see [`InlineSet::set`]).
+#[repr(C)]
+pub(crate) struct InlineSet<const N: usize> {
+    header: Header,
+    slots: [Slot; N],
+}
+
+impl<const N: usize> InlineSet<N> {
+    /// The memory of a set of `N` children.
+    ///
+    /// # Panics
+    ///
+    /// If `N` is `u32::MAX` or more.
+    pub(crate) fn new() -> Self {
+        InlineSet {
+            header: Header::new(N),
+            slots: std::array::from_fn(Slot::new),
+        }
+    }
+
+    /// The set of these children.
+    ///
+    /// # Safety
+    ///
+    /// The returned set must be dropped before `self` is (it points into
+    /// `self`; pinning guarantees only that `self` does not move until then),
+    /// and only one set may be made of the same memory.
+    pub(crate) unsafe fn set(self: Pin<&mut Self>) -> ReadySet {
+        // SAFETY: nothing is moved out; the pointer stays valid while `self`
+        // stays pinned, and the caller drops the set before `self`.
+        let header = NonNull::from(unsafe { self.get_unchecked_mut() }).cast::<Header>();
+        ReadySet::from_header(header, N, None)
+    }
+}
 
 /// The owner's handle on a readiness set of `len` children: the one that
-/// polls them. Dropping it forgets the parent's waker and releases the
-/// owner's reference; the block lives on while wakers point into it.
+/// polls them. Dropping it forgets the parent's waker and cuts the clones of
+/// the children's wakers off the set (they then wake nobody), and frees the
+/// heap block if the set has one.
 pub(crate) struct ReadySet {
     header: NonNull<Header>,
     len: usize,
-    payload_offset: usize,
-    /// Slots `0..initialized` are written; the others are uninitialised
-    /// memory, and no waker points at them yet.
-    initialized: usize,
+    /// The heap block the set owns (its layout and payload offset), if any.
+    block: Option<(Layout, usize)>,
+    /// Whether a full pass over the children has started (so a later full
+    /// pass starts over, after a child panicked).
+    started: bool,
     /// Whether every child has been polled once (so later polls only take
     /// the woken ones).
     polled_all: bool,
@@ -97,32 +178,30 @@ pub(crate) struct ReadySet {
     registered: Option<(*const (), &'static RawWakerVTable)>,
 }
 
-// SAFETY: the block is only touched through atomics and a mutex, except the
-// payload, which `ReadySet` never reads: its users say what they store there
-// and must be `Send`/`Sync` only if their contents are.
+// SAFETY: the set's memory is only touched through atomics and a mutex,
+// except the payload, which `ReadySet` never reads: its users say what they
+// store there and must be `Send`/`Sync` only if their contents are.
 unsafe impl Send for ReadySet {}
 // SAFETY: as above; through `&ReadySet` one can only get the payload's
 // address. (`registered` only holds pointers to compare, never to follow.)
 unsafe impl Sync for ReadySet {}
 
 impl ReadySet {
-    /// A set for `len` children, with no payload.
+    /// A set for `len` children in a heap block of its own, with no payload.
+    #[cfg(test)]
     pub(crate) fn new(len: usize) -> ReadySet {
         ReadySet::with_payload(len, Layout::new::<()>())
     }
 
-    /// A set for `len` children, with room for `payload` after the slots
-    /// (uninitialised; see [`payload`](ReadySet::payload)).
+    /// A set for `len` children in a heap block of its own, with room for
+    /// `payload` after the slots (uninitialised; see
+    /// [`payload`](ReadySet::payload)).
     ///
     /// # Panics
     ///
     /// If `len` is `u32::MAX` or more, or the block is larger than `isize::MAX`.
     pub(crate) fn with_payload(len: usize, payload: Layout) -> ReadySet {
-        assert!(
-            len < MAX_CHILDREN,
-            "gather: at most {} futures at once",
-            MAX_CHILDREN - 1
-        );
+        let header = Header::new(len);
         let slots = Layout::array::<Slot>(len).expect("gather: too many futures");
         let (layout, slots_offset) = Layout::new::<Header>()
             .extend(slots)
@@ -133,26 +212,27 @@ impl ReadySet {
 
         // SAFETY: `layout` has a non-zero size: it holds a `Header`.
         let block = unsafe { alloc::alloc(layout) };
-        let Some(header) = NonNull::new(block.cast::<Header>()) else {
+        let Some(block) = NonNull::new(block.cast::<Header>()) else {
             alloc::handle_alloc_error(layout)
         };
         // SAFETY: the block is freshly allocated for `layout`, which starts
-        // with a (suitably aligned) `Header`. The slots are written later,
-        // each just before its child's first poll (see `poll_children`), so
-        // that the pass over them is the same as the pass over the children.
+        // with a (suitably aligned) `Header` followed by `len` slots.
         unsafe {
-            header.as_ptr().write(Header {
-                refs: AtomicUsize::new(1),
-                head: AtomicU32::new(EMPTY),
-                parent: Mutex::new(None),
-                layout,
-            });
+            block.as_ptr().write(header);
+            let first = block.byte_add(SLOTS_OFFSET).cast::<Slot>();
+            for index in 0..len {
+                first.add(index).write(Slot::new(index));
+            }
         }
+        ReadySet::from_header(block, len, Some((layout, payload_offset)))
+    }
+
+    fn from_header(header: NonNull<Header>, len: usize, block: Option<(Layout, usize)>) -> Self {
         ReadySet {
             header,
             len,
-            payload_offset,
-            initialized: 0,
+            block,
+            started: false,
             polled_all: false,
             registered: None,
         }
@@ -161,67 +241,49 @@ impl ReadySet {
     /// Tracks only the first `len` children (for an iterator that yielded
     /// fewer items than it promised). Only before the first poll.
     pub(crate) fn truncate(&mut self, len: usize) {
-        debug_assert!(!self.polled_all && len <= self.len);
+        debug_assert!(!self.started && len <= self.len);
         self.len = self.len.min(len);
     }
 
     /// The start of the payload: uninitialised memory for the layout given
     /// to [`with_payload`](ReadySet::with_payload). It stays allocated (and
-    /// never moves) until the set and every waker are gone; the set never
-    /// reads, writes or drops it, so its user must drop what it put there
-    /// before dropping the set.
+    /// never moves) until the set is dropped; the set never reads, writes or
+    /// drops it, so its user must drop what it put there before dropping the
+    /// set.
+    ///
+    /// # Panics
+    ///
+    /// If the set was not made by [`with_payload`](ReadySet::with_payload).
     pub(crate) fn payload(&self) -> NonNull<u8> {
-        // SAFETY: `payload_offset` is within (or one past the end of) the
-        // block, which is live while `self` holds its reference.
-        unsafe { self.header.cast::<u8>().add(self.payload_offset) }
+        let (_, offset) = self.block.expect("gather: a set without a payload");
+        // SAFETY: `offset` is within (or one past the end of) the block,
+        // which is live while `self` is.
+        unsafe { self.header.cast::<u8>().add(offset) }
     }
 
     fn header(&self) -> &Header {
-        // SAFETY: the owner's reference keeps the block alive while `self`
-        // lives; the header is only read through shared references.
+        // SAFETY: the set's memory is live while `self` is; the header is
+        // only read through shared references.
         unsafe { self.header.as_ref() }
     }
 
-    fn slot(&self, index: usize) -> NonNull<Slot> {
+    fn slot(&self, index: usize) -> &Slot {
         debug_assert!(index < self.len);
-        // SAFETY: `index < len`, so the slot lies inside the live block.
-        unsafe {
-            self.header
-                .cast::<u8>()
-                .add(SLOTS_OFFSET)
-                .cast::<Slot>()
-                .add(index)
-        }
+        // SAFETY: `index < len`, so the slot lies inside the live set, and
+        // is initialised (all are, from the start).
+        unsafe { slot_of(self.header, index).as_ref() }
     }
 
-    /// Writes slot `index`, the next uninitialised one.
-    fn init_slot(&mut self, index: usize) {
-        debug_assert_eq!(index, self.initialized);
-        // SAFETY: `index < len` (callers) and the slot is not initialised,
-        // so no waker reads it; the slot lies inside the live block.
-        unsafe {
-            self.slot(index).as_ptr().write(Slot {
-                queued: AtomicBool::new(false),
-                // Cannot truncate: `len < MAX_CHILDREN` (`with_payload`).
-                index: index as u32,
-                next: AtomicU32::new(EMPTY),
-            });
-        }
-        self.initialized += 1;
-    }
-
-    /// A waker for child `index`, borrowing the owner's reference: building
-    /// it costs no atomic operation; a child that keeps it clones it, which
-    /// takes a reference.
+    /// A borrowed waker for child `index`: building it costs nothing; a
+    /// child that keeps it clones it (see [`SHARED`]).
     fn waker(&self, index: usize) -> WakerRef<'_> {
-        debug_assert!(index < self.initialized);
-        let data = self.slot(index).as_ptr().cast_const().cast::<()>();
-        // SAFETY: `data` points at an initialised slot (`index <
-        // initialized`: callers) of a live block, and `VTABLE`'s
-        // functions uphold `RawWaker`'s contract for such pointers (see
-        // them); the waker is never dropped, only borrowed while `self` is,
-        // so it uses the owner's reference without releasing it.
-        let waker = unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) };
+        let data = ptr::from_ref(self.slot(index)).cast::<()>();
+        // SAFETY: `data` points at a slot of the set, with the provenance of
+        // the whole set (from `self.header`), and `BORROWED`'s functions
+        // uphold `RawWaker`'s contract for such a pointer while the set
+        // lives; the waker is only lent while `self` is borrowed, and never
+        // dropped.
+        let waker = unsafe { Waker::from_raw(RawWaker::new(data, &BORROWED)) };
         WakerRef {
             waker: ManuallyDrop::new(waker),
             _set: PhantomData,
@@ -241,8 +303,28 @@ impl ReadySet {
         mut poll_child: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
         self.register(cx.waker());
+        let flow = self.pass(&mut poll_child);
+        // A push through a borrowed waker does not wake the parent: it
+        // happens during this pass (a borrowed waker lives no longer), so
+        // here we see it, and wake the parent ourselves, without the lock
+        // and the clone a wake from outside needs. (A push through a clone
+        // that found the stack empty woke the parent already; one more wake
+        // is harmless.) Relaxed: those pushes were made by this thread, or
+        // by threads that the child joined before its poll returned.
+        if self.header().head.load(Ordering::Relaxed) != EMPTY {
+            cx.waker().wake_by_ref();
+        }
+        flow
+    }
+
+    /// One pass of [`poll_children`](ReadySet::poll_children): every child
+    /// or only the woken ones.
+    fn pass<B>(
+        &mut self,
+        poll_child: &mut impl FnMut(usize, &mut Context<'_>) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         if !self.polled_all {
-            if self.initialized != 0 {
+            if mem::replace(&mut self.started, true) {
                 // A child panicked during the last full pass. Every child is
                 // polled again, so take every pending wake off the stack
                 // first: left there, it would keep its slot `queued` (so
@@ -251,10 +333,6 @@ impl ReadySet {
                 for _ in self.take_woken() {}
             }
             for index in 0..self.len {
-                // In index order, so `initialized <= index` here.
-                if index == self.initialized {
-                    self.init_slot(index);
-                }
                 let waker = self.waker(index);
                 poll_child(index, &mut Context::from_waker(&waker))?;
             }
@@ -311,8 +389,7 @@ impl ReadySet {
         // their `next` until we clear it.
         let mut reversed = EMPTY;
         while top != EMPTY {
-            // SAFETY: only initialised slots have wakers, so only they are pushed.
-            let slot = unsafe { self.slot(top as usize).as_ref() };
+            let slot = self.slot(top as usize);
             // Relaxed: ordered by the swap's Acquire above; the slot is ours.
             let below = slot.next.load(Ordering::Relaxed);
             slot.next.store(reversed, Ordering::Relaxed);
@@ -329,8 +406,34 @@ impl ReadySet {
 impl Drop for ReadySet {
     fn drop(&mut self) {
         self.close();
-        // SAFETY: the owner's reference, released exactly once, here.
-        unsafe { release(self.header) };
+        // Acquire: the pointer was stored by a clone made during one of our
+        // polls, so this thread already saw it; Acquire keeps that explicit.
+        if let Some(shared) = NonNull::new(self.header().shared.load(Ordering::Acquire)) {
+            // SAFETY: the owner's reference keeps the block alive until the
+            // `drop_shared_ref` below.
+            let set = unsafe { &shared.as_ref().set };
+            // Under the lock: a wake through a clone that holds it finishes
+            // before the set's memory goes; later ones find `None`.
+            *set.lock() = None;
+            // SAFETY: the owner's reference, dropped exactly once, here.
+            unsafe { drop_shared_ref(shared) };
+        }
+        if let Some((layout, _)) = self.block {
+            // SAFETY: the block was allocated with `layout` by
+            // `with_payload`, which wrote the header and `header.len` slots
+            // (`self.len` may have been truncated); no waker reaches it any
+            // more (the clones were cut off above, and borrowed wakers do
+            // not outlive a poll); the payload was dropped by its user.
+            unsafe {
+                let slots = self.header().len as usize;
+                ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+                    slot_of(self.header, 0).as_ptr(),
+                    slots,
+                ));
+                ptr::drop_in_place(self.header.as_ptr());
+                alloc::dealloc(self.header.as_ptr().cast::<u8>(), layout);
+            }
+        }
     }
 }
 
@@ -343,7 +446,7 @@ impl fmt::Debug for ReadySet {
     }
 }
 
-/// A child's waker borrowing the owner's reference (never dropped).
+/// A child's borrowed waker, lent for one poll (never dropped).
 struct WakerRef<'a> {
     waker: ManuallyDrop<Waker>,
     _set: PhantomData<&'a ReadySet>,
@@ -372,8 +475,7 @@ impl Iterator for Woken<'_> {
             return None;
         }
         let index = self.next as usize;
-        // SAFETY: only initialised slots have wakers, so only they are pushed.
-        let slot = unsafe { self.set.slot(index).as_ref() };
+        let slot = self.set.slot(index);
         // Relaxed: written by this thread in `take_woken`.
         self.next = slot.next.load(Ordering::Relaxed);
         // Cleared before the child is polled, so a wake during or after the
@@ -398,24 +500,28 @@ impl Drop for Woken<'_> {
         let mut rest = self.next;
         let mut top = EMPTY;
         while rest != EMPTY {
-            // SAFETY: only initialised slots have wakers, so only they are pushed.
-            let slot = unsafe { self.set.slot(rest as usize).as_ref() };
+            let slot = self.set.slot(rest as usize);
             // Relaxed: the list is still ours (its slots are `queued`).
             let below = slot.next.load(Ordering::Relaxed);
             slot.next.store(top, Ordering::Relaxed);
             top = rest;
             rest = below;
         }
-        // SAFETY: `self.next` was pushed, so initialised; it is now the bottom.
-        let bottom = unsafe { self.set.slot(self.next as usize).as_ref() };
-        self.set.header().push(top, bottom);
+        // `self.next` is now the bottom of the list. We are inside the
+        // owner's poll: if a pass ends, it wakes the parent (see
+        // `poll_children`); if a child is panicking, the next poll starts
+        // over anyway.
+        self.set
+            .header()
+            .push(top, self.set.slot(self.next as usize));
     }
 }
 
 impl Header {
     /// Pushes the list `first ..= last` (already linked, `last` at the
-    /// bottom) and wakes the parent if the stack was empty.
-    fn push(&self, first: u32, last: &Slot) {
+    /// bottom); returns whether the stack was empty, in which case the
+    /// caller sees that the parent is woken.
+    fn push(&self, first: u32, last: &Slot) -> bool {
         // Relaxed: the CAS below re-reads the value it relies on.
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -436,51 +542,214 @@ impl Header {
         }
         // A non-empty stack means whoever made it non-empty woke the parent
         // (or is about to), and the owner has not taken it since.
-        if head == EMPTY {
-            let parent = self.parent.lock().clone();
-            // Woken outside the lock: it runs the executor's code.
-            if let Some(parent) = parent {
-                parent.wake();
-            }
+        head == EMPTY
+    }
+
+    /// Marks child `slot` ready: pushes it unless it is queued already.
+    /// Returns whether the parent is to be woken (see [`Header::push`]).
+    fn wake_slot(&self, slot: &Slot) -> bool {
+        // AcqRel: Release publishes what the waker did before waking to the
+        // owner's clearing swap (see `Woken::next`); Acquire pairs with that
+        // swap's Release, so the owner has read `next` before we overwrite it.
+        if slot.queued.swap(true, Ordering::AcqRel) {
+            return false;
         }
+        self.push(slot.index, slot)
     }
 }
 
-/// Marks a child ready: pushes its slot unless it is queued already.
-fn wake_slot(header: &Header, slot: &Slot) {
-    // AcqRel: Release publishes what the waker did before waking to the
-    // owner's clearing swap (see `Woken::next`); Acquire pairs with that
-    // swap's Release, so the owner has read `next` before we overwrite it.
-    if !slot.queued.swap(true, Ordering::AcqRel) {
-        header.push(slot.index, slot);
-    }
-}
-
-/// The header of the block holding `slot`.
+/// Slot `index` of the set starting at `header`.
 ///
 /// # Safety
 ///
-/// `slot` must point at a slot of a live block, and carry the provenance of
-/// the whole block (as every slot pointer made by [`ReadySet::slot`] does).
+/// `header` must point at a live set of more than `index` slots, with the
+/// provenance of the whole set.
+unsafe fn slot_of(header: NonNull<Header>, index: usize) -> NonNull<Slot> {
+    // SAFETY: the slots start `SLOTS_OFFSET` bytes past the header, and slot
+    // `index` lies inside the set (caller).
+    unsafe { header.byte_add(SLOTS_OFFSET).cast::<Slot>().add(index) }
+}
+
+/// The header of the set holding `slot`.
+///
+/// # Safety
+///
+/// `slot` must point at a slot of a live set, and carry the provenance of
+/// the whole set (as every slot pointer made by [`ReadySet::slot`] does).
 unsafe fn header_of(slot: *const Slot) -> *const Header {
     // SAFETY: the slot is live (caller); slot `index` is `index` slots past
     // the first, which is `SLOTS_OFFSET` bytes past the header, all within
-    // the one block the pointer may address.
+    // the one set the pointer may address.
     unsafe {
         let index = (*slot).index as usize;
         slot.sub(index).byte_sub(SLOTS_OFFSET).cast::<Header>()
     }
 }
 
-/// Drops one reference to the block, freeing it if that was the last.
+/// The vtable of a borrowed waker, whose data is a pointer to its [`Slot`],
+/// lent to a child for one poll. It is never dropped, and cannot be woken by
+/// value (only an owned waker can), so `wake` and `drop` are there only to
+/// fill the table. Every function requires a slot pointer of a live set
+/// (which the set's owner guarantees while it lends the waker).
+static BORROWED: RawWakerVTable = RawWakerVTable::new(
+    clone_borrowed,
+    wake_by_ref_borrowed,
+    wake_by_ref_borrowed,
+    drop_borrowed,
+);
+
+unsafe fn clone_borrowed(data: *const ()) -> RawWaker {
+    let slot = data.cast::<Slot>();
+    // SAFETY: `data` is a slot of a live set (vtable contract).
+    let (header, index) = unsafe { (header_of(slot), (*slot).index) };
+    // SAFETY: as above, and the pointer has the whole set's provenance.
+    let shared = unsafe { shared_for(NonNull::new_unchecked(header.cast_mut())) };
+    // SAFETY: the block has an id per slot of the set, so `index` is in it.
+    let id = unsafe { id_of(shared, index as usize) };
+    RawWaker::new(id.as_ptr().cast_const().cast::<()>(), &SHARED)
+}
+
+unsafe fn wake_by_ref_borrowed(data: *const ()) {
+    let slot = data.cast::<Slot>();
+    // SAFETY: `data` is a slot of a live set (vtable contract); headers
+    // and slots are only read through shared references.
+    let (header, slot) = unsafe { (&*header_of(slot), &*slot) };
+    // The parent is not woken here: a borrowed waker is only used during
+    // the owner's poll, which wakes the parent after its pass if the stack
+    // is not empty (see `ReadySet::poll_children`).
+    header.wake_slot(slot);
+}
+
+unsafe fn drop_borrowed(_: *const ()) {}
+
+/// The block that clones of a set's wakers share. Made by the first clone,
+/// it outlives the set as long as a clone does; the owner cuts it off the set
+/// (`set` becomes `None`) before the set's memory goes.
+///
+/// `len` ids follow it in the block (`u32` each: the child's index); a
+/// clone's data points at the id of its child.
+#[repr(C)]
+struct Shared {
+    /// One reference per clone, plus the owner's while the set lives. The
+    /// block is freed when it drops to zero.
+    refs: AtomicUsize,
+    /// The set, while its owner lives. Held while a wake touches the set, so
+    /// the owner cannot free the set in the middle of it.
+    set: Mutex<Option<NonNull<Header>>>,
+    /// How many ids follow.
+    len: usize,
+}
+
+const _: () = assert!(mem::align_of::<Shared>() >= mem::align_of::<u32>());
+const IDS_OFFSET: usize = mem::size_of::<Shared>();
+
+fn shared_layout(len: usize) -> Layout {
+    let ids = Layout::array::<u32>(len).expect("gather: too many futures");
+    let (layout, offset) = Layout::new::<Shared>()
+        .extend(ids)
+        .expect("gather: too many futures");
+    debug_assert_eq!(offset, IDS_OFFSET);
+    layout.pad_to_align()
+}
+
+/// The id of child `index` in `shared`.
+///
+/// # Safety
+///
+/// `shared` must be live, with more than `index` ids.
+unsafe fn id_of(shared: NonNull<Shared>, index: usize) -> NonNull<u32> {
+    // SAFETY: the ids start `IDS_OFFSET` bytes in, and id `index` is inside
+    // the block (caller).
+    unsafe { shared.byte_add(IDS_OFFSET).cast::<u32>().add(index) }
+}
+
+/// The shared block of the set at `header`, made if it is the first clone,
+/// with one more reference (the new clone's).
+///
+/// # Safety
+///
+/// `header` must point at a live set, with the provenance of the whole set,
+/// and that set's owner must be inside a poll (clones are made only from a
+/// borrowed waker, which lives only then), so it is not dropping the set.
+unsafe fn shared_for(header: NonNull<Header>) -> NonNull<Shared> {
+    // SAFETY: the set is live (caller).
+    let h = unsafe { header.as_ref() };
+    // Acquire: pairs with the Release of the compare-exchange below (on
+    // another thread that cloned first), so the block it made is visible.
+    if let Some(shared) = NonNull::new(h.shared.load(Ordering::Acquire)) {
+        // SAFETY: the owner's reference keeps the block alive: the owner is
+        // inside a poll (caller), not dropping the set.
+        let refs = unsafe { &shared.as_ref().refs };
+        take_ref(refs);
+        return shared;
+    }
+    let len = h.len as usize;
+    let layout = shared_layout(len);
+    // SAFETY: `layout` has a non-zero size: it holds a `Shared`.
+    let block = unsafe { alloc::alloc(layout) };
+    let Some(shared) = NonNull::new(block.cast::<Shared>()) else {
+        alloc::handle_alloc_error(layout)
+    };
+    // SAFETY: the block is fresh, laid out as `Shared` followed by `len`
+    // ids, all written here.
+    unsafe {
+        shared.as_ptr().write(Shared {
+            // The owner's and the new clone's.
+            refs: AtomicUsize::new(2),
+            set: Mutex::new(Some(header)),
+            len,
+        });
+        for index in 0..len {
+            // Cannot truncate: `len < MAX_CHILDREN` (`Header::new`).
+            id_of(shared, index).as_ptr().write(index as u32);
+        }
+    }
+    // AcqRel on success: Release publishes the block to the threads that
+    // load it (above; and the owner, in `ReadySet::drop`). Acquire on
+    // failure: pairs with the winner's Release, so its block is visible.
+    match h.shared.compare_exchange(
+        ptr::null_mut(),
+        shared.as_ptr(),
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => shared,
+        Err(winner) => {
+            // Another thread's clone made one first: use it, free ours.
+            // SAFETY: ours was never published: drop it, free it.
+            unsafe {
+                ptr::drop_in_place(shared.as_ptr());
+                alloc::dealloc(block, layout);
+            }
+            // SAFETY: the winner is non-null and live (as above).
+            let winner = unsafe { NonNull::new_unchecked(winner) };
+            // SAFETY: kept alive by the owner's reference (as above).
+            take_ref(unsafe { &winner.as_ref().refs });
+            winner
+        }
+    }
+}
+
+/// Adds a reference to a block that the caller can already reach.
+fn take_ref(refs: &AtomicUsize) {
+    // Relaxed: as in `Arc::clone`, a reference is made from a live one, so
+    // the block cannot be freed meanwhile and nothing needs publishing.
+    let old = refs.fetch_add(1, Ordering::Relaxed);
+    if old > isize::MAX as usize {
+        // Wakers leaked in a loop: abort rather than overflow, like `Arc`.
+        std::process::abort();
+    }
+}
+
+/// Drops one reference to a shared block, freeing it if that was the last.
 ///
 /// # Safety
 ///
 /// The caller must own one reference, and not use the block afterwards.
-unsafe fn release(header: NonNull<Header>) {
+unsafe fn drop_shared_ref(shared: NonNull<Shared>) {
     // SAFETY: the caller's reference keeps the block alive until this
     // decrement.
-    let refs = unsafe { &header.as_ref().refs };
+    let refs = unsafe { &shared.as_ref().refs };
     // Release: everything this holder did with the block happens before
     // whoever frees it (their Acquire fence below). As in `Arc::drop`.
     if refs.fetch_sub(1, Ordering::Release) != 1 {
@@ -489,62 +758,94 @@ unsafe fn release(header: NonNull<Header>) {
     // Acquire: pairs with every other holder's Release decrement.
     fence(Ordering::Acquire);
     // SAFETY: that was the last reference, so nothing else can reach the
-    // block: drop the header (the slots need no drop; the payload was
-    // dropped by the owner) and free it with the layout it was made with.
+    // block: drop the `Shared` (the ids need no drop) and free it with the
+    // layout it was made with.
     unsafe {
-        let layout = header.as_ref().layout;
-        ptr::drop_in_place(header.as_ptr());
-        alloc::dealloc(header.as_ptr().cast::<u8>(), layout);
+        let layout = shared_layout(shared.as_ref().len);
+        ptr::drop_in_place(shared.as_ptr());
+        alloc::dealloc(shared.as_ptr().cast::<u8>(), layout);
     }
 }
 
-/// The vtable of a child's waker, whose data is a pointer to its [`Slot`].
+/// The shared block holding `id`.
 ///
-/// Every function requires a data pointer made by [`ReadySet::waker`] or
-/// `clone_waker`, to which the calling waker holds (or borrows) a reference.
-/// They touch only atomics and the mutex, so they are safe from any thread.
-static VTABLE: RawWakerVTable =
-    RawWakerVTable::new(clone_waker, wake_waker, wake_by_ref_waker, drop_waker);
-
-unsafe fn clone_waker(data: *const ()) -> RawWaker {
-    // SAFETY: `data` is a slot pointer of a block kept alive by the waker
-    // being cloned (vtable contract).
-    let header = unsafe { &*header_of(data.cast::<Slot>()) };
-    // Relaxed: as in `Arc::clone`, a reference is made from a live one, so
-    // the block cannot be freed meanwhile and nothing needs publishing.
-    let old = header.refs.fetch_add(1, Ordering::Relaxed);
-    if old > isize::MAX as usize {
-        // Wakers leaked in a loop: abort rather than overflow, like `Arc`.
-        std::process::abort();
+/// # Safety
+///
+/// `id` must point at an id of a live shared block, with the provenance of
+/// the whole block (as every pointer made by [`id_of`] does).
+unsafe fn shared_of(id: *const u32) -> NonNull<Shared> {
+    // SAFETY: id `index` is `index` ids past the first, `IDS_OFFSET` bytes
+    // past the block's start, all within the block (caller).
+    unsafe {
+        let index = *id as usize;
+        NonNull::new_unchecked(
+            id.sub(index)
+                .byte_sub(IDS_OFFSET)
+                .cast::<Shared>()
+                .cast_mut(),
+        )
     }
-    RawWaker::new(data, &VTABLE)
 }
 
-unsafe fn wake_waker(data: *const ()) {
+/// The vtable of a clone of a child's waker, whose data points at the
+/// child's id in a [`Shared`] block.
+///
+/// Every function requires such a pointer, to which the calling waker holds
+/// (or borrows) a reference. They touch only atomics and mutexes, so they
+/// are safe from any thread, before and after the set is gone.
+static SHARED: RawWakerVTable =
+    RawWakerVTable::new(clone_shared, wake_shared, wake_by_ref_shared, drop_shared);
+
+unsafe fn clone_shared(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is an id of a block kept alive by the waker being
+    // cloned (vtable contract).
+    let shared = unsafe { shared_of(data.cast::<u32>()) };
+    // SAFETY: as above.
+    take_ref(unsafe { &shared.as_ref().refs });
+    RawWaker::new(data, &SHARED)
+}
+
+unsafe fn wake_shared(data: *const ()) {
     // SAFETY: the waker owns a reference (vtable contract), which `wake`
-    // consumes: use it, then release it.
+    // consumes: use it, then drop it.
     unsafe {
-        wake_by_ref_waker(data);
-        drop_waker(data);
+        wake_by_ref_shared(data);
+        drop_shared(data);
     }
 }
 
-unsafe fn wake_by_ref_waker(data: *const ()) {
-    let slot = data.cast::<Slot>();
-    // SAFETY: `data` is a slot pointer of a block kept alive by the waker
-    // (vtable contract); slots and header are only read through shared
-    // references.
-    let (header, slot) = unsafe { (&*header_of(slot), &*slot) };
-    wake_slot(header, slot);
+unsafe fn wake_by_ref_shared(data: *const ()) {
+    let id = data.cast::<u32>();
+    // SAFETY: `data` is an id of a block kept alive by the waker (vtable
+    // contract).
+    let (shared, index) = unsafe { (shared_of(id).as_ref(), *id as usize) };
+    let parent = {
+        let set = shared.set.lock();
+        match *set {
+            Some(header) => {
+                // SAFETY: the set is live while its pointer is here, and the
+                // lock held keeps its owner from removing it meanwhile; it
+                // has a slot per id, so `index` is in it.
+                let (header, slot) = unsafe { (header.as_ref(), slot_of(header, index).as_ref()) };
+                if header.wake_slot(slot) {
+                    header.parent.lock().clone()
+                } else {
+                    None
+                }
+            }
+            None => None,
+        }
+    };
+    // Woken outside the lock: it runs the executor's code.
+    if let Some(parent) = parent {
+        parent.wake();
+    }
 }
 
-unsafe fn drop_waker(data: *const ()) {
+unsafe fn drop_shared(data: *const ()) {
     // SAFETY: the waker owns a reference to a live block (vtable contract),
-    // released here, once; the waker is not used afterwards.
-    unsafe {
-        let header = header_of(data.cast::<Slot>());
-        release(NonNull::new_unchecked(header.cast_mut()));
-    }
+    // dropped here, once; the waker is not used afterwards.
+    unsafe { drop_shared_ref(shared_of(data.cast::<u32>())) }
 }
 
 #[cfg(test)]
