@@ -60,10 +60,6 @@ pub(crate) struct Header {
     head: AtomicU32,
     /// How many slots follow (to size the [`Shared`] block).
     len: u32,
-    /// The waker of the task polling the combinator; `None` before the first
-    /// poll and after the combinator finished or was dropped, so late wakes
-    /// wake nobody.
-    parent: Mutex<Option<Waker>>,
     /// Null until a child's waker is first cloned, then the block that the
     /// clones share. Set once, during a poll (see `shared_for`); the owner
     /// holds one reference to it, released when the set is dropped.
@@ -104,7 +100,6 @@ impl Header {
             head: AtomicU32::new(EMPTY),
             // Cannot truncate: checked above.
             len: len as u32,
-            parent: Mutex::new(None),
             shared: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -296,21 +291,26 @@ impl ReadySet {
     /// last call, in the order they were woken. Stops early if `poll_child`
     /// breaks.
     ///
-    /// Registers `cx`'s waker first, to be woken when a child is.
+    /// Wakes `cx`'s waker if a child is woken during the pass, or later.
     pub(crate) fn poll_children<B>(
         &mut self,
         cx: &Context<'_>,
         mut poll_child: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
-        self.register(cx.waker());
         let flow = self.pass(&mut poll_child);
+        // After the pass: a child may have cloned its waker in it.
+        self.register(cx.waker());
         // A push through a borrowed waker does not wake the parent: it
         // happens during this pass (a borrowed waker lives no longer), so
         // here we see it, and wake the parent ourselves, without the lock
-        // and the clone a wake from outside needs. (A push through a clone
-        // that found the stack empty woke the parent already; one more wake
-        // is harmless.) Relaxed: those pushes were made by this thread, or
-        // by threads that the child joined before its poll returned.
+        // and the clone a wake from outside needs. So does a push through a
+        // clone that found no parent registered: `register` took the lock
+        // that push holds, so either the push saw the waker just registered
+        // (and wakes it), or it happened before `register`, and so before
+        // this load. (A push that found the stack empty and woke the parent
+        // already makes this wake one too many: harmless.) Relaxed: the
+        // other pushes were made by this thread, or by threads that the
+        // child joined before its poll returned.
         if self.header().head.load(Ordering::Relaxed) != EMPTY {
             cx.waker().wake_by_ref();
         }
@@ -348,9 +348,25 @@ impl ReadySet {
         ControlFlow::Continue(())
     }
 
-    /// Makes `waker` the one woken when a child is.
+    /// The block the clones of the children's wakers share, if a child
+    /// cloned its waker.
+    fn shared(&self) -> Option<&Shared> {
+        // Acquire: the pointer was stored by a clone made during one of our
+        // polls, so this thread already saw it; Acquire keeps that explicit.
+        let shared = NonNull::new(self.header().shared.load(Ordering::Acquire))?;
+        // SAFETY: the owner's reference keeps the block alive while the set
+        // lives.
+        Some(unsafe { shared.as_ref() })
+    }
+
+    /// Makes `waker` the one that wakes from clones of the children's
+    /// wakers wake. (Wakes through borrowed wakers need none: the owner
+    /// sees them at the end of its pass.)
     fn register(&mut self, waker: &Waker) {
-        // Only the owner writes the header's waker, so `registered` is the
+        let Some(shared) = self.shared() else {
+            return;
+        };
+        // Only the owner writes the parent waker, so `registered` is the
         // data and vtable of the clone it holds; that clone is alive there,
         // so its address cannot have been reused, and equal pointers mean
         // `waker.will_wake(&stored)`. (The caller's waker of last time may
@@ -362,8 +378,9 @@ impl ReadySet {
             return;
         }
         let new = waker.clone();
-        self.registered = Some((new.data(), new.vtable()));
-        let old = self.header().parent.lock().replace(new);
+        let registered = Some((new.data(), new.vtable()));
+        let old = shared.state.lock().parent.replace(new);
+        self.registered = registered;
         // Dropped outside the lock: it runs the executor's code.
         drop(old);
     }
@@ -371,8 +388,14 @@ impl ReadySet {
     /// Forgets the parent's waker: later wakes wake nobody. For a combinator
     /// that has finished.
     pub(crate) fn close(&mut self) {
-        let old = self.header().parent.lock().take();
-        self.registered = None;
+        if self.registered.take().is_none() {
+            // Nothing registered, so no parent waker is stored.
+            return;
+        }
+        let old = self
+            .shared()
+            .and_then(|shared| shared.state.lock().parent.take());
+        // Dropped outside the lock: it runs the executor's code.
         drop(old);
     }
 
@@ -405,16 +428,18 @@ impl ReadySet {
 
 impl Drop for ReadySet {
     fn drop(&mut self) {
-        self.close();
-        // Acquire: the pointer was stored by a clone made during one of our
-        // polls, so this thread already saw it; Acquire keeps that explicit.
-        if let Some(shared) = NonNull::new(self.header().shared.load(Ordering::Acquire)) {
-            // SAFETY: the owner's reference keeps the block alive until the
-            // `drop_shared_ref` below.
-            let set = unsafe { &shared.as_ref().set };
+        if let Some(shared) = self.shared() {
             // Under the lock: a wake through a clone that holds it finishes
-            // before the set's memory goes; later ones find `None`.
-            *set.lock() = None;
+            // before the set's memory goes; later ones find no set, and no
+            // parent to wake.
+            let parent = {
+                let mut state = shared.state.lock();
+                state.set = None;
+                state.parent.take()
+            };
+            // Dropped outside the lock: it runs the executor's code.
+            drop(parent);
+            let shared = NonNull::from(shared);
             // SAFETY: the owner's reference, dropped exactly once, here.
             unsafe { drop_shared_ref(shared) };
         }
@@ -624,7 +649,7 @@ unsafe fn drop_borrowed(_: *const ()) {}
 
 /// The block that clones of a set's wakers share. Made by the first clone,
 /// it outlives the set as long as a clone does; the owner cuts it off the set
-/// (`set` becomes `None`) before the set's memory goes.
+/// (`state.set` becomes `None`) before the set's memory goes.
 ///
 /// `len` ids follow it in the block (`u32` each: the child's index); a
 /// clone's data points at the id of its child.
@@ -633,11 +658,21 @@ struct Shared {
     /// One reference per clone, plus the owner's while the set lives. The
     /// block is freed when it drops to zero.
     refs: AtomicUsize,
-    /// The set, while its owner lives. Held while a wake touches the set, so
-    /// the owner cannot free the set in the middle of it.
-    set: Mutex<Option<NonNull<Header>>>,
+    /// Held while a wake touches the set, so the owner cannot free the set
+    /// in the middle of it, nor change the parent's waker.
+    state: Mutex<SharedState>,
     /// How many ids follow.
     len: usize,
+}
+
+/// What a wake through a clone needs, under [`Shared::state`]'s lock.
+struct SharedState {
+    /// The set, while its owner lives.
+    set: Option<NonNull<Header>>,
+    /// The waker of the task polling the combinator, once a poll ended with
+    /// clones alive; `None` after the combinator finished or was dropped, so
+    /// late wakes wake nobody.
+    parent: Option<Waker>,
 }
 
 const _: () = assert!(mem::align_of::<Shared>() >= mem::align_of::<u32>());
@@ -696,7 +731,10 @@ unsafe fn shared_for(header: NonNull<Header>) -> NonNull<Shared> {
         shared.as_ptr().write(Shared {
             // The owner's and the new clone's.
             refs: AtomicUsize::new(2),
-            set: Mutex::new(Some(header)),
+            state: Mutex::new(SharedState {
+                set: Some(header),
+                parent: None,
+            }),
             len,
         });
         for index in 0..len {
@@ -820,15 +858,15 @@ unsafe fn wake_by_ref_shared(data: *const ()) {
     // contract).
     let (shared, index) = unsafe { (shared_of(id).as_ref(), *id as usize) };
     let parent = {
-        let set = shared.set.lock();
-        match *set {
+        let state = shared.state.lock();
+        match state.set {
             Some(header) => {
                 // SAFETY: the set is live while its pointer is here, and the
                 // lock held keeps its owner from removing it meanwhile; it
                 // has a slot per id, so `index` is in it.
                 let (header, slot) = unsafe { (header.as_ref(), slot_of(header, index).as_ref()) };
                 if header.wake_slot(slot) {
-                    header.parent.lock().clone()
+                    state.parent.clone()
                 } else {
                     None
                 }
