@@ -10,27 +10,28 @@
 //!
 //! Each child is polled with a waker pointing at its slot (the *borrowed*
 //! waker, [`BORROWED`]). Waking a child pushes its slot on a lock-free stack
-//! unless it is already there (O(1)), and wakes the parent only if the stack
-//! was empty. The next poll takes the whole stack at once and polls only the
-//! children on it, in the order they were woken.
+//! unless it is already there (O(1)). The next poll takes the whole stack at
+//! once and polls only the children on it, in the order they were woken.
 //!
-//! A borrowed waker lives only while its child is being polled, but a child
-//! may keep a clone for longer than the set lives. So cloning one makes (once
-//! per set, on the first clone) a small reference-counted [`Shared`] block,
-//! and the clone points there (its vtable is [`SHARED`]): it reaches the set
-//! through a pointer that the owner clears, under the block's lock, before
-//! the set's memory goes away. Children that only wake by reference (like
-//! `yield_now`) never allocate.
+//! A borrowed waker lives only while its child is being polled, so the owner
+//! itself wakes the parent at the end of its pass if the stack is not empty:
+//! a wake by reference (what `yield_now` does) takes no lock and clones
+//! nothing. But a child may keep a clone for longer than the set lives. So
+//! cloning one makes (once per set, on the first clone) a small
+//! reference-counted [`Shared`] block, and the clone points there (its vtable
+//! is [`SHARED`]): under the block's lock, it finds the set and the parent's
+//! waker, which the owner stores there after each poll and removes when the
+//! set goes. Children that only wake by reference never allocate.
 //!
 //! ```text
-//! set (inline, or at the start of a heap block)     Shared (heap, refcounted)
-//! +-----------------------------------------+      +--------------------------+
-//! | head | len | parent waker | shared ---------->  | refs | Mutex<set ptr>    |
-//! +-----------------------------------------+      +--------------------------+
-//! | Slot 0 | Slot 1 | ...        | Slot n-1 |      | id 0 | id 1 | ... | n-1  |
-//! +-----------------------------------------+      +--------------------------+
-//! | payload (the children), if a heap block |       a clone's data points at
-//! +-----------------------------------------+       the id of its child
+//! set (inline, or at the start of a heap block)    Shared (heap, refcounted)
+//! +----------------------------------------+      +---------------------------+
+//! | head | len | shared -------------------------> | refs | Mutex<set, parent> |
+//! +----------------------------------------+      +---------------------------+
+//! | Slot 0 | Slot 1 | ...       | Slot n-1 |      | id 0 | id 1 | ...  | n-1   |
+//! +----------------------------------------+      +---------------------------+
+//! | payload (the children), if a heap block|       a clone's data points at
+//! +----------------------------------------+       the id of its child
 //! ```
 
 use std::alloc::{self, Layout};
@@ -886,7 +887,15 @@ unsafe fn drop_shared(data: *const ()) {
     unsafe { drop_shared_ref(shared_of(data.cast::<u32>())) }
 }
 
+/// Models of the races (wakes from other threads against the owner's polls
+/// and drop), run by loom under `--cfg loom`, once otherwise.
 #[cfg(test)]
+#[path = "loom_models.rs"]
+mod loom_models;
+
+// Not under loom: these use loom's types outside a model (see
+// `loom_models.rs` for the models).
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
