@@ -200,3 +200,25 @@ fn gather_two_first_clones_race_to_make_the_shared_block() {
         assert_eq!(count.get(), 1, "woke after the set was dropped");
     });
 }
+
+/// A child clones its waker during the first poll and hands the clone to a
+/// thread that wakes it at once, while the owner finishes the poll and
+/// registers its waker in the block just made: the wake finds the parent
+/// registered, or the owner sees the pushed child at the end of its pass.
+#[test]
+fn gather_wake_through_a_fresh_clone_vs_the_end_of_the_first_poll() {
+    model(|| {
+        let (count, parent) = counter();
+        let mut set = ReadySet::new(1);
+        let mut waker_thread = None;
+        let flow: ControlFlow<()> = set.poll_children(&Context::from_waker(&parent), |_, cx| {
+            let clone = cx.waker().clone();
+            waker_thread = Some(thread::spawn(move || clone.wake()));
+            ControlFlow::Continue(())
+        });
+        assert!(flow.is_continue());
+        waker_thread.expect("spawned").join().expect("waker thread");
+        assert!(count.get() >= 1, "lost wake-up");
+        assert_eq!(poll_round(&mut set, &parent, &mut []), [0]);
+    });
+}
