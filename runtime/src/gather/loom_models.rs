@@ -222,3 +222,47 @@ fn gather_wake_through_a_fresh_clone_vs_the_end_of_the_first_poll() {
         assert_eq!(poll_round(&mut set, &parent, &mut []), [0]);
     });
 }
+
+/// A child woken both by itself (through its borrowed waker, on the owner's
+/// list) and, from another thread, through a clone, while the owner polls
+/// it: what that thread did before waking is seen by the child's poll, or
+/// the child is polled again.
+#[test]
+fn gather_own_list_vs_wake_through_a_clone() {
+    model(|| {
+        let (count, parent) = counter();
+        let mut set = ReadySet::new(1);
+        let mut clone = None;
+        // First poll: the child keeps a clone and wakes itself.
+        let flow: ControlFlow<()> = set.poll_children(&Context::from_waker(&parent), |_, cx| {
+            clone = Some(cx.waker().clone());
+            cx.waker().wake_by_ref();
+            ControlFlow::Continue(())
+        });
+        assert!(flow.is_continue());
+        let fired = std::sync::Arc::new(AtomicUsize::new(0));
+        let t = {
+            let fired = fired.clone();
+            let clone = clone.take().expect("cloned");
+            thread::spawn(move || {
+                // Relaxed: published to the child's poll by the wake itself.
+                fired.store(1, Ordering::Relaxed);
+                clone.wake();
+            })
+        };
+        let before = count.get();
+        let mut seen = None;
+        let flow: ControlFlow<()> = set.poll_children(&Context::from_waker(&parent), |i, _| {
+            assert_eq!(i, 0);
+            seen = Some(fired.load(Ordering::Relaxed) == 1);
+            ControlFlow::Continue(())
+        });
+        assert!(flow.is_continue());
+        assert!(seen.is_some(), "the self-woken child is polled");
+        t.join().expect("waker thread");
+        if seen != Some(true) {
+            assert!(count.get() > before, "lost wake-up");
+            assert_eq!(poll_round(&mut set, &parent, &mut []), [0]);
+        }
+    });
+}

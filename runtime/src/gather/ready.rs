@@ -61,6 +61,14 @@ pub(crate) struct Header {
     head: AtomicU32,
     /// How many slots follow (to size the [`Shared`] block).
     len: u32,
+    /// The owner's own list of woken children (linked through
+    /// [`Slot::next`], oldest first): those woken through their borrowed
+    /// waker during their poll, which the owner links after that poll.
+    /// Only the owner touches these two (so `Relaxed` everywhere): atomics
+    /// only so that the header can be shared with the wakers' threads.
+    local_head: AtomicU32,
+    /// The newest entry of the owner's list, or [`EMPTY`].
+    local_tail: AtomicU32,
     /// Null until a child's waker is first cloned, then the block that the
     /// clones share. Set once, during a poll (see `shared_for`); the owner
     /// holds one reference to it, released when the set is dropped.
@@ -76,6 +84,13 @@ struct Slot {
     /// has read [`next`](Slot::next). So a slot is on the stack at most once,
     /// and the stack never holds more than `n` entries.
     queued: AtomicBool,
+    /// Set by a wake through the borrowed waker (during the child's poll);
+    /// the owner then queues the slot on its own list after that poll
+    /// (`ReadySet::link_local`), instead of the waker pushing it on the
+    /// stack: for the common wake of a child by itself (`yield_now`), no
+    /// compare-and-swap loop, no parent wake from inside the child, and, if
+    /// no clone of any child's waker exists, no read-modify-write at all.
+    local: AtomicBool,
     /// The slot's own index, to find the header and to push it.
     index: u32,
     /// The next slot down the stack, written by the pusher before its push
@@ -101,6 +116,8 @@ impl Header {
             head: AtomicU32::new(EMPTY),
             // Cannot truncate: checked above.
             len: len as u32,
+            local_head: AtomicU32::new(EMPTY),
+            local_tail: AtomicU32::new(EMPTY),
             shared: AtomicPtr::new(ptr::null_mut()),
         }
     }
@@ -110,6 +127,7 @@ impl Slot {
     fn new(index: usize) -> Slot {
         Slot {
             queued: AtomicBool::new(false),
+            local: AtomicBool::new(false),
             // Cannot truncate: `index < len < MAX_CHILDREN` (`Header::new`).
             index: index as u32,
             next: AtomicU32::new(EMPTY),
@@ -273,7 +291,15 @@ impl ReadySet {
     /// A borrowed waker for child `index`: building it costs nothing; a
     /// child that keeps it clones it (see [`SHARED`]).
     fn waker(&self, index: usize) -> WakerRef<'_> {
-        let data = ptr::from_ref(self.slot(index)).cast::<()>();
+        debug_assert!(index < self.len);
+        // Made from the set's pointer, not from `&Slot`: the vtable's
+        // functions reach the header (and the clones the whole set) through
+        // it, so it needs the whole set's provenance.
+        // SAFETY: `index < len`: the slot lies inside the live set.
+        let data = unsafe { slot_of(self.header, index) }
+            .as_ptr()
+            .cast_const()
+            .cast::<()>();
         // SAFETY: `data` points at a slot of the set, with the provenance of
         // the whole set (from `self.header`), and `BORROWED`'s functions
         // uphold `RawWaker`'s contract for such a pointer while the set
@@ -301,10 +327,11 @@ impl ReadySet {
         let flow = self.pass(&mut poll_child);
         // After the pass: a child may have cloned its waker in it.
         self.register(cx.waker());
-        // A push through a borrowed waker does not wake the parent: it
+        // A wake through a borrowed waker does not wake the parent: it
         // happens during this pass (a borrowed waker lives no longer), so
-        // here we see it, and wake the parent ourselves, without the lock
-        // and the clone a wake from outside needs. So does a push through a
+        // here we see it (on our own list), and wake the parent ourselves,
+        // without the lock and the clone a wake from outside needs. So does
+        // a push (on the stack) through a
         // clone that found no parent registered: `register` took the lock
         // that push holds, so either the push saw the waker just registered
         // (and wakes it), or it happened before `register`, and so before
@@ -312,7 +339,10 @@ impl ReadySet {
         // already makes this wake one too many: harmless.) Relaxed: the
         // other pushes were made by this thread, or by threads that the
         // child joined before its poll returned.
-        if self.header().head.load(Ordering::Relaxed) != EMPTY {
+        let header = self.header();
+        if header.local_head.load(Ordering::Relaxed) != EMPTY
+            || header.head.load(Ordering::Relaxed) != EMPTY
+        {
             cx.waker().wake_by_ref();
         }
         flow
@@ -335,6 +365,7 @@ impl ReadySet {
             }
             for index in 0..self.len {
                 let waker = self.waker(index);
+                let _link = LinkLocal { set: self, index };
                 poll_child(index, &mut Context::from_waker(&waker))?;
             }
             // Only now: if a child panicked, the next poll starts over, so
@@ -343,6 +374,7 @@ impl ReadySet {
         } else {
             for index in self.take_woken() {
                 let waker = self.waker(index);
+                let _link = LinkLocal { set: self, index };
                 poll_child(index, &mut Context::from_waker(&waker))?;
             }
         }
@@ -400,13 +432,72 @@ impl ReadySet {
         drop(old);
     }
 
-    /// Takes every woken child off the stack, oldest wake first.
+    /// Links child `index` into the owner's list if its borrowed waker
+    /// queued it during the poll that just ended.
+    fn link_local(&self, index: usize) {
+        let slot = self.slot(index);
+        // Relaxed: the wake happened during the child's poll, so before this
+        // (on this thread, or on one joined before the poll returned).
+        if !slot.local.load(Ordering::Relaxed) {
+            return;
+        }
+        slot.local.store(false, Ordering::Relaxed);
+        if !self.claim(slot) {
+            // Already on the stack, pushed through a clone.
+            return;
+        }
+        // Relaxed: the slot is `queued` by us, so no pusher touches `next`;
+        // the list is the owner's.
+        slot.next.store(EMPTY, Ordering::Relaxed);
+        let header = self.header();
+        match header.local_tail.load(Ordering::Relaxed) {
+            EMPTY => header.local_head.store(index as u32, Ordering::Relaxed),
+            tail => self
+                .slot(tail as usize)
+                .next
+                .store(index as u32, Ordering::Relaxed),
+        }
+        header.local_tail.store(index as u32, Ordering::Relaxed);
+    }
+
+    /// Whether no clone of any child's waker exists: then no other thread
+    /// can touch a slot's `queued` until the next child's poll (clones are
+    /// made only during a child's poll, and the owner is not in one).
+    fn unshared(&self) -> bool {
+        // Relaxed: a block made by a clone during a child's poll was made
+        // before that poll returned (on this thread, or a joined one).
+        self.header().shared.load(Ordering::Relaxed).is_null()
+    }
+
+    /// Marks `slot` queued, for the owner's list; `false` if it was already
+    /// (on the stack, through a clone).
+    fn claim(&self, slot: &Slot) -> bool {
+        if self.unshared() {
+            // Only we touch `queued`: no read-modify-write needed.
+            let queued = slot.queued.load(Ordering::Relaxed);
+            slot.queued.store(true, Ordering::Relaxed);
+            return !queued;
+        }
+        // AcqRel: as in `Header::wake_slot`, which it races with.
+        !slot.queued.swap(true, Ordering::AcqRel)
+    }
+
+    /// Takes every woken child: the owner's list, then the stack, each
+    /// oldest wake first.
     fn take_woken(&self) -> Woken<'_> {
-        // AcqRel: Acquire pairs with each push's Release, so the `next` links
-        // written by the pushers are visible; Release makes the parent waker
-        // just registered (and this poll's reads of `next`) happen before
-        // any push that finds the stack empty and so wakes the parent.
-        let mut top = self.header().head.swap(EMPTY, Ordering::AcqRel);
+        let header = self.header();
+        let local = header.local_head.load(Ordering::Relaxed);
+        header.local_head.store(EMPTY, Ordering::Relaxed);
+        header.local_tail.store(EMPTY, Ordering::Relaxed);
+        // Relaxed load first: an empty stack (the usual case) costs no
+        // read-modify-write. A push we miss found the stack empty, so it
+        // wakes the parent, and the next poll takes it. Acquire on the swap:
+        // pairs with each push's Release, so the `next` links written by the
+        // pushers are visible.
+        let mut top = match header.head.load(Ordering::Relaxed) {
+            EMPTY => EMPTY,
+            _ => header.head.swap(EMPTY, Ordering::Acquire),
+        };
         // The stack is newest first: reverse it in place so children are
         // polled in the order they were woken, like asyncio's ready queue.
         // The taken slots are ours: they stay `queued`, so no waker writes
@@ -422,6 +513,7 @@ impl ReadySet {
         }
         Woken {
             set: self,
+            local,
             next: reversed,
         }
     }
@@ -486,10 +578,27 @@ impl Deref for WakerRef<'_> {
     }
 }
 
-/// The children taken off the stack by one poll, oldest wake first.
+/// Links the child just polled into the owner's list if it was woken
+/// through its borrowed waker; on drop, so also if the child panicked (its
+/// slot is then left `queued`, and must not be lost).
+struct LinkLocal<'a> {
+    set: &'a ReadySet,
+    index: usize,
+}
+
+impl Drop for LinkLocal<'_> {
+    fn drop(&mut self) {
+        self.set.link_local(self.index);
+    }
+}
+
+/// The children taken by one poll: the owner's list, then the stack's,
+/// each oldest wake first.
 struct Woken<'a> {
     set: &'a ReadySet,
-    /// The first child not yet handed out, or [`EMPTY`].
+    /// The first child of the owner's list not yet handed out, or [`EMPTY`].
+    local: u32,
+    /// The first child from the stack not yet handed out, or [`EMPTY`].
     next: u32,
 }
 
@@ -497,19 +606,27 @@ impl Iterator for Woken<'_> {
     type Item = usize;
 
     fn next(&mut self) -> Option<usize> {
-        if self.next == EMPTY {
-            return None;
-        }
-        let index = self.next as usize;
+        let list = match (self.local, self.next) {
+            (EMPTY, EMPTY) => return None,
+            (EMPTY, _) => &mut self.next,
+            _ => &mut self.local,
+        };
+        let index = *list as usize;
         let slot = self.set.slot(index);
-        // Relaxed: written by this thread in `take_woken`.
-        self.next = slot.next.load(Ordering::Relaxed);
+        // Relaxed: written by this thread (in `take_woken` or `link_local`).
+        *list = slot.next.load(Ordering::Relaxed);
         // Cleared before the child is polled, so a wake during or after the
-        // poll pushes it again. AcqRel: Acquire pairs with the Release of
-        // the wake that set it, so what the waker did before waking is
-        // visible to the poll that follows; Release orders the read of
-        // `next` above before a new pusher's write of it.
-        slot.queued.swap(false, Ordering::AcqRel);
+        // poll queues it again.
+        if self.set.unshared() {
+            // Only we touch `queued` (see `unshared`).
+            slot.queued.store(false, Ordering::Relaxed);
+        } else {
+            // AcqRel: Acquire pairs with the Release of the wakes that found
+            // it set, so what a waker did before waking is visible to the
+            // poll that follows; Release orders the read of `next` above
+            // before a new pusher's write of it.
+            slot.queued.swap(false, Ordering::AcqRel);
+        }
         Some(index)
     }
 }
@@ -518,6 +635,28 @@ impl Drop for Woken<'_> {
     /// Puts back the children not handed out (a child panicked, or the
     /// combinator stopped early), so their wakes are not lost.
     fn drop(&mut self) {
+        if self.local != EMPTY {
+            // Back at the front of the owner's list: older than what this
+            // poll linked there.
+            let header = self.set.header();
+            let mut last = self.local;
+            loop {
+                // Relaxed: the owner's list.
+                match self.set.slot(last as usize).next.load(Ordering::Relaxed) {
+                    EMPTY => break,
+                    next => last = next,
+                }
+            }
+            let front = header.local_head.load(Ordering::Relaxed);
+            self.set
+                .slot(last as usize)
+                .next
+                .store(front, Ordering::Relaxed);
+            if front == EMPTY {
+                header.local_tail.store(last, Ordering::Relaxed);
+            }
+            header.local_head.store(self.local, Ordering::Relaxed);
+        }
         if self.next == EMPTY {
             return;
         }
@@ -639,11 +778,15 @@ unsafe fn wake_by_ref_borrowed(data: *const ()) {
     let slot = data.cast::<Slot>();
     // SAFETY: `data` is a slot of a live set (vtable contract); headers
     // and slots are only read through shared references.
-    let (header, slot) = unsafe { (&*header_of(slot), &*slot) };
-    // The parent is not woken here: a borrowed waker is only used during
-    // the owner's poll, which wakes the parent after its pass if the stack
-    // is not empty (see `ReadySet::poll_children`).
-    header.wake_slot(slot);
+    let slot = unsafe { &*slot };
+    // Not pushed on the stack, and the parent not woken: a borrowed waker
+    // is only used during its child's poll, after which the owner queues the
+    // slot on its own list (`ReadySet::link_local`) and, at the end of the
+    // pass, wakes the parent (`ReadySet::poll_children`). A plain store:
+    // borrowed wakes of one child (from threads the child joins) all store
+    // the same value. Relaxed: read by the owner after the child's poll
+    // returned, which this wake happens before.
+    slot.local.store(true, Ordering::Relaxed);
 }
 
 unsafe fn drop_borrowed(_: *const ()) {}
