@@ -202,12 +202,17 @@ impl<const N: usize> GatherState<N> {
     ) -> Poll<()> {
         // SAFETY: nothing is moved out of `this`; `storage` stays where it is.
         let this = unsafe { self.get_unchecked_mut() };
-        let storage = &mut this.storage;
-        let set = this.set.get_or_insert_with(|| {
+        if this.set.is_none() {
+            // Only here, once, is `storage` borrowed: a new `&mut` to it at
+            // every poll would invalidate the set's pointer into it.
             // SAFETY: `storage` is pinned, as `self` is; the set is made once
             // (here) and dropped before `storage` (declaration order).
-            unsafe { Pin::new_unchecked(storage).set() }
-        });
+            let set = unsafe { Pin::new_unchecked(&mut this.storage).set() };
+            this.set = Some(set);
+        }
+        let Some(set) = this.set.as_mut() else {
+            unreachable!("made above")
+        };
         let remaining = &mut this.remaining;
         let ControlFlow::<std::convert::Infallible>::Continue(()) =
             set.poll_children(cx, |index, cx| {

@@ -36,7 +36,7 @@
 
 use std::alloc::{self, Layout};
 use std::fmt;
-use std::marker::PhantomData;
+use std::marker::{PhantomData, PhantomPinned};
 use std::mem::{self, ManuallyDrop};
 use std::ops::{ControlFlow, Deref};
 use std::pin::Pin;
@@ -142,6 +142,8 @@ impl Slot {
 pub(crate) struct InlineSet<const N: usize> {
     header: Header,
     slots: [Slot; N],
+    /// The set points into it.
+    _pinned: PhantomPinned,
 }
 
 impl<const N: usize> InlineSet<N> {
@@ -154,6 +156,7 @@ impl<const N: usize> InlineSet<N> {
         InlineSet {
             header: Header::new(N),
             slots: std::array::from_fn(Slot::new),
+            _pinned: PhantomPinned,
         }
     }
 
@@ -275,12 +278,14 @@ impl ReadySet {
         unsafe { self.header.cast::<u8>().add(offset) }
     }
 
+    #[inline]
     fn header(&self) -> &Header {
         // SAFETY: the set's memory is live while `self` is; the header is
         // only read through shared references.
         unsafe { self.header.as_ref() }
     }
 
+    #[inline]
     fn slot(&self, index: usize) -> &Slot {
         debug_assert!(index < self.len);
         // SAFETY: `index < len`, so the slot lies inside the live set, and
@@ -290,6 +295,7 @@ impl ReadySet {
 
     /// A borrowed waker for child `index`: building it costs nothing; a
     /// child that keeps it clones it (see [`SHARED`]).
+    #[inline]
     fn waker(&self, index: usize) -> WakerRef<'_> {
         debug_assert!(index < self.len);
         // Made from the set's pointer, not from `&Slot`: the vtable's
@@ -384,17 +390,24 @@ impl ReadySet {
     /// The block the clones of the children's wakers share, if a child
     /// cloned its waker.
     fn shared(&self) -> Option<&Shared> {
-        // Acquire: the pointer was stored by a clone made during one of our
-        // polls, so this thread already saw it; Acquire keeps that explicit.
-        let shared = NonNull::new(self.header().shared.load(Ordering::Acquire))?;
         // SAFETY: the owner's reference keeps the block alive while the set
         // lives.
-        Some(unsafe { shared.as_ref() })
+        self.shared_ptr().map(|shared| unsafe { shared.as_ref() })
+    }
+
+    /// [`shared`](ReadySet::shared), as the pointer with the provenance of
+    /// the whole block (to free it).
+    #[inline]
+    fn shared_ptr(&self) -> Option<NonNull<Shared>> {
+        // Acquire: the pointer was stored by a clone made during one of our
+        // polls, so this thread already saw it; Acquire keeps that explicit.
+        NonNull::new(self.header().shared.load(Ordering::Acquire))
     }
 
     /// Makes `waker` the one that wakes from clones of the children's
     /// wakers wake. (Wakes through borrowed wakers need none: the owner
     /// sees them at the end of its pass.)
+    #[inline]
     fn register(&mut self, waker: &Waker) {
         let Some(shared) = self.shared() else {
             return;
@@ -420,6 +433,7 @@ impl ReadySet {
 
     /// Forgets the parent's waker: later wakes wake nobody. For a combinator
     /// that has finished.
+    #[inline]
     pub(crate) fn close(&mut self) {
         if self.registered.take().is_none() {
             // Nothing registered, so no parent waker is stored.
@@ -434,6 +448,7 @@ impl ReadySet {
 
     /// Links child `index` into the owner's list if its borrowed waker
     /// queued it during the poll that just ended.
+    #[inline]
     fn link_local(&self, index: usize) {
         let slot = self.slot(index);
         // Relaxed: the wake happened during the child's poll, so before this
@@ -463,6 +478,7 @@ impl ReadySet {
     /// Whether no clone of any child's waker exists: then no other thread
     /// can touch a slot's `queued` until the next child's poll (clones are
     /// made only during a child's poll, and the owner is not in one).
+    #[inline]
     fn unshared(&self) -> bool {
         // Relaxed: a block made by a clone during a child's poll was made
         // before that poll returned (on this thread, or a joined one).
@@ -471,6 +487,7 @@ impl ReadySet {
 
     /// Marks `slot` queued, for the owner's list; `false` if it was already
     /// (on the stack, through a clone).
+    #[inline]
     fn claim(&self, slot: &Slot) -> bool {
         if self.unshared() {
             // Only we touch `queued`: no read-modify-write needed.
@@ -484,6 +501,7 @@ impl ReadySet {
 
     /// Takes every woken child: the owner's list, then the stack, each
     /// oldest wake first.
+    #[inline]
     fn take_woken(&self) -> Woken<'_> {
         let header = self.header();
         let local = header.local_head.load(Ordering::Relaxed);
@@ -521,7 +539,10 @@ impl ReadySet {
 
 impl Drop for ReadySet {
     fn drop(&mut self) {
-        if let Some(shared) = self.shared() {
+        if let Some(shared_ptr) = self.shared_ptr() {
+            // SAFETY: the owner's reference keeps the block alive until the
+            // `drop_shared_ref` below.
+            let shared = unsafe { shared_ptr.as_ref() };
             // Under the lock: a wake through a clone that holds it finishes
             // before the set's memory goes; later ones find no set, and no
             // parent to wake.
@@ -532,9 +553,8 @@ impl Drop for ReadySet {
             };
             // Dropped outside the lock: it runs the executor's code.
             drop(parent);
-            let shared = NonNull::from(shared);
             // SAFETY: the owner's reference, dropped exactly once, here.
-            unsafe { drop_shared_ref(shared) };
+            unsafe { drop_shared_ref(shared_ptr) };
         }
         if let Some((layout, _)) = self.block {
             // SAFETY: the block was allocated with `layout` by
@@ -587,6 +607,7 @@ struct LinkLocal<'a> {
 }
 
 impl Drop for LinkLocal<'_> {
+    #[inline]
     fn drop(&mut self) {
         self.set.link_local(self.index);
     }
@@ -605,6 +626,7 @@ struct Woken<'a> {
 impl Iterator for Woken<'_> {
     type Item = usize;
 
+    #[inline]
     fn next(&mut self) -> Option<usize> {
         let list = match (self.local, self.next) {
             (EMPTY, EMPTY) => return None,
