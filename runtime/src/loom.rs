@@ -19,6 +19,11 @@ pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ato
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
 
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::AtomicPtr;
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicPtr;
+
 pub(crate) use std::sync::atomic::Ordering;
 
 #[cfg(loom)]

@@ -634,3 +634,135 @@ fn auto_traits() {
     sync(&t);
     unpin(&t);
 }
+
+// ---- regressions (issue 10) ----------------------------------------------
+
+/// Issue 10, bug 3: a `Gather` polled again after a child panicked must not
+/// lose the wakes that arrived before the panic, nor any later one.
+#[test]
+fn wake_after_a_caught_child_panic_reaches_the_parent() {
+    let kept: Arc<Mutex<Option<Waker>>> = Arc::default();
+    let polls = Arc::new(AtomicUsize::new(0));
+    let self_waking: Pin<Box<dyn Future<Output = ()> + Send>> = {
+        let kept = kept.clone();
+        let polls = polls.clone();
+        Box::pin(poll_fn(move |cx| {
+            // Wakes itself on its first poll only, and keeps its waker.
+            if polls.fetch_add(1, Ordering::SeqCst) == 0 {
+                cx.waker().wake_by_ref();
+            }
+            *kept.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        }))
+    };
+    let mut panicked = false;
+    let panics_once: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(poll_fn(move |_| {
+        if !std::mem::replace(&mut panicked, true) {
+            panic!("child 1 panics once");
+        }
+        Poll::Pending
+    }));
+    let (parent_wakes, parent) = count_waker();
+    let mut all = gather(vec![self_waking, panics_once]);
+    let err = catch_unwind(AssertUnwindSafe(|| poll_with(&mut all, &parent))).unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"child 1 panics once"));
+    // The next poll starts over: every child is polled again.
+    assert!(poll_with(&mut all, &parent).is_pending());
+    assert_eq!(polls.load(Ordering::SeqCst), 2);
+    // A wake from outside now reaches the parent, and re-polls child 0.
+    let before = parent_wakes.0.load(Ordering::SeqCst);
+    let waker = kept.lock().unwrap().take().unwrap();
+    std::thread::spawn(move || waker.wake()).join().unwrap();
+    assert_eq!(
+        parent_wakes.0.load(Ordering::SeqCst),
+        before + 1,
+        "wake lost"
+    );
+    assert!(poll_with(&mut all, &parent).is_pending());
+    assert_eq!(polls.load(Ordering::SeqCst), 3);
+}
+
+/// Wakers whose `clone` returns a fresh data pointer, with a pool of
+/// cells to point at (a bump index), so a test can reuse the address of a
+/// dropped waker at will, as an allocator might.
+mod fresh_wakers {
+    use std::ptr;
+    use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+    use std::task::{RawWaker, RawWakerVTable, Waker};
+
+    /// Each cell says which counter its waker bumps.
+    pub struct Cell(AtomicPtr<AtomicUsize>);
+
+    const CELLS: usize = 1024;
+    static POOL: [Cell; CELLS] = [const { Cell(AtomicPtr::new(ptr::null_mut())) }; CELLS];
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake, drop);
+
+    fn fresh(counter: *mut AtomicUsize) -> *const () {
+        let i = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(i < CELLS, "fresh_wakers: pool exhausted");
+        POOL[i].0.store(counter, Ordering::SeqCst);
+        ptr::from_ref(&POOL[i]).cast()
+    }
+
+    unsafe fn clone(data: *const ()) -> RawWaker {
+        // SAFETY: every data pointer is a cell of `POOL`.
+        let cell = unsafe { &*data.cast::<Cell>() };
+        RawWaker::new(fresh(cell.0.load(Ordering::SeqCst)), &VTABLE)
+    }
+
+    unsafe fn wake(data: *const ()) {
+        // SAFETY: every data pointer is a cell of `POOL`, whose counter is
+        // leaked (`'static`).
+        unsafe {
+            (*(*data.cast::<Cell>()).0.load(Ordering::SeqCst)).fetch_add(1, Ordering::SeqCst)
+        };
+    }
+
+    unsafe fn drop(_: *const ()) {}
+
+    /// A waker bumping `counter`, in a fresh cell; and that cell.
+    pub fn new(counter: &'static AtomicUsize) -> (Waker, &'static Cell) {
+        let data = fresh(ptr::from_ref(counter).cast_mut());
+        // SAFETY: `VTABLE`'s functions accept any cell of `POOL`.
+        let waker = unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) };
+        // SAFETY: `data` is a cell of `POOL`.
+        (waker, unsafe { &*data.cast::<Cell>() })
+    }
+
+    /// Reuses `cell` (whose waker was dropped) for a waker bumping `counter`.
+    pub fn reuse(cell: &'static Cell, counter: &'static AtomicUsize) -> Waker {
+        cell.0
+            .store(ptr::from_ref(counter).cast_mut(), Ordering::SeqCst);
+        let data = ptr::from_ref(cell).cast();
+        // SAFETY: `VTABLE`'s functions accept any cell of `POOL`.
+        unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) }
+    }
+}
+
+/// Issue 10, bug 8: the "same parent waker as last time" check must compare
+/// with the waker `gather` stored (a clone), not with the caller's waker of
+/// last time, whose address may since have been reused by another waker.
+#[test]
+fn a_new_parent_waker_at_a_reused_address_is_registered() {
+    let a_wakes: &'static AtomicUsize = Box::leak(Box::default());
+    let b_wakes: &'static AtomicUsize = Box::leak(Box::default());
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (child, handle) = probe(&dropped);
+    let mut all = gather([child]);
+    let (a, cell) = fresh_wakers::new(a_wakes);
+    assert!(poll_with(&mut all, &a).is_pending());
+    drop(a);
+    // A different waker at the dropped one's address.
+    let b = fresh_wakers::reuse(cell, b_wakes);
+    assert!(poll_with(&mut all, &b).is_pending());
+    handle.waker().wake();
+    assert_eq!(a_wakes.load(Ordering::SeqCst), 0, "woke the old parent");
+    assert_eq!(
+        b_wakes.load(Ordering::SeqCst),
+        1,
+        "the new parent not woken"
+    );
+    drop(all);
+}

@@ -2,12 +2,14 @@
 //! types, like `futures::join!`, on the same readiness set as
 //! [`gather`](crate::gather()).
 
+use std::fmt;
 use std::future::Future;
+use std::marker::PhantomPinned;
 use std::ops::ControlFlow;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::ready::ReadySet;
+use super::ready::{InlineSet, ReadySet};
 
 /// Runs the given futures concurrently inside the current task and
 /// evaluates to the tuple of their outputs, in argument order.
@@ -19,6 +21,11 @@ use super::ready::ReadySet;
 /// nothing is spawned (the futures may borrow local variables), the first
 /// poll polls each future in argument order, and afterwards a wake re-polls
 /// only the futures that were woken. `gather!()` evaluates to `()`.
+///
+/// It allocates nothing: its wake-up state lives in the enclosing async
+/// code, beside the futures. (Only if a future keeps a clone of its waker,
+/// as a future waiting on a timer or a lock does, is one small block made,
+/// shared by every clone of that `gather!`.)
 ///
 /// [`futures::join!`]: https://docs.rs/futures/latest/futures/macro.join.html
 ///
@@ -67,9 +74,13 @@ macro_rules! gather {
         // where it is (in the pinned state of the enclosing async code) until
         // it is dropped, as `Pin::new_unchecked` below requires.
         let futures = &mut futures;
-        let mut state = $crate::__private::GatherState::new(0 $( + { let _ = stringify!($e); 1 } )*);
+        // The readiness set lives here, pinned in the enclosing async code
+        // like the futures: no allocation.
+        let mut state = $crate::__private::pin!($crate::__private::GatherState::<
+            { 0 $( + { let _ = stringify!($e); 1 } )* },
+        >::new());
         $crate::__private::poll_fn(move |cx| {
-            let done = state.poll(cx, |index, cx| {
+            let done = state.as_mut().poll(cx, |index, cx| {
                 $(
                     if index == $($index)* {
                         let ( $($skip,)* future, .. ) = &mut *futures;
@@ -157,40 +168,61 @@ impl<F: Future> MaybeDone<F> {
     }
 }
 
-/// The state of one [`gather!`](crate::gather!): its readiness set and how many futures are
-/// still running.
-#[derive(Debug)]
-pub struct GatherState {
-    set: ReadySet,
+/// The state of one [`gather!`](crate::gather!) of `N` futures: its
+/// readiness set, held in place (the macro pins it in the enclosing async
+/// code, so it allocates nothing), and how many futures are still running.
+pub struct GatherState<const N: usize> {
+    /// Made at the first poll, once the state is pinned. Declared first, so
+    /// it is dropped (cutting the clones of the children's wakers off the
+    /// set) before the memory it points into.
+    set: Option<ReadySet>,
+    storage: InlineSet<N>,
     remaining: usize,
+    /// The set points into `storage`.
+    _pinned: PhantomPinned,
 }
 
-impl GatherState {
-    /// The state of a `gather!` of `len` futures.
-    pub fn new(len: usize) -> Self {
+impl<const N: usize> GatherState<N> {
+    /// The state of a `gather!` of `N` futures.
+    pub fn new() -> Self {
         GatherState {
-            set: ReadySet::new(len),
-            remaining: len,
+            set: None,
+            storage: InlineSet::new(),
+            remaining: N,
+            _pinned: PhantomPinned,
         }
     }
 
     /// Polls the futures due through `poll_child(index, cx)`, which returns
     /// whether that future just finished; `Ready` once all have.
     pub fn poll(
-        &mut self,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         mut poll_child: impl FnMut(usize, &mut Context<'_>) -> bool,
     ) -> Poll<()> {
-        let remaining = &mut self.remaining;
+        // SAFETY: nothing is moved out of `this`; `storage` stays where it is.
+        let this = unsafe { self.get_unchecked_mut() };
+        if this.set.is_none() {
+            // Only here, once, is `storage` borrowed: a new `&mut` to it at
+            // every poll would invalidate the set's pointer into it.
+            // SAFETY: `storage` is pinned, as `self` is; the set is made once
+            // (here) and dropped before `storage` (declaration order).
+            let set = unsafe { Pin::new_unchecked(&mut this.storage).set() };
+            this.set = Some(set);
+        }
+        let Some(set) = this.set.as_mut() else {
+            unreachable!("made above")
+        };
+        let remaining = &mut this.remaining;
         let ControlFlow::<std::convert::Infallible>::Continue(()) =
-            self.set.poll_children(cx, |index, cx| {
+            set.poll_children(cx, |index, cx| {
                 if poll_child(index, cx) {
                     *remaining -= 1;
                 }
                 ControlFlow::Continue(())
             });
-        if self.remaining == 0 {
-            self.set.close();
+        if this.remaining == 0 {
+            set.close();
             Poll::Ready(())
         } else {
             Poll::Pending
@@ -198,7 +230,24 @@ impl GatherState {
     }
 }
 
-#[cfg(test)]
+impl<const N: usize> Default for GatherState<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> fmt::Debug for GatherState<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GatherState")
+            .field("len", &N)
+            .field("remaining", &self.remaining)
+            .finish_non_exhaustive()
+    }
+}
+
+// Not under loom: these use loom's types outside a model (see
+// `loom_models.rs` for the models).
+#[cfg(all(test, not(loom)))]
 mod tests {
     use std::cell::{Cell, RefCell};
     use std::future::{poll_fn, Future};

@@ -22,5 +22,5 @@ pub use self::try_gather::{try_gather, TryGather};
 pub mod __private {
     pub use super::macros::{GatherState, MaybeDone};
     pub use std::future::{poll_fn, IntoFuture};
-    pub use std::pin::Pin;
+    pub use std::pin::{pin, Pin};
 }

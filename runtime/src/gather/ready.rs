@@ -1,38 +1,49 @@
 //! The readiness set every gather combinator shares.
 //!
-//! One heap block holds a reference count, the parent task's waker, a
-//! lock-free stack of woken children and one [`Slot`] per child; a combinator
-//! may ask for room for its children in the same block (the payload), so
-//! [`gather`](crate::gather()) of `n` futures makes one allocation for the
-//! children and their readiness, whatever `n` is.
+//! A set is a [`Header`] followed by one [`Slot`] per child, in memory that
+//! does not move while the set lives: inside the pinned combinator for
+//! [`gather!`](crate::gather!) ([`InlineSet`], no allocation at all), or at
+//! the start of a heap block that also holds the children (a *payload*) for
+//! [`gather`](crate::gather()) and [`try_gather`](crate::try_gather()), so
+//! that those make one allocation for the children and their readiness,
+//! whatever their number.
 //!
-//! Each child's waker is a pointer to its slot, with a hand-written
-//! [`RawWakerVTable`]: cloning one bumps the block's reference count, so a
-//! waker can outlive the combinator and be used from any thread. Waking a child
-//! pushes its slot on the stack unless it is already there (O(1)), and wakes
-//! the parent only if the stack was empty. The next poll takes the whole stack
-//! at once and polls only the children on it, in the order they were woken.
+//! Each child is polled with a waker pointing at its slot (the *borrowed*
+//! waker, [`BORROWED`]). Waking a child pushes its slot on a lock-free stack
+//! unless it is already there (O(1)). The next poll takes the whole stack at
+//! once and polls only the children on it, in the order they were woken.
+//!
+//! A borrowed waker lives only while its child is being polled, so the owner
+//! itself wakes the parent at the end of its pass if the stack is not empty:
+//! a wake by reference (what `yield_now` does) takes no lock and clones
+//! nothing. But a child may keep a clone for longer than the set lives. So
+//! cloning one makes (once per set, on the first clone) a small
+//! reference-counted [`Shared`] block, and the clone points there (its vtable
+//! is [`SHARED`]): under the block's lock, it finds the set and the parent's
+//! waker, which the owner stores there after each poll and removes when the
+//! set goes. Children that only wake by reference never allocate.
 //!
 //! ```text
-//! +--------------------------------------+ <- the block, `Header` first
-//! | refs | head | parent waker | layout  |
-//! +--------------------------------------+ <- size_of::<Header>()
-//! | Slot 0 | Slot 1 | ...     | Slot n-1 |    each waker's data points here
-//! +--------------------------------------+
-//! | payload (the children), if any       |
-//! +--------------------------------------+
+//! set (inline, or at the start of a heap block)    Shared (heap, refcounted)
+//! +----------------------------------------+      +---------------------------+
+//! | head | len | shared -------------------------> | refs | Mutex<set, parent> |
+//! +----------------------------------------+      +---------------------------+
+//! | Slot 0 | Slot 1 | ...       | Slot n-1 |      | id 0 | id 1 | ...  | n-1   |
+//! +----------------------------------------+      +---------------------------+
+//! | payload (the children), if a heap block|       a clone's data points at
+//! +----------------------------------------+       the id of its child
 //! ```
 
 use std::alloc::{self, Layout};
 use std::fmt;
-use std::marker::PhantomData;
+use std::marker::{PhantomData, PhantomPinned};
 use std::mem::{self, ManuallyDrop};
 use std::ops::{ControlFlow, Deref};
+use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::task::{Context, RawWaker, RawWakerVTable, Waker};
 
-use parking_lot::Mutex;
+use crate::loom::{fence, AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Mutex, Ordering};
 
 /// The stack is empty / the end of the list (`next` of the last slot).
 const EMPTY: u32 = u32::MAX;
@@ -41,24 +52,31 @@ const EMPTY: u32 = u32::MAX;
 /// [`EMPTY`].
 const MAX_CHILDREN: usize = EMPTY as usize;
 
-/// The start of a block.
-struct Header {
-    /// The owner's reference plus one per live waker clone. The block is
-    /// freed when it drops to zero.
-    refs: AtomicUsize,
+/// The start of a set.
+#[repr(C)]
+pub(crate) struct Header {
     /// Index of the most recently woken child (a Treiber stack linked through
     /// [`Slot::next`]), or [`EMPTY`]. Wakers only push; the owner only takes
     /// the whole stack with one swap, so there is no ABA problem.
     head: AtomicU32,
-    /// The waker of the task polling the combinator; `None` before the first
-    /// poll and after the combinator finished or was dropped, so late wakes
-    /// wake nobody.
-    parent: Mutex<Option<Waker>>,
-    /// The layout of the whole block, to free it.
-    layout: Layout,
+    /// How many slots follow (to size the [`Shared`] block).
+    len: u32,
+    /// The owner's own list of woken children (linked through
+    /// [`Slot::next`], oldest first): those woken through their borrowed
+    /// waker during their poll, which the owner links after that poll.
+    /// Only the owner touches these two (so `Relaxed` everywhere): atomics
+    /// only so that the header can be shared with the wakers' threads.
+    local_head: AtomicU32,
+    /// The newest entry of the owner's list, or [`EMPTY`].
+    local_tail: AtomicU32,
+    /// Null until a child's waker is first cloned, then the block that the
+    /// clones share. Set once, during a poll (see `shared_for`); the owner
+    /// holds one reference to it, released when the set is dropped.
+    shared: AtomicPtr<Shared>,
 }
 
-/// One child's readiness. A child's waker points here.
+/// One child's readiness. A child's borrowed waker points here.
+#[repr(C)]
 struct Slot {
     /// Whether the slot is on the stack, or taken off it and not yet handed
     /// to the owner's poll loop. Only the waker that flips it from `false` to
@@ -66,6 +84,13 @@ struct Slot {
     /// has read [`next`](Slot::next). So a slot is on the stack at most once,
     /// and the stack never holds more than `n` entries.
     queued: AtomicBool,
+    /// Set by a wake through the borrowed waker (during the child's poll);
+    /// the owner then queues the slot on its own list after that poll
+    /// (`ReadySet::link_local`), instead of the waker pushing it on the
+    /// stack: for the common wake of a child by itself (`yield_now`), no
+    /// compare-and-swap loop, no parent wake from inside the child, and, if
+    /// no clone of any child's waker exists, no read-modify-write at all.
+    local: AtomicBool,
     /// The slot's own index, to find the header and to push it.
     index: u32,
     /// The next slot down the stack, written by the pusher before its push
@@ -78,17 +103,90 @@ struct Slot {
 // (Alignments are powers of two: the larger is a multiple of the smaller.)
 const _: () = assert!(mem::align_of::<Header>() >= mem::align_of::<Slot>());
 const SLOTS_OFFSET: usize = mem::size_of::<Header>();
+const _: () = assert!(mem::offset_of!(InlineSet<1>, slots) == SLOTS_OFFSET);
+
+impl Header {
+    fn new(len: usize) -> Header {
+        assert!(
+            len < MAX_CHILDREN,
+            "gather: at most {} futures at once",
+            MAX_CHILDREN - 1
+        );
+        Header {
+            head: AtomicU32::new(EMPTY),
+            // Cannot truncate: checked above.
+            len: len as u32,
+            local_head: AtomicU32::new(EMPTY),
+            local_tail: AtomicU32::new(EMPTY),
+            shared: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+}
+
+impl Slot {
+    fn new(index: usize) -> Slot {
+        Slot {
+            queued: AtomicBool::new(false),
+            local: AtomicBool::new(false),
+            // Cannot truncate: `index < len < MAX_CHILDREN` (`Header::new`).
+            index: index as u32,
+            next: AtomicU32::new(EMPTY),
+        }
+    }
+}
+
+/// The memory of a set of `N` children inside the combinator that owns it
+/// (for [`gather!`](crate::gather!)): no allocation. It must be pinned
+/// before its set is made, and outlive the set (see [`InlineSet::set`]).
+#[repr(C)]
+pub(crate) struct InlineSet<const N: usize> {
+    header: Header,
+    slots: [Slot; N],
+    /// The set points into it.
+    _pinned: PhantomPinned,
+}
+
+impl<const N: usize> InlineSet<N> {
+    /// The memory of a set of `N` children.
+    ///
+    /// # Panics
+    ///
+    /// If `N` is `u32::MAX` or more.
+    pub(crate) fn new() -> Self {
+        InlineSet {
+            header: Header::new(N),
+            slots: std::array::from_fn(Slot::new),
+            _pinned: PhantomPinned,
+        }
+    }
+
+    /// The set of these children.
+    ///
+    /// # Safety
+    ///
+    /// The returned set must be dropped before `self` is (it points into
+    /// `self`; pinning guarantees only that `self` does not move until then),
+    /// and only one set may be made of the same memory.
+    pub(crate) unsafe fn set(self: Pin<&mut Self>) -> ReadySet {
+        // SAFETY: nothing is moved out; the pointer stays valid while `self`
+        // stays pinned, and the caller drops the set before `self`.
+        let header = NonNull::from(unsafe { self.get_unchecked_mut() }).cast::<Header>();
+        ReadySet::from_header(header, N, None)
+    }
+}
 
 /// The owner's handle on a readiness set of `len` children: the one that
-/// polls them. Dropping it forgets the parent's waker and releases the
-/// owner's reference; the block lives on while wakers point into it.
+/// polls them. Dropping it forgets the parent's waker and cuts the clones of
+/// the children's wakers off the set (they then wake nobody), and frees the
+/// heap block if the set has one.
 pub(crate) struct ReadySet {
     header: NonNull<Header>,
     len: usize,
-    payload_offset: usize,
-    /// Slots `0..initialized` are written; the others are uninitialised
-    /// memory, and no waker points at them yet.
-    initialized: usize,
+    /// The heap block the set owns (its layout and payload offset), if any.
+    block: Option<(Layout, usize)>,
+    /// Whether a full pass over the children has started (so a later full
+    /// pass starts over, after a child panicked).
+    started: bool,
     /// Whether every child has been polled once (so later polls only take
     /// the woken ones).
     polled_all: bool,
@@ -97,32 +195,30 @@ pub(crate) struct ReadySet {
     registered: Option<(*const (), &'static RawWakerVTable)>,
 }
 
-// SAFETY: the block is only touched through atomics and a mutex, except the
-// payload, which `ReadySet` never reads: its users say what they store there
-// and must be `Send`/`Sync` only if their contents are.
+// SAFETY: the set's memory is only touched through atomics and a mutex,
+// except the payload, which `ReadySet` never reads: its users say what they
+// store there and must be `Send`/`Sync` only if their contents are.
 unsafe impl Send for ReadySet {}
 // SAFETY: as above; through `&ReadySet` one can only get the payload's
 // address. (`registered` only holds pointers to compare, never to follow.)
 unsafe impl Sync for ReadySet {}
 
 impl ReadySet {
-    /// A set for `len` children, with no payload.
+    /// A set for `len` children in a heap block of its own, with no payload.
+    #[cfg(test)]
     pub(crate) fn new(len: usize) -> ReadySet {
         ReadySet::with_payload(len, Layout::new::<()>())
     }
 
-    /// A set for `len` children, with room for `payload` after the slots
-    /// (uninitialised; see [`payload`](ReadySet::payload)).
+    /// A set for `len` children in a heap block of its own, with room for
+    /// `payload` after the slots (uninitialised; see
+    /// [`payload`](ReadySet::payload)).
     ///
     /// # Panics
     ///
     /// If `len` is `u32::MAX` or more, or the block is larger than `isize::MAX`.
     pub(crate) fn with_payload(len: usize, payload: Layout) -> ReadySet {
-        assert!(
-            len < MAX_CHILDREN,
-            "gather: at most {} futures at once",
-            MAX_CHILDREN - 1
-        );
+        let header = Header::new(len);
         let slots = Layout::array::<Slot>(len).expect("gather: too many futures");
         let (layout, slots_offset) = Layout::new::<Header>()
             .extend(slots)
@@ -133,26 +229,27 @@ impl ReadySet {
 
         // SAFETY: `layout` has a non-zero size: it holds a `Header`.
         let block = unsafe { alloc::alloc(layout) };
-        let Some(header) = NonNull::new(block.cast::<Header>()) else {
+        let Some(block) = NonNull::new(block.cast::<Header>()) else {
             alloc::handle_alloc_error(layout)
         };
         // SAFETY: the block is freshly allocated for `layout`, which starts
-        // with a (suitably aligned) `Header`. The slots are written later,
-        // each just before its child's first poll (see `poll_children`), so
-        // that the pass over them is the same as the pass over the children.
+        // with a (suitably aligned) `Header` followed by `len` slots.
         unsafe {
-            header.as_ptr().write(Header {
-                refs: AtomicUsize::new(1),
-                head: AtomicU32::new(EMPTY),
-                parent: Mutex::new(None),
-                layout,
-            });
+            block.as_ptr().write(header);
+            let first = block.byte_add(SLOTS_OFFSET).cast::<Slot>();
+            for index in 0..len {
+                first.add(index).write(Slot::new(index));
+            }
         }
+        ReadySet::from_header(block, len, Some((layout, payload_offset)))
+    }
+
+    fn from_header(header: NonNull<Header>, len: usize, block: Option<(Layout, usize)>) -> Self {
         ReadySet {
             header,
             len,
-            payload_offset,
-            initialized: 0,
+            block,
+            started: false,
             polled_all: false,
             registered: None,
         }
@@ -161,67 +258,60 @@ impl ReadySet {
     /// Tracks only the first `len` children (for an iterator that yielded
     /// fewer items than it promised). Only before the first poll.
     pub(crate) fn truncate(&mut self, len: usize) {
-        debug_assert!(!self.polled_all && len <= self.len);
+        debug_assert!(!self.started && len <= self.len);
         self.len = self.len.min(len);
     }
 
     /// The start of the payload: uninitialised memory for the layout given
     /// to [`with_payload`](ReadySet::with_payload). It stays allocated (and
-    /// never moves) until the set and every waker are gone; the set never
-    /// reads, writes or drops it, so its user must drop what it put there
-    /// before dropping the set.
+    /// never moves) until the set is dropped; the set never reads, writes or
+    /// drops it, so its user must drop what it put there before dropping the
+    /// set.
+    ///
+    /// # Panics
+    ///
+    /// If the set was not made by [`with_payload`](ReadySet::with_payload).
     pub(crate) fn payload(&self) -> NonNull<u8> {
-        // SAFETY: `payload_offset` is within (or one past the end of) the
-        // block, which is live while `self` holds its reference.
-        unsafe { self.header.cast::<u8>().add(self.payload_offset) }
+        let (_, offset) = self.block.expect("gather: a set without a payload");
+        // SAFETY: `offset` is within (or one past the end of) the block,
+        // which is live while `self` is.
+        unsafe { self.header.cast::<u8>().add(offset) }
     }
 
+    #[inline]
     fn header(&self) -> &Header {
-        // SAFETY: the owner's reference keeps the block alive while `self`
-        // lives; the header is only read through shared references.
+        // SAFETY: the set's memory is live while `self` is; the header is
+        // only read through shared references.
         unsafe { self.header.as_ref() }
     }
 
-    fn slot(&self, index: usize) -> NonNull<Slot> {
+    #[inline]
+    fn slot(&self, index: usize) -> &Slot {
         debug_assert!(index < self.len);
-        // SAFETY: `index < len`, so the slot lies inside the live block.
-        unsafe {
-            self.header
-                .cast::<u8>()
-                .add(SLOTS_OFFSET)
-                .cast::<Slot>()
-                .add(index)
-        }
+        // SAFETY: `index < len`, so the slot lies inside the live set, and
+        // is initialised (all are, from the start).
+        unsafe { slot_of(self.header, index).as_ref() }
     }
 
-    /// Writes slot `index`, the next uninitialised one.
-    fn init_slot(&mut self, index: usize) {
-        debug_assert_eq!(index, self.initialized);
-        // SAFETY: `index < len` (callers) and the slot is not initialised,
-        // so no waker reads it; the slot lies inside the live block.
-        unsafe {
-            self.slot(index).as_ptr().write(Slot {
-                queued: AtomicBool::new(false),
-                // Cannot truncate: `len < MAX_CHILDREN` (`with_payload`).
-                index: index as u32,
-                next: AtomicU32::new(EMPTY),
-            });
-        }
-        self.initialized += 1;
-    }
-
-    /// A waker for child `index`, borrowing the owner's reference: building
-    /// it costs no atomic operation; a child that keeps it clones it, which
-    /// takes a reference.
+    /// A borrowed waker for child `index`: building it costs nothing; a
+    /// child that keeps it clones it (see [`SHARED`]).
+    #[inline]
     fn waker(&self, index: usize) -> WakerRef<'_> {
-        debug_assert!(index < self.initialized);
-        let data = self.slot(index).as_ptr().cast_const().cast::<()>();
-        // SAFETY: `data` points at an initialised slot (`index <
-        // initialized`: callers) of a live block, and `VTABLE`'s
-        // functions uphold `RawWaker`'s contract for such pointers (see
-        // them); the waker is never dropped, only borrowed while `self` is,
-        // so it uses the owner's reference without releasing it.
-        let waker = unsafe { Waker::from_raw(RawWaker::new(data, &VTABLE)) };
+        debug_assert!(index < self.len);
+        // Made from the set's pointer, not from `&Slot`: the vtable's
+        // functions reach the header (and the clones the whole set) through
+        // it, so it needs the whole set's provenance.
+        // SAFETY: `index < len`: the slot lies inside the live set.
+        let data = unsafe { slot_of(self.header, index) }
+            .as_ptr()
+            .cast_const()
+            .cast::<()>();
+        // SAFETY: `data` points at a slot of the set, with the provenance of
+        // the whole set (from `self.header`), and `BORROWED`'s functions
+        // uphold `RawWaker`'s contract for such a pointer while the set
+        // lives; the waker is only lent while `self` is borrowed, and never
+        // dropped.
+        let waker = unsafe { Waker::from_raw(RawWaker::new(data, &BORROWED)) };
         WakerRef {
             waker: ManuallyDrop::new(waker),
             _set: PhantomData,
@@ -234,20 +324,54 @@ impl ReadySet {
     /// last call, in the order they were woken. Stops early if `poll_child`
     /// breaks.
     ///
-    /// Registers `cx`'s waker first, to be woken when a child is.
+    /// Wakes `cx`'s waker if a child is woken during the pass, or later.
     pub(crate) fn poll_children<B>(
         &mut self,
         cx: &Context<'_>,
         mut poll_child: impl FnMut(usize, &mut Context<'_>) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
+        let flow = self.pass(&mut poll_child);
+        // After the pass: a child may have cloned its waker in it.
         self.register(cx.waker());
+        // A wake through a borrowed waker does not wake the parent: it
+        // happens during this pass (a borrowed waker lives no longer), so
+        // here we see it (on our own list), and wake the parent ourselves,
+        // without the lock and the clone a wake from outside needs. So does
+        // a push (on the stack) through a
+        // clone that found no parent registered: `register` took the lock
+        // that push holds, so either the push saw the waker just registered
+        // (and wakes it), or it happened before `register`, and so before
+        // this load. (A push that found the stack empty and woke the parent
+        // already makes this wake one too many: harmless.) Relaxed: the
+        // other pushes were made by this thread, or by threads that the
+        // child joined before its poll returned.
+        let header = self.header();
+        if header.local_head.load(Ordering::Relaxed) != EMPTY
+            || header.head.load(Ordering::Relaxed) != EMPTY
+        {
+            cx.waker().wake_by_ref();
+        }
+        flow
+    }
+
+    /// One pass of [`poll_children`](ReadySet::poll_children): every child
+    /// or only the woken ones.
+    fn pass<B>(
+        &mut self,
+        poll_child: &mut impl FnMut(usize, &mut Context<'_>) -> ControlFlow<B>,
+    ) -> ControlFlow<B> {
         if !self.polled_all {
+            if mem::replace(&mut self.started, true) {
+                // A child panicked during the last full pass. Every child is
+                // polled again, so take every pending wake off the stack
+                // first: left there, it would keep its slot `queued` (so
+                // later wakes of that child would push nothing) and the stack
+                // non-empty (so no later push would wake the parent).
+                for _ in self.take_woken() {}
+            }
             for index in 0..self.len {
-                // In index order, so `initialized <= index` here.
-                if index == self.initialized {
-                    self.init_slot(index);
-                }
                 let waker = self.waker(index);
+                let _link = LinkLocal { set: self, index };
                 poll_child(index, &mut Context::from_waker(&waker))?;
             }
             // Only now: if a child panicked, the next poll starts over, so
@@ -256,53 +380,149 @@ impl ReadySet {
         } else {
             for index in self.take_woken() {
                 let waker = self.waker(index);
+                let _link = LinkLocal { set: self, index };
                 poll_child(index, &mut Context::from_waker(&waker))?;
             }
         }
         ControlFlow::Continue(())
     }
 
-    /// Makes `waker` the one woken when a child is.
+    /// The block the clones of the children's wakers share, if a child
+    /// cloned its waker.
+    fn shared(&self) -> Option<&Shared> {
+        // SAFETY: the owner's reference keeps the block alive while the set
+        // lives.
+        self.shared_ptr().map(|shared| unsafe { shared.as_ref() })
+    }
+
+    /// [`shared`](ReadySet::shared), as the pointer with the provenance of
+    /// the whole block (to free it).
+    #[inline]
+    fn shared_ptr(&self) -> Option<NonNull<Shared>> {
+        // Acquire: the pointer was stored by a clone made during one of our
+        // polls, so this thread already saw it; Acquire keeps that explicit.
+        NonNull::new(self.header().shared.load(Ordering::Acquire))
+    }
+
+    /// Makes `waker` the one that wakes from clones of the children's
+    /// wakers wake. (Wakes through borrowed wakers need none: the owner
+    /// sees them at the end of its pass.)
+    #[inline]
     fn register(&mut self, waker: &Waker) {
-        // Only the owner writes the header's waker, so `registered` is what
-        // it holds; that waker is alive there, so equal pointers mean the
-        // same waker (what `Waker::will_wake` checks).
-        let current = (waker.data(), waker.vtable());
-        if self
-            .registered
-            .is_some_and(|(data, vtable)| ptr::eq(data, current.0) && ptr::eq(vtable, current.1))
-        {
+        let Some(shared) = self.shared() else {
+            return;
+        };
+        // Only the owner writes the parent waker, so `registered` is the
+        // data and vtable of the clone it holds; that clone is alive there,
+        // so its address cannot have been reused, and equal pointers mean
+        // `waker.will_wake(&stored)`. (The caller's waker of last time may
+        // be gone, and its address taken by another waker: comparing with
+        // it would keep waking a stale waker.)
+        if self.registered.is_some_and(|(data, vtable)| {
+            ptr::eq(data, waker.data()) && ptr::eq(vtable, waker.vtable())
+        }) {
             return;
         }
-        let old = self.header().parent.lock().replace(waker.clone());
-        self.registered = Some(current);
+        let new = waker.clone();
+        let registered = Some((new.data(), new.vtable()));
+        let old = shared.state.lock().parent.replace(new);
+        self.registered = registered;
         // Dropped outside the lock: it runs the executor's code.
         drop(old);
     }
 
     /// Forgets the parent's waker: later wakes wake nobody. For a combinator
     /// that has finished.
+    #[inline]
     pub(crate) fn close(&mut self) {
-        let old = self.header().parent.lock().take();
-        self.registered = None;
+        if self.registered.take().is_none() {
+            // Nothing registered, so no parent waker is stored.
+            return;
+        }
+        let old = self
+            .shared()
+            .and_then(|shared| shared.state.lock().parent.take());
+        // Dropped outside the lock: it runs the executor's code.
         drop(old);
     }
 
-    /// Takes every woken child off the stack, oldest wake first.
+    /// Links child `index` into the owner's list if its borrowed waker
+    /// queued it during the poll that just ended.
+    #[inline]
+    fn link_local(&self, index: usize) {
+        let slot = self.slot(index);
+        // Relaxed: the wake happened during the child's poll, so before this
+        // (on this thread, or on one joined before the poll returned).
+        if !slot.local.load(Ordering::Relaxed) {
+            return;
+        }
+        slot.local.store(false, Ordering::Relaxed);
+        if !self.claim(slot) {
+            // Already on the stack, pushed through a clone.
+            return;
+        }
+        // Relaxed: the slot is `queued` by us, so no pusher touches `next`;
+        // the list is the owner's.
+        slot.next.store(EMPTY, Ordering::Relaxed);
+        let header = self.header();
+        match header.local_tail.load(Ordering::Relaxed) {
+            EMPTY => header.local_head.store(index as u32, Ordering::Relaxed),
+            tail => self
+                .slot(tail as usize)
+                .next
+                .store(index as u32, Ordering::Relaxed),
+        }
+        header.local_tail.store(index as u32, Ordering::Relaxed);
+    }
+
+    /// Whether no clone of any child's waker exists: then no other thread
+    /// can touch a slot's `queued` until the next child's poll (clones are
+    /// made only during a child's poll, and the owner is not in one).
+    #[inline]
+    fn unshared(&self) -> bool {
+        // Relaxed: a block made by a clone during a child's poll was made
+        // before that poll returned (on this thread, or a joined one).
+        self.header().shared.load(Ordering::Relaxed).is_null()
+    }
+
+    /// Marks `slot` queued, for the owner's list; `false` if it was already
+    /// (on the stack, through a clone).
+    #[inline]
+    fn claim(&self, slot: &Slot) -> bool {
+        if self.unshared() {
+            // Only we touch `queued`: no read-modify-write needed.
+            let queued = slot.queued.load(Ordering::Relaxed);
+            slot.queued.store(true, Ordering::Relaxed);
+            return !queued;
+        }
+        // AcqRel: as in `Header::wake_slot`, which it races with.
+        !slot.queued.swap(true, Ordering::AcqRel)
+    }
+
+    /// Takes every woken child: the owner's list, then the stack, each
+    /// oldest wake first.
+    #[inline]
     fn take_woken(&self) -> Woken<'_> {
-        // AcqRel: Acquire pairs with each push's Release, so the `next` links
-        // written by the pushers are visible; Release makes the parent waker
-        // just registered (and this poll's reads of `next`) happen before
-        // any push that finds the stack empty and so wakes the parent.
-        let mut top = self.header().head.swap(EMPTY, Ordering::AcqRel);
+        let header = self.header();
+        let local = header.local_head.load(Ordering::Relaxed);
+        header.local_head.store(EMPTY, Ordering::Relaxed);
+        header.local_tail.store(EMPTY, Ordering::Relaxed);
+        // Relaxed load first: an empty stack (the usual case) costs no
+        // read-modify-write. A push we miss found the stack empty, so it
+        // wakes the parent, and the next poll takes it. Acquire on the swap:
+        // pairs with each push's Release, so the `next` links written by the
+        // pushers are visible.
+        let mut top = match header.head.load(Ordering::Relaxed) {
+            EMPTY => EMPTY,
+            _ => header.head.swap(EMPTY, Ordering::Acquire),
+        };
         // The stack is newest first: reverse it in place so children are
         // polled in the order they were woken, like asyncio's ready queue.
         // The taken slots are ours: they stay `queued`, so no waker writes
         // their `next` until we clear it.
         let mut reversed = EMPTY;
         while top != EMPTY {
-            // SAFETY: only initialised slots have wakers, so only they are pushed.
-            let slot = unsafe { self.slot(top as usize).as_ref() };
+            let slot = self.slot(top as usize);
             // Relaxed: ordered by the swap's Acquire above; the slot is ours.
             let below = slot.next.load(Ordering::Relaxed);
             slot.next.store(reversed, Ordering::Relaxed);
@@ -311,6 +531,7 @@ impl ReadySet {
         }
         Woken {
             set: self,
+            local,
             next: reversed,
         }
     }
@@ -318,9 +539,39 @@ impl ReadySet {
 
 impl Drop for ReadySet {
     fn drop(&mut self) {
-        self.close();
-        // SAFETY: the owner's reference, released exactly once, here.
-        unsafe { release(self.header) };
+        if let Some(shared_ptr) = self.shared_ptr() {
+            // SAFETY: the owner's reference keeps the block alive until the
+            // `drop_shared_ref` below.
+            let shared = unsafe { shared_ptr.as_ref() };
+            // Under the lock: a wake through a clone that holds it finishes
+            // before the set's memory goes; later ones find no set, and no
+            // parent to wake.
+            let parent = {
+                let mut state = shared.state.lock();
+                state.set = None;
+                state.parent.take()
+            };
+            // Dropped outside the lock: it runs the executor's code.
+            drop(parent);
+            // SAFETY: the owner's reference, dropped exactly once, here.
+            unsafe { drop_shared_ref(shared_ptr) };
+        }
+        if let Some((layout, _)) = self.block {
+            // SAFETY: the block was allocated with `layout` by
+            // `with_payload`, which wrote the header and `header.len` slots
+            // (`self.len` may have been truncated); no waker reaches it any
+            // more (the clones were cut off above, and borrowed wakers do
+            // not outlive a poll); the payload was dropped by its user.
+            unsafe {
+                let slots = self.header().len as usize;
+                ptr::drop_in_place(ptr::slice_from_raw_parts_mut(
+                    slot_of(self.header, 0).as_ptr(),
+                    slots,
+                ));
+                ptr::drop_in_place(self.header.as_ptr());
+                alloc::dealloc(self.header.as_ptr().cast::<u8>(), layout);
+            }
+        }
     }
 }
 
@@ -333,7 +584,7 @@ impl fmt::Debug for ReadySet {
     }
 }
 
-/// A child's waker borrowing the owner's reference (never dropped).
+/// A child's borrowed waker, lent for one poll (never dropped).
 struct WakerRef<'a> {
     waker: ManuallyDrop<Waker>,
     _set: PhantomData<&'a ReadySet>,
@@ -347,31 +598,57 @@ impl Deref for WakerRef<'_> {
     }
 }
 
-/// The children taken off the stack by one poll, oldest wake first.
+/// Links the child just polled into the owner's list if it was woken
+/// through its borrowed waker; on drop, so also if the child panicked (its
+/// slot is then left `queued`, and must not be lost).
+struct LinkLocal<'a> {
+    set: &'a ReadySet,
+    index: usize,
+}
+
+impl Drop for LinkLocal<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.set.link_local(self.index);
+    }
+}
+
+/// The children taken by one poll: the owner's list, then the stack's,
+/// each oldest wake first.
 struct Woken<'a> {
     set: &'a ReadySet,
-    /// The first child not yet handed out, or [`EMPTY`].
+    /// The first child of the owner's list not yet handed out, or [`EMPTY`].
+    local: u32,
+    /// The first child from the stack not yet handed out, or [`EMPTY`].
     next: u32,
 }
 
 impl Iterator for Woken<'_> {
     type Item = usize;
 
+    #[inline]
     fn next(&mut self) -> Option<usize> {
-        if self.next == EMPTY {
-            return None;
-        }
-        let index = self.next as usize;
-        // SAFETY: only initialised slots have wakers, so only they are pushed.
-        let slot = unsafe { self.set.slot(index).as_ref() };
-        // Relaxed: written by this thread in `take_woken`.
-        self.next = slot.next.load(Ordering::Relaxed);
+        let list = match (self.local, self.next) {
+            (EMPTY, EMPTY) => return None,
+            (EMPTY, _) => &mut self.next,
+            _ => &mut self.local,
+        };
+        let index = *list as usize;
+        let slot = self.set.slot(index);
+        // Relaxed: written by this thread (in `take_woken` or `link_local`).
+        *list = slot.next.load(Ordering::Relaxed);
         // Cleared before the child is polled, so a wake during or after the
-        // poll pushes it again. AcqRel: Acquire pairs with the Release of
-        // the wake that set it, so what the waker did before waking is
-        // visible to the poll that follows; Release orders the read of
-        // `next` above before a new pusher's write of it.
-        slot.queued.swap(false, Ordering::AcqRel);
+        // poll queues it again.
+        if self.set.unshared() {
+            // Only we touch `queued` (see `unshared`).
+            slot.queued.store(false, Ordering::Relaxed);
+        } else {
+            // AcqRel: Acquire pairs with the Release of the wakes that found
+            // it set, so what a waker did before waking is visible to the
+            // poll that follows; Release orders the read of `next` above
+            // before a new pusher's write of it.
+            slot.queued.swap(false, Ordering::AcqRel);
+        }
         Some(index)
     }
 }
@@ -380,6 +657,28 @@ impl Drop for Woken<'_> {
     /// Puts back the children not handed out (a child panicked, or the
     /// combinator stopped early), so their wakes are not lost.
     fn drop(&mut self) {
+        if self.local != EMPTY {
+            // Back at the front of the owner's list: older than what this
+            // poll linked there.
+            let header = self.set.header();
+            let mut last = self.local;
+            loop {
+                // Relaxed: the owner's list.
+                match self.set.slot(last as usize).next.load(Ordering::Relaxed) {
+                    EMPTY => break,
+                    next => last = next,
+                }
+            }
+            let front = header.local_head.load(Ordering::Relaxed);
+            self.set
+                .slot(last as usize)
+                .next
+                .store(front, Ordering::Relaxed);
+            if front == EMPTY {
+                header.local_tail.store(last, Ordering::Relaxed);
+            }
+            header.local_head.store(self.local, Ordering::Relaxed);
+        }
         if self.next == EMPTY {
             return;
         }
@@ -388,24 +687,28 @@ impl Drop for Woken<'_> {
         let mut rest = self.next;
         let mut top = EMPTY;
         while rest != EMPTY {
-            // SAFETY: only initialised slots have wakers, so only they are pushed.
-            let slot = unsafe { self.set.slot(rest as usize).as_ref() };
+            let slot = self.set.slot(rest as usize);
             // Relaxed: the list is still ours (its slots are `queued`).
             let below = slot.next.load(Ordering::Relaxed);
             slot.next.store(top, Ordering::Relaxed);
             top = rest;
             rest = below;
         }
-        // SAFETY: `self.next` was pushed, so initialised; it is now the bottom.
-        let bottom = unsafe { self.set.slot(self.next as usize).as_ref() };
-        self.set.header().push(top, bottom);
+        // `self.next` is now the bottom of the list. We are inside the
+        // owner's poll: if a pass ends, it wakes the parent (see
+        // `poll_children`); if a child is panicking, the next poll starts
+        // over anyway.
+        self.set
+            .header()
+            .push(top, self.set.slot(self.next as usize));
     }
 }
 
 impl Header {
     /// Pushes the list `first ..= last` (already linked, `last` at the
-    /// bottom) and wakes the parent if the stack was empty.
-    fn push(&self, first: u32, last: &Slot) {
+    /// bottom); returns whether the stack was empty, in which case the
+    /// caller sees that the parent is woken.
+    fn push(&self, first: u32, last: &Slot) -> bool {
         // Relaxed: the CAS below re-reads the value it relies on.
         let mut head = self.head.load(Ordering::Relaxed);
         loop {
@@ -426,51 +729,231 @@ impl Header {
         }
         // A non-empty stack means whoever made it non-empty woke the parent
         // (or is about to), and the owner has not taken it since.
-        if head == EMPTY {
-            let parent = self.parent.lock().clone();
-            // Woken outside the lock: it runs the executor's code.
-            if let Some(parent) = parent {
-                parent.wake();
-            }
+        head == EMPTY
+    }
+
+    /// Marks child `slot` ready: pushes it unless it is queued already.
+    /// Returns whether the parent is to be woken (see [`Header::push`]).
+    fn wake_slot(&self, slot: &Slot) -> bool {
+        // AcqRel: Release publishes what the waker did before waking to the
+        // owner's clearing swap (see `Woken::next`); Acquire pairs with that
+        // swap's Release, so the owner has read `next` before we overwrite it.
+        if slot.queued.swap(true, Ordering::AcqRel) {
+            return false;
         }
+        self.push(slot.index, slot)
     }
 }
 
-/// Marks a child ready: pushes its slot unless it is queued already.
-fn wake_slot(header: &Header, slot: &Slot) {
-    // AcqRel: Release publishes what the waker did before waking to the
-    // owner's clearing swap (see `Woken::next`); Acquire pairs with that
-    // swap's Release, so the owner has read `next` before we overwrite it.
-    if !slot.queued.swap(true, Ordering::AcqRel) {
-        header.push(slot.index, slot);
-    }
-}
-
-/// The header of the block holding `slot`.
+/// Slot `index` of the set starting at `header`.
 ///
 /// # Safety
 ///
-/// `slot` must point at a slot of a live block, and carry the provenance of
-/// the whole block (as every slot pointer made by [`ReadySet::slot`] does).
+/// `header` must point at a live set of more than `index` slots, with the
+/// provenance of the whole set.
+unsafe fn slot_of(header: NonNull<Header>, index: usize) -> NonNull<Slot> {
+    // SAFETY: the slots start `SLOTS_OFFSET` bytes past the header, and slot
+    // `index` lies inside the set (caller).
+    unsafe { header.byte_add(SLOTS_OFFSET).cast::<Slot>().add(index) }
+}
+
+/// The header of the set holding `slot`.
+///
+/// # Safety
+///
+/// `slot` must point at a slot of a live set, and carry the provenance of
+/// the whole set (as every slot pointer made by [`ReadySet::slot`] does).
 unsafe fn header_of(slot: *const Slot) -> *const Header {
     // SAFETY: the slot is live (caller); slot `index` is `index` slots past
     // the first, which is `SLOTS_OFFSET` bytes past the header, all within
-    // the one block the pointer may address.
+    // the one set the pointer may address.
     unsafe {
         let index = (*slot).index as usize;
         slot.sub(index).byte_sub(SLOTS_OFFSET).cast::<Header>()
     }
 }
 
-/// Drops one reference to the block, freeing it if that was the last.
+/// The vtable of a borrowed waker, whose data is a pointer to its [`Slot`],
+/// lent to a child for one poll. It is never dropped, and cannot be woken by
+/// value (only an owned waker can), so `wake` and `drop` are there only to
+/// fill the table. Every function requires a slot pointer of a live set
+/// (which the set's owner guarantees while it lends the waker).
+static BORROWED: RawWakerVTable = RawWakerVTable::new(
+    clone_borrowed,
+    wake_by_ref_borrowed,
+    wake_by_ref_borrowed,
+    drop_borrowed,
+);
+
+unsafe fn clone_borrowed(data: *const ()) -> RawWaker {
+    let slot = data.cast::<Slot>();
+    // SAFETY: `data` is a slot of a live set (vtable contract).
+    let (header, index) = unsafe { (header_of(slot), (*slot).index) };
+    // SAFETY: as above, and the pointer has the whole set's provenance.
+    let shared = unsafe { shared_for(NonNull::new_unchecked(header.cast_mut())) };
+    // SAFETY: the block has an id per slot of the set, so `index` is in it.
+    let id = unsafe { id_of(shared, index as usize) };
+    RawWaker::new(id.as_ptr().cast_const().cast::<()>(), &SHARED)
+}
+
+unsafe fn wake_by_ref_borrowed(data: *const ()) {
+    let slot = data.cast::<Slot>();
+    // SAFETY: `data` is a slot of a live set (vtable contract); headers
+    // and slots are only read through shared references.
+    let slot = unsafe { &*slot };
+    // Not pushed on the stack, and the parent not woken: a borrowed waker
+    // is only used during its child's poll, after which the owner queues the
+    // slot on its own list (`ReadySet::link_local`) and, at the end of the
+    // pass, wakes the parent (`ReadySet::poll_children`). A plain store:
+    // borrowed wakes of one child (from threads the child joins) all store
+    // the same value. Relaxed: read by the owner after the child's poll
+    // returned, which this wake happens before.
+    slot.local.store(true, Ordering::Relaxed);
+}
+
+unsafe fn drop_borrowed(_: *const ()) {}
+
+/// The block that clones of a set's wakers share. Made by the first clone,
+/// it outlives the set as long as a clone does; the owner cuts it off the set
+/// (`state.set` becomes `None`) before the set's memory goes.
+///
+/// `len` ids follow it in the block (`u32` each: the child's index); a
+/// clone's data points at the id of its child.
+#[repr(C)]
+struct Shared {
+    /// One reference per clone, plus the owner's while the set lives. The
+    /// block is freed when it drops to zero.
+    refs: AtomicUsize,
+    /// Held while a wake touches the set, so the owner cannot free the set
+    /// in the middle of it, nor change the parent's waker.
+    state: Mutex<SharedState>,
+    /// How many ids follow.
+    len: usize,
+}
+
+/// What a wake through a clone needs, under [`Shared::state`]'s lock.
+struct SharedState {
+    /// The set, while its owner lives.
+    set: Option<NonNull<Header>>,
+    /// The waker of the task polling the combinator, once a poll ended with
+    /// clones alive; `None` after the combinator finished or was dropped, so
+    /// late wakes wake nobody.
+    parent: Option<Waker>,
+}
+
+const _: () = assert!(mem::align_of::<Shared>() >= mem::align_of::<u32>());
+const IDS_OFFSET: usize = mem::size_of::<Shared>();
+
+fn shared_layout(len: usize) -> Layout {
+    let ids = Layout::array::<u32>(len).expect("gather: too many futures");
+    let (layout, offset) = Layout::new::<Shared>()
+        .extend(ids)
+        .expect("gather: too many futures");
+    debug_assert_eq!(offset, IDS_OFFSET);
+    layout.pad_to_align()
+}
+
+/// The id of child `index` in `shared`.
+///
+/// # Safety
+///
+/// `shared` must be live, with more than `index` ids.
+unsafe fn id_of(shared: NonNull<Shared>, index: usize) -> NonNull<u32> {
+    // SAFETY: the ids start `IDS_OFFSET` bytes in, and id `index` is inside
+    // the block (caller).
+    unsafe { shared.byte_add(IDS_OFFSET).cast::<u32>().add(index) }
+}
+
+/// The shared block of the set at `header`, made if it is the first clone,
+/// with one more reference (the new clone's).
+///
+/// # Safety
+///
+/// `header` must point at a live set, with the provenance of the whole set,
+/// and that set's owner must be inside a poll (clones are made only from a
+/// borrowed waker, which lives only then), so it is not dropping the set.
+unsafe fn shared_for(header: NonNull<Header>) -> NonNull<Shared> {
+    // SAFETY: the set is live (caller).
+    let h = unsafe { header.as_ref() };
+    // Acquire: pairs with the Release of the compare-exchange below (on
+    // another thread that cloned first), so the block it made is visible.
+    if let Some(shared) = NonNull::new(h.shared.load(Ordering::Acquire)) {
+        // SAFETY: the owner's reference keeps the block alive: the owner is
+        // inside a poll (caller), not dropping the set.
+        let refs = unsafe { &shared.as_ref().refs };
+        take_ref(refs);
+        return shared;
+    }
+    let len = h.len as usize;
+    let layout = shared_layout(len);
+    // SAFETY: `layout` has a non-zero size: it holds a `Shared`.
+    let block = unsafe { alloc::alloc(layout) };
+    let Some(shared) = NonNull::new(block.cast::<Shared>()) else {
+        alloc::handle_alloc_error(layout)
+    };
+    // SAFETY: the block is fresh, laid out as `Shared` followed by `len`
+    // ids, all written here.
+    unsafe {
+        shared.as_ptr().write(Shared {
+            // The owner's and the new clone's.
+            refs: AtomicUsize::new(2),
+            state: Mutex::new(SharedState {
+                set: Some(header),
+                parent: None,
+            }),
+            len,
+        });
+        for index in 0..len {
+            // Cannot truncate: `len < MAX_CHILDREN` (`Header::new`).
+            id_of(shared, index).as_ptr().write(index as u32);
+        }
+    }
+    // AcqRel on success: Release publishes the block to the threads that
+    // load it (above; and the owner, in `ReadySet::drop`). Acquire on
+    // failure: pairs with the winner's Release, so its block is visible.
+    match h.shared.compare_exchange(
+        ptr::null_mut(),
+        shared.as_ptr(),
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => shared,
+        Err(winner) => {
+            // Another thread's clone made one first: use it, free ours.
+            // SAFETY: ours was never published: drop it, free it.
+            unsafe {
+                ptr::drop_in_place(shared.as_ptr());
+                alloc::dealloc(block, layout);
+            }
+            // SAFETY: the winner is non-null and live (as above).
+            let winner = unsafe { NonNull::new_unchecked(winner) };
+            // SAFETY: kept alive by the owner's reference (as above).
+            take_ref(unsafe { &winner.as_ref().refs });
+            winner
+        }
+    }
+}
+
+/// Adds a reference to a block that the caller can already reach.
+fn take_ref(refs: &AtomicUsize) {
+    // Relaxed: as in `Arc::clone`, a reference is made from a live one, so
+    // the block cannot be freed meanwhile and nothing needs publishing.
+    let old = refs.fetch_add(1, Ordering::Relaxed);
+    if old > isize::MAX as usize {
+        // Wakers leaked in a loop: abort rather than overflow, like `Arc`.
+        std::process::abort();
+    }
+}
+
+/// Drops one reference to a shared block, freeing it if that was the last.
 ///
 /// # Safety
 ///
 /// The caller must own one reference, and not use the block afterwards.
-unsafe fn release(header: NonNull<Header>) {
+unsafe fn drop_shared_ref(shared: NonNull<Shared>) {
     // SAFETY: the caller's reference keeps the block alive until this
     // decrement.
-    let refs = unsafe { &header.as_ref().refs };
+    let refs = unsafe { &shared.as_ref().refs };
     // Release: everything this holder did with the block happens before
     // whoever frees it (their Acquire fence below). As in `Arc::drop`.
     if refs.fetch_sub(1, Ordering::Release) != 1 {
@@ -479,65 +962,105 @@ unsafe fn release(header: NonNull<Header>) {
     // Acquire: pairs with every other holder's Release decrement.
     fence(Ordering::Acquire);
     // SAFETY: that was the last reference, so nothing else can reach the
-    // block: drop the header (the slots need no drop; the payload was
-    // dropped by the owner) and free it with the layout it was made with.
+    // block: drop the `Shared` (the ids need no drop) and free it with the
+    // layout it was made with.
     unsafe {
-        let layout = header.as_ref().layout;
-        ptr::drop_in_place(header.as_ptr());
-        alloc::dealloc(header.as_ptr().cast::<u8>(), layout);
+        let layout = shared_layout(shared.as_ref().len);
+        ptr::drop_in_place(shared.as_ptr());
+        alloc::dealloc(shared.as_ptr().cast::<u8>(), layout);
     }
 }
 
-/// The vtable of a child's waker, whose data is a pointer to its [`Slot`].
+/// The shared block holding `id`.
 ///
-/// Every function requires a data pointer made by [`ReadySet::waker`] or
-/// `clone_waker`, to which the calling waker holds (or borrows) a reference.
-/// They touch only atomics and the mutex, so they are safe from any thread.
-static VTABLE: RawWakerVTable =
-    RawWakerVTable::new(clone_waker, wake_waker, wake_by_ref_waker, drop_waker);
-
-unsafe fn clone_waker(data: *const ()) -> RawWaker {
-    // SAFETY: `data` is a slot pointer of a block kept alive by the waker
-    // being cloned (vtable contract).
-    let header = unsafe { &*header_of(data.cast::<Slot>()) };
-    // Relaxed: as in `Arc::clone`, a reference is made from a live one, so
-    // the block cannot be freed meanwhile and nothing needs publishing.
-    let old = header.refs.fetch_add(1, Ordering::Relaxed);
-    if old > isize::MAX as usize {
-        // Wakers leaked in a loop: abort rather than overflow, like `Arc`.
-        std::process::abort();
+/// # Safety
+///
+/// `id` must point at an id of a live shared block, with the provenance of
+/// the whole block (as every pointer made by [`id_of`] does).
+unsafe fn shared_of(id: *const u32) -> NonNull<Shared> {
+    // SAFETY: id `index` is `index` ids past the first, `IDS_OFFSET` bytes
+    // past the block's start, all within the block (caller).
+    unsafe {
+        let index = *id as usize;
+        NonNull::new_unchecked(
+            id.sub(index)
+                .byte_sub(IDS_OFFSET)
+                .cast::<Shared>()
+                .cast_mut(),
+        )
     }
-    RawWaker::new(data, &VTABLE)
 }
 
-unsafe fn wake_waker(data: *const ()) {
+/// The vtable of a clone of a child's waker, whose data points at the
+/// child's id in a [`Shared`] block.
+///
+/// Every function requires such a pointer, to which the calling waker holds
+/// (or borrows) a reference. They touch only atomics and mutexes, so they
+/// are safe from any thread, before and after the set is gone.
+static SHARED: RawWakerVTable =
+    RawWakerVTable::new(clone_shared, wake_shared, wake_by_ref_shared, drop_shared);
+
+unsafe fn clone_shared(data: *const ()) -> RawWaker {
+    // SAFETY: `data` is an id of a block kept alive by the waker being
+    // cloned (vtable contract).
+    let shared = unsafe { shared_of(data.cast::<u32>()) };
+    // SAFETY: as above.
+    take_ref(unsafe { &shared.as_ref().refs });
+    RawWaker::new(data, &SHARED)
+}
+
+unsafe fn wake_shared(data: *const ()) {
     // SAFETY: the waker owns a reference (vtable contract), which `wake`
-    // consumes: use it, then release it.
+    // consumes: use it, then drop it.
     unsafe {
-        wake_by_ref_waker(data);
-        drop_waker(data);
+        wake_by_ref_shared(data);
+        drop_shared(data);
     }
 }
 
-unsafe fn wake_by_ref_waker(data: *const ()) {
-    let slot = data.cast::<Slot>();
-    // SAFETY: `data` is a slot pointer of a block kept alive by the waker
-    // (vtable contract); slots and header are only read through shared
-    // references.
-    let (header, slot) = unsafe { (&*header_of(slot), &*slot) };
-    wake_slot(header, slot);
+unsafe fn wake_by_ref_shared(data: *const ()) {
+    let id = data.cast::<u32>();
+    // SAFETY: `data` is an id of a block kept alive by the waker (vtable
+    // contract).
+    let (shared, index) = unsafe { (shared_of(id).as_ref(), *id as usize) };
+    let parent = {
+        let state = shared.state.lock();
+        match state.set {
+            Some(header) => {
+                // SAFETY: the set is live while its pointer is here, and the
+                // lock held keeps its owner from removing it meanwhile; it
+                // has a slot per id, so `index` is in it.
+                let (header, slot) = unsafe { (header.as_ref(), slot_of(header, index).as_ref()) };
+                if header.wake_slot(slot) {
+                    state.parent.clone()
+                } else {
+                    None
+                }
+            }
+            None => None,
+        }
+    };
+    // Woken outside the lock: it runs the executor's code.
+    if let Some(parent) = parent {
+        parent.wake();
+    }
 }
 
-unsafe fn drop_waker(data: *const ()) {
+unsafe fn drop_shared(data: *const ()) {
     // SAFETY: the waker owns a reference to a live block (vtable contract),
-    // released here, once; the waker is not used afterwards.
-    unsafe {
-        let header = header_of(data.cast::<Slot>());
-        release(NonNull::new_unchecked(header.cast_mut()));
-    }
+    // dropped here, once; the waker is not used afterwards.
+    unsafe { drop_shared_ref(shared_of(data.cast::<u32>())) }
 }
 
+/// Models of the races (wakes from other threads against the owner's polls
+/// and drop), run by loom under `--cfg loom`, once otherwise.
 #[cfg(test)]
+#[path = "loom_models.rs"]
+mod loom_models;
+
+// Not under loom: these use loom's types outside a model (see
+// `loom_models.rs` for the models).
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;

@@ -1,0 +1,411 @@
+//! Instruction counts of the hot paths, ours beside the peers: the program
+//! that `benches/icount.sh` runs under valgrind.
+//!
+//! `icount --op NAME --iters N` runs the operation `NAME` (for example
+//! `gather2/ours`) `N` times after the same setup whatever `N` is; the script
+//! runs it for two values of `N` under valgrind and divides the difference of
+//! the instruction counts by the difference of the `N`s, so setup, process
+//! start and exit cancel out. Every operation runs on one thread
+//! (current-thread executors, or a future polled by hand with a no-op
+//! waker), so the counts are the same from run to run.
+//!
+//! With any other arguments (as under `cargo bench`, or
+//! `cargo bench -- --test` in CI) it runs every operation a few times, checks
+//! that each completes, and prints how to get the counts: it needs neither
+//! valgrind nor anything else installed.
+
+// A bench target: no public API to document.
+#![allow(missing_docs)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use benches::yield_once;
+
+/// One operation of one contender, repeated `iters` times.
+struct Op {
+    /// `path/contender`, as the script prints it.
+    name: &'static str,
+    run: fn(usize),
+}
+
+const OPS: &[Op] = &[
+    // spawn + run + join of one empty task, on a current-thread executor.
+    Op {
+        name: "spawn_join/ours",
+        run: spawn_join_ours,
+    },
+    Op {
+        name: "spawn_join/tokio",
+        run: spawn_join_tokio,
+    },
+    Op {
+        name: "spawn_join/async-executor",
+        run: spawn_join_async_executor,
+    },
+    // One yield of a spawned task (it goes to the back of the run queue).
+    Op {
+        name: "yield/ours",
+        run: yield_ours,
+    },
+    Op {
+        name: "yield/tokio",
+        run: yield_tokio,
+    },
+    Op {
+        name: "yield/async-executor",
+        run: yield_async_executor,
+    },
+    // lock + unlock of a free async mutex (polled by hand).
+    Op {
+        name: "mutex_uncontended/ours",
+        run: mutex_ours,
+    },
+    Op {
+        name: "mutex_uncontended/tokio",
+        run: mutex_tokio,
+    },
+    Op {
+        name: "mutex_uncontended/async-lock",
+        run: mutex_async_lock,
+    },
+    Op {
+        name: "mutex_uncontended/futures",
+        run: mutex_futures,
+    },
+    // The wait queue: a lock() that waits (push), then the unlock that
+    // hands over and wakes it (pop), then the waiter's lock and unlock.
+    Op {
+        name: "mutex_handoff/ours",
+        run: handoff_ours,
+    },
+    Op {
+        name: "mutex_handoff/tokio",
+        run: handoff_tokio,
+    },
+    Op {
+        name: "mutex_handoff/async-lock",
+        run: handoff_async_lock,
+    },
+    Op {
+        name: "mutex_handoff/futures",
+        run: handoff_futures,
+    },
+    // One waiter registers, the event is set (waking it), the waiter
+    // completes; then the event is reset.
+    Op {
+        name: "event_set_wake/ours",
+        run: event_ours,
+    },
+    Op {
+        name: "event_set_wake/tokio",
+        run: event_tokio,
+    },
+    Op {
+        name: "event_set_wake/event-listener",
+        run: event_listener,
+    },
+    // gather! of two futures that yield once each, to completion (polled
+    // by hand).
+    Op {
+        name: "gather2/ours",
+        run: gather2_ours,
+    },
+    Op {
+        name: "gather2/futures",
+        run: gather2_futures,
+    },
+    Op {
+        name: "gather2/tokio",
+        run: gather2_tokio,
+    },
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    if let Some(name) = value("--op") {
+        let iters = value("--iters")
+            .and_then(|n| n.parse().ok())
+            .expect("icount: --iters N");
+        let op = OPS
+            .iter()
+            .find(|op| op.name == name)
+            .unwrap_or_else(|| panic!("icount: no operation {name:?}"));
+        (op.run)(iters);
+        return;
+    }
+    if args.iter().any(|a| a == "--list") {
+        for op in OPS {
+            println!("{}", op.name);
+        }
+        return;
+    }
+    for op in OPS {
+        (op.run)(3);
+    }
+    println!(
+        "icount: {} operations ran; for instruction counts run benches/icount.sh (needs valgrind)",
+        OPS.len()
+    );
+}
+
+/// Polls `fut` with a no-op waker until it is ready.
+fn drive<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// Polls `fut` once with a no-op waker: it must be ready.
+fn ready_now<F: Future>(fut: F) -> F::Output {
+    match pin!(fut).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("icount: expected a ready future"),
+    }
+}
+
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a tokio current-thread runtime")
+}
+
+// ---- spawn + join ----------------------------------------------------------
+
+fn spawn_join_ours(iters: usize) {
+    runtime::block_on(async move {
+        for i in 0..iters {
+            let v = runtime::spawn(async move { black_box(i) }).await;
+            black_box(v.expect("task"));
+        }
+    });
+}
+
+fn spawn_join_tokio(iters: usize) {
+    tokio_rt().block_on(async move {
+        for i in 0..iters {
+            let v = tokio::spawn(async move { black_box(i) }).await;
+            black_box(v.expect("task"));
+        }
+    });
+}
+
+fn spawn_join_async_executor(iters: usize) {
+    let ex = async_executor::LocalExecutor::new();
+    futures::executor::block_on(ex.run(async {
+        for i in 0..iters {
+            black_box(ex.spawn(async move { black_box(i) }).await);
+        }
+    }));
+}
+
+// ---- yield -------------------------------------------------------------------
+
+fn yield_ours(iters: usize) {
+    runtime::block_on(async move {
+        runtime::spawn(async move {
+            for _ in 0..iters {
+                runtime::yield_now().await;
+            }
+        })
+        .await
+        .expect("task");
+    });
+}
+
+fn yield_tokio(iters: usize) {
+    tokio_rt().block_on(async move {
+        tokio::spawn(async move {
+            for _ in 0..iters {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("task");
+    });
+}
+
+fn yield_async_executor(iters: usize) {
+    let ex = async_executor::LocalExecutor::new();
+    futures::executor::block_on(ex.run(ex.spawn(async move {
+        for _ in 0..iters {
+            yield_once().await;
+        }
+    })));
+}
+
+// ---- mutex, uncontended ------------------------------------------------------
+
+fn mutex_ours(iters: usize) {
+    let m = sync_primitives::Mutex::new(0u64);
+    for _ in 0..iters {
+        *ready_now(black_box(&m).lock()) += 1;
+    }
+    black_box(m.into_inner());
+}
+
+fn mutex_tokio(iters: usize) {
+    let m = tokio::sync::Mutex::new(0u64);
+    for _ in 0..iters {
+        *ready_now(black_box(&m).lock()) += 1;
+    }
+    black_box(m.into_inner());
+}
+
+fn mutex_async_lock(iters: usize) {
+    let m = async_lock::Mutex::new(0u64);
+    for _ in 0..iters {
+        *ready_now(black_box(&m).lock()) += 1;
+    }
+    black_box(m.into_inner());
+}
+
+fn mutex_futures(iters: usize) {
+    let m = futures::lock::Mutex::new(0u64);
+    for _ in 0..iters {
+        *ready_now(black_box(&m).lock()) += 1;
+    }
+    black_box(m.into_inner());
+}
+
+// ---- mutex hand-off (wait queue push/pop) ----------------------------------
+
+/// One hand-off: hold the lock, start a `lock()` that waits, unlock, and
+/// let the waiter take it. Written once for every mutex.
+macro_rules! handoff {
+    ($m:expr, $iters:expr) => {{
+        let m = $m;
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..$iters {
+            let held = ready_now(black_box(&m).lock());
+            let mut waiting = pin!(m.lock());
+            assert!(waiting.as_mut().poll(&mut cx).is_pending());
+            drop(held);
+            match waiting.as_mut().poll(&mut cx) {
+                Poll::Ready(mut guard) => *guard += 1,
+                Poll::Pending => panic!("icount: the waiter did not get the lock"),
+            }
+        }
+        black_box(m.into_inner());
+    }};
+}
+
+fn handoff_ours(iters: usize) {
+    handoff!(sync_primitives::Mutex::new(0u64), iters);
+}
+
+fn handoff_tokio(iters: usize) {
+    handoff!(tokio::sync::Mutex::new(0u64), iters);
+}
+
+fn handoff_async_lock(iters: usize) {
+    handoff!(async_lock::Mutex::new(0u64), iters);
+}
+
+fn handoff_futures(iters: usize) {
+    handoff!(futures::lock::Mutex::new(0u64), iters);
+}
+
+// ---- event set + wake ----------------------------------------------------------
+
+fn event_ours(iters: usize) {
+    let event = sync_primitives::Event::new();
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..iters {
+        let mut wait = pin!(black_box(&event).wait());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        event.set();
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
+        event.clear();
+    }
+}
+
+fn event_tokio(iters: usize) {
+    let notify = tokio::sync::Notify::new();
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..iters {
+        let mut wait = pin!(black_box(&notify).notified());
+        assert!(wait.as_mut().poll(&mut cx).is_pending());
+        notify.notify_waiters();
+        assert!(wait.as_mut().poll(&mut cx).is_ready());
+    }
+}
+
+fn event_listener(iters: usize) {
+    let event = event_listener::Event::new();
+    let mut cx = Context::from_waker(Waker::noop());
+    for _ in 0..iters {
+        let mut listener = pin!(black_box(&event).listen());
+        assert!(listener.as_mut().poll(&mut cx).is_pending());
+        event.notify(usize::MAX);
+        assert!(listener.as_mut().poll(&mut cx).is_ready());
+    }
+}
+
+// ---- gather! of two --------------------------------------------------------------
+
+fn gather2_ours(iters: usize) {
+    for i in 0..iters {
+        let (a, b) = drive(async move {
+            runtime::gather!(
+                async move {
+                    yield_once().await;
+                    black_box(i)
+                },
+                async move {
+                    yield_once().await;
+                    black_box(i)
+                },
+            )
+        });
+        black_box((a, b));
+    }
+}
+
+fn gather2_futures(iters: usize) {
+    for i in 0..iters {
+        let (a, b) = drive(async move {
+            futures::join!(
+                async move {
+                    yield_once().await;
+                    black_box(i)
+                },
+                async move {
+                    yield_once().await;
+                    black_box(i)
+                },
+            )
+        });
+        black_box((a, b));
+    }
+}
+
+fn gather2_tokio(iters: usize) {
+    for i in 0..iters {
+        let (a, b) = drive(async move {
+            tokio::join!(
+                async move {
+                    yield_once().await;
+                    black_box(i)
+                },
+                async move {
+                    yield_once().await;
+                    black_box(i)
+                },
+            )
+        });
+        black_box((a, b));
+    }
+}
