@@ -116,5 +116,7 @@ fn sizes() {
         size_of::<mpsc::Send<'_, u64>>(),
         size_of::<mpsc::Recv<'_, u64>>(),
     );
-    assert!(size_of::<Queue<u64>>() <= 512);
+    // Three wait queues (getters, putters, joiners), each with its inline slot
+    // and the n-unit fields the semaphore needs.
+    assert!(size_of::<Queue<u64>>() <= 640);
 }
