@@ -223,6 +223,20 @@ impl<T> OnceCell<T> {
         self.take()
     }
 
+    /// The value, through a unique borrow: no waiting, no atomics needed.
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        // Acquire: as in `take`.
+        if self.state.load(Ordering::Acquire) != READY {
+            return None;
+        }
+        // SAFETY: READY means the value is initialised, and `&mut self`
+        // makes this the only access to it.
+        Some(
+            self.value
+                .with_mut(|value| unsafe { (*value).assume_init_mut() }),
+        )
+    }
+
     /// Takes the value out, leaving the cell empty.
     pub fn take(&mut self) -> Option<T> {
         // Acquire: `&mut self` already orders every access; it pairs with

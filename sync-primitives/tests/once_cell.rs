@@ -47,6 +47,11 @@ fn set_get_and_into_inner() {
     assert_eq!(cell.into_inner(), Some(5));
     assert_eq!(OnceCell::<u32>::new().into_inner(), None);
     assert_eq!(OnceCell::from(3).get(), Some(&3));
+    let mut cell = OnceCell::from(String::from("a"));
+    cell.get_mut().unwrap().push('b');
+    assert_eq!(cell.take().as_deref(), Some("ab"));
+    assert_eq!(cell.get_mut(), None);
+    assert_eq!(cell.set(String::new()), Ok(()), "empty again after take");
 }
 
 #[test]
