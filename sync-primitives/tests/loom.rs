@@ -830,3 +830,40 @@ fn oneshot_closed_repoll_and_drop_vs_receiver_close() {
         assert!(tx.is_closed());
     });
 }
+
+/// broadcast: a receiver dropped while a send lands and another receiver
+/// reads: the value is delivered to the one left and dropped exactly once.
+#[test]
+fn broadcast_send_vs_receiver_drop() {
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut kept) = sync_primitives::broadcast::channel(1);
+        let gone = tx.subscribe();
+        let dropper = thread::spawn(move || drop(gone));
+        let sender = {
+            let drops = drops.clone();
+            thread::spawn(move || {
+                tx.send(Arc::new(Dropped(drops))).unwrap();
+            })
+        };
+        let value = loom::future::block_on(kept.recv()).unwrap();
+        dropper.join().unwrap();
+        sender.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        drop(value);
+        drop(kept);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// watch: the sender's `closed()` racing with the last receiver's drop.
+#[test]
+fn watch_closed_vs_last_receiver_drop() {
+    model(|| {
+        let (tx, rx) = sync_primitives::watch::channel(0);
+        let dropper = thread::spawn(move || drop(rx));
+        loom::future::block_on(tx.closed());
+        assert!(tx.send(1).is_err());
+        dropper.join().unwrap();
+    });
+}
