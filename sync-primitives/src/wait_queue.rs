@@ -194,30 +194,21 @@ impl WaitQueue {
             first.wake();
             return;
         }
-        let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
-        batch[0] = Some(first);
-        let mut n = 1;
+        let mut wakers = Wakers::new();
+        wakers.push(first);
         loop {
-            while n < WAKE_BATCH {
+            while !wakers.is_full() {
                 match list.pop_front_before(limit) {
-                    Some(waker) => {
-                        batch[n] = Some(waker);
-                        n += 1;
-                    }
+                    Some(waker) => wakers.push(waker),
                     None => break,
                 }
             }
-            let more = n == WAKE_BATCH;
+            let more = wakers.is_full();
             drop(list);
-            for waker in batch.iter_mut().take(n) {
-                if let Some(waker) = waker.take() {
-                    waker.wake();
-                }
-            }
+            wakers.wake();
             if !more {
                 return;
             }
-            n = 0;
             list = self.lock();
         }
     }
