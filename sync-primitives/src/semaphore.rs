@@ -520,7 +520,8 @@ impl Semaphore {
     /// [`AcquireError`] (and gives back what it had been given), later
     /// acquires fail at once, and `try_acquire*` fail with
     /// [`TryAcquireError::Closed`]. Permits already held stay valid and are
-    /// still given back when dropped.
+    /// still given back when dropped; so does an acquire that had been
+    /// served in full before the close but not yet polled (as in tokio).
     ///
     /// # Examples
     ///
