@@ -43,8 +43,10 @@
 //! | [`Condition`] | `asyncio.Condition`, with [`Mutex`] | up to `n` of the waiters, oldest first, at each `notify(n)` |
 //! | [`Barrier`] | `asyncio.Barrier` (3.11), `tokio::sync::Barrier` | every waiter when the `parties`-th arrives |
 //! | [`OnceCell`] | `tokio::sync::OnceCell`, `async_lock::OnceCell` | every waiter once the value is set; the oldest one if the initialiser gives up |
+//! | [`Semaphore`] | `asyncio.Semaphore`, `tokio::sync::Semaphore` | the oldest waiters its released permits cover in full |
+//! | [`RwLock`] | `tokio::sync::RwLock` (fair) | the readers at the head of the line together, or one writer |
 //!
-//! All three share one FIFO wait queue: wake-ups go out in the order the
+//! All of them share one FIFO wait queue: wake-ups go out in the order the
 //! waits started.
 //!
 //! # Futures: one module per primitive, named after the verb
@@ -52,7 +54,10 @@
 //! Each primitive lives in its own module, and each of its waiting
 //! methods returns a named future, in that module, called after the verb:
 //! [`waiter::Wait`], [`event::Wait`], [`mutex::Lock`] and
-//! [`mutex::LockOwned`] (an `_owned` method's future adds `Owned`). Two
+//! [`mutex::LockOwned`] (an `_owned` method's future adds `Owned`), and
+//! [`semaphore::Acquire`] (for `acquire` and `acquire_many`),
+//! [`semaphore::AcquireOwned`], [`rwlock::Read`], [`rwlock::Write`],
+//! [`rwlock::ReadOwned`], [`rwlock::WriteOwned`]. Two
 //! primitives may thus both have a `Wait`: they are told apart by their
 //! module (`event::Wait`, `waiter::Wait`), and only the primitives and
 //! their guards and errors are re-exported at the crate root, never a

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::loom::{loom_const_fn, AtomicUsize, Ordering};
-use crate::wait_queue::{Guard, Key, WaitQueue};
+use crate::wait_queue::{Guard, Key, WaitQueue, Wakers};
 
 /// The state word's bits: `permits << SHIFT | WAITING | CLOSED`.
 ///
@@ -259,7 +259,8 @@ impl RawSemaphore {
     /// permits to the waiters, adds what is left to the count and brings
     /// `WAITING` up to date (also after a waiter left, with `n == 0`).
     fn release_locked(&self, list: Guard<'_>, n: usize) {
-        let (list, left) = self.queue.assign(list, n);
+        let mut wakers = Wakers::new();
+        let (list, left) = self.queue.assign(list, n, &mut wakers);
         let waiting = if list.is_empty() { 0 } else { WAITING };
         let mut current = self.state.load(Ordering::Relaxed);
         loop {
@@ -279,6 +280,7 @@ impl RawSemaphore {
             }
         }
         drop(list);
+        wakers.wake();
     }
 
     /// Closes the semaphore: every pending and later acquire fails.
@@ -518,7 +520,8 @@ impl Semaphore {
     /// [`AcquireError`] (and gives back what it had been given), later
     /// acquires fail at once, and `try_acquire*` fail with
     /// [`TryAcquireError::Closed`]. Permits already held stay valid and are
-    /// still given back when dropped.
+    /// still given back when dropped; so does an acquire that had been
+    /// served in full before the close but not yet polled (as in tokio).
     ///
     /// # Examples
     ///

@@ -84,6 +84,46 @@ pub(crate) struct List {
     discarded_more: Vec<Waker>,
 }
 
+/// Wakers taken out of the queue under its lock, to be woken after it is
+/// released: up to [`WAKE_BATCH`], on the stack.
+pub(crate) struct Wakers {
+    batch: [Option<Waker>; WAKE_BATCH],
+    len: usize,
+}
+
+impl Wakers {
+    /// No wakers yet.
+    #[inline]
+    pub(crate) const fn new() -> Wakers {
+        Wakers {
+            batch: [const { None }; WAKE_BATCH],
+            len: 0,
+        }
+    }
+
+    #[inline]
+    fn is_full(&self) -> bool {
+        self.len == WAKE_BATCH
+    }
+
+    #[inline]
+    fn push(&mut self, waker: Waker) {
+        self.batch[self.len] = Some(waker);
+        self.len += 1;
+    }
+
+    /// Wakes them, in the order they were taken, and empties the batch.
+    /// Call it with no internal lock held.
+    pub(crate) fn wake(&mut self) {
+        for waker in self.batch.iter_mut().take(self.len) {
+            if let Some(waker) = waker.take() {
+                waker.wake();
+            }
+        }
+        self.len = 0;
+    }
+}
+
 /// The locked list; derefs to [`List`]. Dropping it releases the lock and
 /// then drops the wakers the list discarded meanwhile, so that no waker's
 /// destructor runs under the lock.
@@ -154,30 +194,21 @@ impl WaitQueue {
             first.wake();
             return;
         }
-        let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
-        batch[0] = Some(first);
-        let mut n = 1;
+        let mut wakers = Wakers::new();
+        wakers.push(first);
         loop {
-            while n < WAKE_BATCH {
+            while !wakers.is_full() {
                 match list.pop_front_before(limit) {
-                    Some(waker) => {
-                        batch[n] = Some(waker);
-                        n += 1;
-                    }
+                    Some(waker) => wakers.push(waker),
                     None => break,
                 }
             }
-            let more = n == WAKE_BATCH;
+            let more = wakers.is_full();
             drop(list);
-            for waker in batch.iter_mut().take(n) {
-                if let Some(waker) = waker.take() {
-                    waker.wake();
-                }
-            }
+            wakers.wake();
             if !more {
                 return;
             }
-            n = 0;
             list = self.lock();
         }
     }
@@ -189,28 +220,29 @@ impl WaitQueue {
 
     /// Gives `units` to the waiters, oldest first: each takes what it is
     /// still owed, or all that is left (and then holds back everyone behind
-    /// it). Waiters served in full are unlinked and woken, up to
-    /// [`WAKE_BATCH`] per acquisition of the lock (woken after releasing
-    /// it). Returns the lock, held again, and the units nobody took: all of
-    /// them if the queue is closed, otherwise only what is left once the
-    /// queue is empty. The caller stores those under the lock it gets back,
-    /// so that "units are free" and "someone is queued" never hold at once.
+    /// it). Waiters served in full are unlinked, and their wakers put in
+    /// `wakers`, for the caller to wake once it has released the lock.
+    /// Returns the lock, still held, and the units nobody took: all of them
+    /// if the queue is closed, otherwise only what is left once the queue
+    /// is empty. The caller stores those before it releases the lock, so
+    /// that "units are free" and "someone is queued" never hold at once.
     ///
-    /// While the lock is released to wake a batch, new waiters may queue
-    /// (they see no free units: the caller still holds them), so after
-    /// each batch the units left go on to whoever is queued then.
+    /// Only when `wakers` fills up ([`WAKE_BATCH`]) with units left to give
+    /// does it release the lock to wake that batch and take it again; new
+    /// waiters may have queued meanwhile (they saw no free units: the
+    /// caller still holds them), so the units left go on to whoever is
+    /// queued then.
     pub(crate) fn assign<'a>(
         &'a self,
         mut list: Guard<'a>,
         mut units: usize,
+        wakers: &mut Wakers,
     ) -> (Guard<'a>, usize) {
         loop {
             if list.closed {
                 return (list, units);
             }
-            let mut batch: [Option<Waker>; WAKE_BATCH] = [const { None }; WAKE_BATCH];
-            let mut n = 0;
-            while n < WAKE_BATCH && units > 0 && list.head != NIL {
+            while !wakers.is_full() && units > 0 && list.head != NIL {
                 let head = list.head;
                 let slot = list.slot_mut(head);
                 if slot.wanted > units {
@@ -220,18 +252,15 @@ impl WaitQueue {
                 }
                 units -= slot.wanted;
                 slot.wanted = 0;
-                batch[n] = list.release(head);
-                n += 1;
+                if let Some(waker) = list.release(head) {
+                    wakers.push(waker);
+                }
             }
-            if n == 0 {
+            if !(wakers.is_full() && units > 0 && list.head != NIL) {
                 return (list, units);
             }
             drop(list);
-            for waker in batch.iter_mut().take(n) {
-                if let Some(waker) = waker.take() {
-                    waker.wake();
-                }
-            }
+            wakers.wake();
             list = self.lock();
         }
     }
@@ -728,26 +757,31 @@ mod tests {
                 .map(|(&n, w)| list.push_back_wanting(w.clone(), n))
                 .collect()
         };
+        let mut wakers = Wakers::new();
         // 3 units: all to the head (it wants 5), none to the smaller ones.
-        let (list, left) = queue.assign(queue.lock(), 3);
+        let (list, left) = queue.assign(queue.lock(), 3, &mut wakers);
         assert_eq!(left, 0);
         assert!(list.is_queued(keys[1]) && list.is_queued(keys[2]));
         drop(list);
+        wakers.wake();
         assert!(log.lock().is_empty());
         // 2 more complete the head; 1 goes to the next; 2 remain owed.
-        let (list, left) = queue.assign(queue.lock(), 3);
+        let (list, left) = queue.assign(queue.lock(), 3, &mut wakers);
         assert_eq!(left, 0);
         drop(list);
+        assert!(log.lock().is_empty(), "woken by the caller, unlocked");
+        wakers.wake();
         assert_eq!(*log.lock(), vec![0, 1]);
         // A waiter leaving learns what it was still owed.
         let mut list = queue.lock();
         assert_eq!(list.remove_wanting(keys[0]), None, "served in full");
-        let (list, left) = queue.assign(list, 1);
+        let (list, left) = queue.assign(list, 1, &mut wakers);
         assert_eq!(left, 0);
         drop(list);
+        wakers.wake();
         assert_eq!(queue.lock().remove_wanting(keys[2]), Some(1));
         // Nobody left: everything is left over.
-        let (list, left) = queue.assign(queue.lock(), 7);
+        let (list, left) = queue.assign(queue.lock(), 7, &mut wakers);
         assert_eq!(left, 7);
         assert!(list.is_empty());
     }
@@ -763,10 +797,13 @@ mod tests {
                 list.push_back_wanting(waker.clone(), 2);
             }
         }
-        let (list, left) = queue.assign(queue.lock(), 2 * n + 1);
+        let mut wakers = Wakers::new();
+        let (list, left) = queue.assign(queue.lock(), 2 * n + 1, &mut wakers);
         assert_eq!(left, 1);
         assert!(list.is_empty());
         drop(list);
+        assert_eq!(log.lock().len(), 2 * WAKE_BATCH, "two full batches woken");
+        wakers.wake();
         assert_eq!(*log.lock(), (0..n).collect::<Vec<_>>());
     }
 
@@ -780,7 +817,8 @@ mod tests {
                 .map(|w| list.push_back_wanting(w.clone(), 4))
                 .collect()
         };
-        let (list, _) = queue.assign(queue.lock(), 3);
+        let mut wakers = Wakers::new();
+        let (list, _) = queue.assign(queue.lock(), 3, &mut wakers);
         drop(list);
         queue.close();
         assert_eq!(*log.lock(), vec![0, 1, 2]);
@@ -788,7 +826,7 @@ mod tests {
         assert_eq!(log.lock().len(), 3, "closing again wakes nobody");
         assert!(queue.lock().is_closed());
         // Units handed back to a closed queue all stay with the caller.
-        let (mut list, left) = queue.assign(queue.lock(), 9);
+        let (mut list, left) = queue.assign(queue.lock(), 9, &mut wakers);
         assert_eq!(left, 9);
         assert_eq!(list.remove_wanting(keys[0]), Some(1), "was given 3 of 4");
         assert_eq!(list.remove_wanting(keys[1]), Some(4));
@@ -812,22 +850,31 @@ mod tests {
     }
 
     #[test]
-    fn assign_gives_what_is_left_to_a_waiter_queued_while_it_woke_others() {
+    fn assign_gives_what_is_left_to_a_waiter_queued_while_it_woke_a_batch() {
         let queue = Arc::new(WaitQueue::new());
-        let (w, log) = wakers(1);
+        let (w, log) = wakers(WAKE_BATCH + 1);
         let first = Arc::new(QueuesAnother {
             queue: queue.clone(),
             waker: w[0].clone(),
             key: parking_lot::Mutex::new(None),
         });
-        queue
-            .lock()
-            .push_back_wanting(Waker::from(first.clone()), 1);
-        let (mut list, left) = queue.assign(queue.lock(), 3);
+        {
+            let mut list = queue.lock();
+            list.push_back_wanting(Waker::from(first.clone()), 1);
+            for waker in &w[1..] {
+                list.push_back_wanting(waker.clone(), 1);
+            }
+        }
+        // A full batch, then the lock is released to wake it: the first
+        // waker queues a newcomer wanting 3, behind the last waiter.
+        let mut wakers = Wakers::new();
+        let (mut list, left) = queue.assign(queue.lock(), WAKE_BATCH + 3, &mut wakers);
         assert_eq!(left, 0, "the two left went to the newcomer");
         let key = first.key.lock().expect("queued by the wake");
         assert_eq!(list.remove_wanting(key), Some(1));
         drop(list);
-        assert!(log.lock().is_empty());
+        assert_eq!(log.lock().len(), WAKE_BATCH - 1, "the first batch");
+        wakers.wake();
+        assert_eq!(*log.lock(), (1..=WAKE_BATCH).collect::<Vec<_>>());
     }
 }
