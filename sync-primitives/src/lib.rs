@@ -59,6 +59,11 @@
 //! fn sync<T: Sync>(_: &T) {}
 //! sync(&sync_primitives::Mutex::new(std::rc::Rc::new(0)));
 //! ```
+//!
+//! To pass values between tasks: [`mpsc`] (tokio's bounded and unbounded
+//! channels) and asyncio's queues, [`Queue`], [`LifoQueue`] and
+//! [`PriorityQueue`] (with `task_done`/`join` and `shutdown`); they share
+//! one buffer-and-parking core and the same wait queue.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 #![warn(clippy::undocumented_unsafe_blocks)]
