@@ -317,7 +317,9 @@ queue! {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Put<'a, T, B: Buffer<T> = Fifo<T>> {
     chan: &'a Chan<T, B>,
-    /// The place in the line of `put`s, while waiting.
+    /// `None`: not in line (not yet polled, or done). `Some`: in the line
+    /// of `put`s; once the key is stale (see `chan.rs`), room has been
+    /// reserved for this put, which dropping it passes on.
     key: Option<Key>,
     /// The item, until it is put or handed back.
     item: Option<T>,
@@ -361,7 +363,9 @@ impl<T, B: Buffer<T>> fmt::Debug for Put<'_, T, B> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Get<'a, T, B: Buffer<T> = Fifo<T>> {
     chan: &'a Chan<T, B>,
-    /// The place in the line of `get`s, while waiting.
+    /// `None`: not in line (not yet polled, or done). `Some`: in the line
+    /// of `get`s; once the key is stale, this get was woken for an item,
+    /// and dropping it wakes the next `get` if items remain.
     key: Option<Key>,
 }
 

@@ -238,7 +238,9 @@ impl<T> fmt::Debug for Receiver<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Send<'a, T> {
     chan: &'a Chan<T, Fifo<T>>,
-    /// The place in the line of senders, while waiting.
+    /// `None`: not in line (not yet polled, or done). `Some`: in the line
+    /// of senders; once the key is stale (see `chan.rs`), a slot has been
+    /// reserved for this send, which dropping it passes on.
     key: Option<Key>,
     /// The value, until it is sent or handed back.
     value: Option<T>,
