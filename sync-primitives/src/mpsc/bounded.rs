@@ -67,7 +67,9 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Sends `value` if there is room now and no sender is waiting for it.
+    /// Sends `value` if there is room now and no sender is waiting for it
+    /// (room already handed to a waiting sender that has not run yet is
+    /// not free).
     ///
     /// # Errors
     ///
