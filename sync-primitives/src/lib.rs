@@ -86,6 +86,11 @@
 //! fn sync<T: Sync>(_: &T) {}
 //! sync(&sync_primitives::Mutex::new(std::rc::Rc::new(0)));
 //! ```
+//!
+//! To pass values between tasks: [`mpsc`] (tokio's bounded and unbounded
+//! channels) and asyncio's queues, [`Queue`], [`LifoQueue`] and
+//! [`PriorityQueue`] (with `task_done`/`join` and `shutdown`); they share
+//! one buffer-and-parking core and the same wait queue.
 
 pub mod barrier;
 pub mod broadcast;

@@ -7,7 +7,9 @@
 //!   while it is empty, each in the order the waits started. The `_nowait`
 //!   forms fail instead of waiting. One difference: a `put_nowait` also
 //!   fails with `Full` while a `put` is waiting for room (room freed by a
-//!   `get` is handed to the oldest waiting `put`, so nobody can barge in).
+//!   `get` is handed to the oldest waiting `put`, so nobody can barge in),
+//!   and so for a moment after a `get` that freed room for a waiting `put`
+//!   that has not run yet, even though [`full`](Queue::full) is `false`.
 //! - Every item put counts as unfinished until a
 //!   [`task_done`](Queue::task_done) marks it done; [`join`](Queue::join)
 //!   waits until none is unfinished. `task_done` called more times than
@@ -110,7 +112,8 @@ macro_rules! queue {
             }
 
             /// Puts `item` in the queue if there is room now and no `put`
-            /// is waiting for room.
+            /// is waiting for room (room already handed to a waiting `put`
+            /// is not free).
             ///
             /// # Errors
             ///
@@ -317,7 +320,9 @@ queue! {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Put<'a, T, B: Buffer<T> = Fifo<T>> {
     chan: &'a Chan<T, B>,
-    /// The place in the line of `put`s, while waiting.
+    /// `None`: not in line (not yet polled, or done). `Some`: in the line
+    /// of `put`s; once the key is stale (see `chan.rs`), room has been
+    /// reserved for this put, which dropping it passes on.
     key: Option<Key>,
     /// The item, until it is put or handed back.
     item: Option<T>,
@@ -361,7 +366,9 @@ impl<T, B: Buffer<T>> fmt::Debug for Put<'_, T, B> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Get<'a, T, B: Buffer<T> = Fifo<T>> {
     chan: &'a Chan<T, B>,
-    /// The place in the line of `get`s, while waiting.
+    /// `None`: not in line (not yet polled, or done). `Some`: in the line
+    /// of `get`s; once the key is stale, this get was woken for an item,
+    /// and dropping it wakes the next `get` if items remain.
     key: Option<Key>,
 }
 

@@ -48,3 +48,28 @@ fn a_task_holding_a_guard_across_an_await_is_send() {
     fn assert_send<F: std::future::Future + Send>(_: F) {}
     assert_send(hold(Arc::new(Mutex::new(0)), Arc::new(Waiter::new())));
 }
+
+#[test]
+fn channels_queues_and_their_futures_are_send_where_t_is_send() {
+    use sync_primitives::{mpsc, queue, LifoQueue, PriorityQueue, Queue};
+    // `Cell` is `Send` but not `Sync`: a channel needs only `T: Send`.
+    type T = Cell<u8>;
+    send_sync::<mpsc::Sender<T>>();
+    send_sync::<mpsc::Receiver<T>>();
+    send_sync::<mpsc::UnboundedSender<T>>();
+    send_sync::<mpsc::UnboundedReceiver<T>>();
+    send::<mpsc::Send<'static, T>>();
+    send::<mpsc::Recv<'static, T>>();
+    send::<mpsc::RecvMany<'static, T>>();
+    send::<mpsc::Closed<'static, T>>();
+    send_sync::<Queue<T>>();
+    send_sync::<LifoQueue<T>>();
+    send_sync::<PriorityQueue<u8>>();
+    send::<queue::Put<'static, T>>();
+    send::<queue::Get<'static, T>>();
+    send::<queue::Put<'static, u8, queue::Priority<u8>>>();
+    send_sync::<queue::Join<'static>>();
+    // Errors holding a value can be sent back to another thread.
+    send_sync::<mpsc::SendError<u8>>();
+    send_sync::<queue::ShutDown<u8>>();
+}

@@ -6,10 +6,12 @@
 
 mod common;
 
+use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use common::{poll_with, recording_wakers, CountingWaker};
@@ -433,4 +435,90 @@ fn queues_and_their_futures_are_send_and_sync() {
     send(&q.put(String::new()));
     send(&q.get());
     send(&q.join());
+}
+
+#[test]
+fn gets_and_puts_raced_against_cancellation_lose_no_item() {
+    // Two producers and three consumers on a queue of 2; every third put
+    // and every other get that must wait is dropped after one poll. Every
+    // item put is got exactly once, and the run never wedges (a lost turn
+    // or wake-up would hang the join).
+    const PER_PRODUCER: u64 = 3_000;
+    let (put, got) = within(60, || {
+        let rt = runtime::Builder::new_multi_thread()
+            .worker_threads(3)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let q = Arc::new(Queue::new(2));
+            let put = Arc::new(AtomicUsize::new(0));
+            let got = Arc::new(parking_lot::Mutex::new(Vec::new()));
+            let consumers: Vec<_> = (0..3)
+                .map(|_| {
+                    let (q, got) = (q.clone(), got.clone());
+                    runtime::spawn(async move {
+                        let mut turn = 0u64;
+                        loop {
+                            turn += 1;
+                            let mut get = pin!(q.get());
+                            let first = std::future::poll_fn(|cx: &mut Context<'_>| {
+                                Poll::Ready(get.as_mut().poll(cx))
+                            })
+                            .await;
+                            let item = match first {
+                                Poll::Ready(item) => item,
+                                Poll::Pending if turn % 2 == 0 => {
+                                    runtime::yield_now().await;
+                                    continue;
+                                }
+                                Poll::Pending => get.await,
+                            };
+                            match item {
+                                Ok(item) => {
+                                    got.lock().push(item);
+                                    q.task_done();
+                                }
+                                Err(ShutDown(())) => return,
+                            }
+                        }
+                    })
+                })
+                .collect();
+            let producers: Vec<_> = (0..2u64)
+                .map(|id| {
+                    let (q, put) = (q.clone(), put.clone());
+                    runtime::spawn(async move {
+                        for i in 0..PER_PRODUCER {
+                            let mut op = pin!(q.put(id * 100_000 + i));
+                            let first = std::future::poll_fn(|cx: &mut Context<'_>| {
+                                Poll::Ready(op.as_mut().poll(cx))
+                            })
+                            .await;
+                            match first {
+                                Poll::Ready(result) => result.unwrap(),
+                                Poll::Pending if i % 3 == 0 => continue,
+                                Poll::Pending => op.await.unwrap(),
+                            }
+                            put.fetch_add(1, Ordering::Relaxed);
+                        }
+                    })
+                })
+                .collect();
+            for producer in producers {
+                producer.await.unwrap();
+            }
+            q.join().await;
+            q.shutdown(false);
+            for consumer in consumers {
+                consumer.await.unwrap();
+            }
+            let mut got = std::mem::take(&mut *got.lock());
+            let n = got.len();
+            got.sort_unstable();
+            got.dedup();
+            assert_eq!(got.len(), n, "no item twice");
+            (put.load(Ordering::Relaxed), n)
+        })
+    });
+    assert_eq!(put, got);
 }

@@ -67,7 +67,9 @@ impl<T> Sender<T> {
         }
     }
 
-    /// Sends `value` if there is room now and no sender is waiting for it.
+    /// Sends `value` if there is room now and no sender is waiting for it
+    /// (room already handed to a waiting sender that has not run yet is
+    /// not free).
     ///
     /// # Errors
     ///
@@ -238,7 +240,9 @@ impl<T> fmt::Debug for Receiver<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct Send<'a, T> {
     chan: &'a Chan<T, Fifo<T>>,
-    /// The place in the line of senders, while waiting.
+    /// `None`: not in line (not yet polled, or done). `Some`: in the line
+    /// of senders; once the key is stale (see `chan.rs`), a slot has been
+    /// reserved for this send, which dropping it passes on.
     key: Option<Key>,
     /// The value, until it is sent or handed back.
     value: Option<T>,

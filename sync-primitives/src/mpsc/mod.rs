@@ -180,8 +180,10 @@ impl<T> Drop for Tx<T> {
 /// The receiving half both receiver flavours are made of.
 struct Rx<T> {
     shared: Arc<Shared<T>>,
-    /// The receiver's place in the channel's line of receivers, while a
-    /// `recv` (or the `Stream`) is waiting.
+    /// `None`: not waiting. `Some`: a `recv` (or the `Stream`) is in the
+    /// channel's line of receivers; a stale key means it was woken. A
+    /// dropped `Recv` leaves the line; the `Stream` stays in it between
+    /// polls, as any pending future does.
     key: Option<Key>,
 }
 
