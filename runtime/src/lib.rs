@@ -52,14 +52,16 @@
 //!
 //! * Tasks ([`task`] module docs): one `async-task` cell per task, with a
 //!   panic-catching wrapper, and the task's scheduler and abort flag in its
-//!   header.
+//!   header. Each runtime keeps a sharded list of its tasks, so that
+//!   dropping it drops every task wherever it waits (see [`Runtime`]).
 //! * Current-thread scheduler: a thread-local, non-atomic `VecDeque` run
 //!   queue, plus a lock-free injector for wake-ups from other threads.
 //! * Multi-thread scheduler: per-worker `crossbeam-deque` queues, a shared
 //!   injector, work stealing, and parking with a searching-worker count so
 //!   that no wake-up is lost and no idle worker spins.
 //! * Timers: per runtime, an ordered map of deadlines, driven by the time-out
-//!   of the threads' parking.
+//!   of the threads' parking. The timer and the task list are the runtime's
+//!   drivers, shared by both schedulers.
 
 mod builder;
 mod context;

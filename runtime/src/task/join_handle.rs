@@ -62,7 +62,10 @@ impl<T> JoinHandle<T> {
     /// On the current-thread runtime the scheduler drops the future before
     /// it picks any other task (the task may be waiting, queued, or woken
     /// from another thread): a caller that aborts a task and then yields
-    /// once ([`yield_now`](fn@crate::yield_now)) sees it gone. On the
+    /// once ([`yield_now`](fn@crate::yield_now)) sees it gone. (That is
+    /// for an abort on the thread running the runtime; an abort from
+    /// another thread drops a task already in the run queue when the
+    /// scheduler reaches it.) Each abort costs O(1). On the
     /// multi-thread runtime it is dropped when a worker next picks it; a
     /// task being polled at this moment finishes that poll first.
     ///

@@ -16,7 +16,8 @@
 //! therefore never cancelled inline inside somebody's `wake()`, and the
 //! entry keeps the task's cell alive until the task is unlinked.
 
-use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::loom::{AtomicBool, Mutex, Ordering};
+use std::cell::Cell;
 use std::fmt;
 use std::task::Waker;
 
@@ -28,10 +29,6 @@ const SHARDS: usize = 16;
 /// The tasks a runtime (or a `block_on`'s local scheduler) owns.
 pub(crate) struct OwnedTasks {
     shards: Box<[Mutex<Shard>]>,
-    /// Ids handed to new tasks; never reused within a list.
-    next_id: AtomicU64,
-    /// Number of linked tasks, readable without a lock.
-    len: AtomicUsize,
     /// Set once by `close`; also recorded in each shard, under its lock,
     /// which is what `link` checks.
     closed: AtomicBool,
@@ -41,6 +38,8 @@ struct Shard {
     closed: bool,
     /// The linked tasks: `(id, waker)`, or `None` for a free slot.
     slots: Vec<Option<(u64, Waker)>>,
+    /// Number of linked tasks (`Some` slots).
+    linked: usize,
     /// Indices of the free slots, reused first.
     free: Vec<usize>,
 }
@@ -53,20 +52,32 @@ impl OwnedTasks {
                     Mutex::new(Shard {
                         closed: false,
                         slots: Vec::new(),
+                        linked: 0,
                         free: Vec::new(),
                     })
                 })
                 .collect(),
-            next_id: AtomicU64::new(0),
-            len: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
         }
     }
 
-    /// A fresh id for a task about to be spawned into this list.
+    /// An id for a task about to be spawned: it picks the task's shard
+    /// (consecutive spawns on a thread go to consecutive shards) and tells
+    /// a reused slot's new task from its old one. A per-thread counter with
+    /// the thread's id in the high bits: unique, and no shared atomic
+    /// on the spawn path.
     pub(crate) fn next_id(&self) -> u64 {
-        // Relaxed: only uniqueness matters, which the RMW guarantees.
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+        thread_local! {
+            static NEXT: Cell<u64> = const { Cell::new(0) };
+        }
+        let count = NEXT
+            .try_with(|next| {
+                let count = next.get();
+                next.set(count.wrapping_add(1));
+                count
+            })
+            .unwrap_or(0);
+        (crate::context::thread_id() << 40) ^ count
     }
 
     fn shard(&self, id: u64) -> &Mutex<Shard> {
@@ -93,11 +104,7 @@ impl OwnedTasks {
                 shard.slots.len() - 1
             }
         };
-        // Relaxed: a count for `is_empty`; every change is made under a
-        // shard lock, and the shutdown loop that relies on it reads it on
-        // the thread that cancels (unlinks) the tasks, after `wakers` took
-        // every lock.
-        self.len.fetch_add(1, Ordering::Relaxed);
+        shard.linked += 1;
         Some(slot)
     }
 
@@ -111,8 +118,7 @@ impl OwnedTasks {
                 Some(entry @ Some(_)) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
                     let taken = entry.take();
                     shard.free.push(slot);
-                    // Relaxed: see `link`.
-                    self.len.fetch_sub(1, Ordering::Relaxed);
+                    shard.linked -= 1;
                     taken
                 }
                 _ => None,
@@ -137,10 +143,10 @@ impl OwnedTasks {
         self.closed.load(Ordering::Relaxed)
     }
 
-    /// Whether no task is linked.
+    /// Whether no task is linked. Takes every shard's lock: for shutdown
+    /// and for a thread about to park, not for hot paths.
     pub(crate) fn is_empty(&self) -> bool {
-        // Relaxed: see `link`.
-        self.len.load(Ordering::Relaxed) == 0
+        self.shards.iter().all(|shard| shard.lock().linked == 0)
     }
 
     /// Clones of the wakers of every linked task (to wake them outside the
@@ -158,7 +164,6 @@ impl OwnedTasks {
 impl fmt::Debug for OwnedTasks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OwnedTasks")
-            .field("len", &self.len.load(Ordering::Relaxed))
             .field("closed", &self.is_closed())
             .finish()
     }
@@ -198,7 +203,7 @@ mod tests {
                                          // A reused slot: the old id does not unlink the new task.
         let id = list.next_id();
         let slot = list.link(id, waker.clone()).unwrap();
-        list.unlink(id - 16, slot);
+        list.unlink(id.wrapping_sub(16), slot);
         assert_eq!(list.wakers().len(), 2);
         list.unlink(id, slot);
         assert!(!list.is_empty());
