@@ -73,6 +73,7 @@ mod yield_now;
 
 pub use builder::Builder;
 pub use runtime::{block_on, Runtime};
+pub use task::{AbortHandle, JoinSet};
 pub use task::{JoinError, JoinHandle};
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout};
 pub use yield_now::{yield_now, YieldNow};

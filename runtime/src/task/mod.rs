@@ -29,11 +29,15 @@
 //!   the schedulers check before running a task, and the owning thread of a
 //!   local task, so that it is never polled or dropped elsewhere.
 
+mod abort_handle;
 mod join_error;
 mod join_handle;
+mod join_set;
 
+pub use abort_handle::AbortHandle;
 pub use join_error::JoinError;
 pub use join_handle::JoinHandle;
+pub use join_set::JoinSet;
 
 use crate::scheduler::Handle;
 use std::cell::Cell;
@@ -55,6 +59,9 @@ pub(crate) struct TaskMeta {
     /// Set by [`JoinHandle::abort`]; a scheduler that pops a task with this
     /// flag cancels it instead of polling it.
     aborted: AtomicBool,
+    /// Set by the task's [`guard`] when it produces its output (completed,
+    /// panicked or cancelled): what [`AbortHandle::is_finished`] reads.
+    finished: AtomicBool,
     /// For `spawn_local` tasks, the [`crate::context::thread_id`] of the
     /// thread that spawned it; 0 for `Send` tasks.
     owner_thread: u64,
@@ -69,6 +76,7 @@ impl TaskMeta {
     fn new(owner_thread: u64, scheduler: Handle) -> TaskMeta {
         TaskMeta {
             aborted: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             owner_thread,
             scheduler,
         }
@@ -91,6 +99,12 @@ impl TaskMeta {
         self.aborted.load(Ordering::Acquire)
     }
 
+    /// Whether the task has produced its output.
+    pub(crate) fn is_finished(&self) -> bool {
+        // Acquire: pairs with the Release store in `guard`.
+        self.finished.load(Ordering::Acquire)
+    }
+
     /// Whether this task may be polled or dropped on the current thread.
     fn is_on_its_thread(&self) -> bool {
         self.owner_thread == 0 || self.owner_thread == crate::context::thread_id()
@@ -103,9 +117,32 @@ thread_local! {
     static CANCEL_ON_POLL: Cell<bool> = const { Cell::new(false) };
 }
 
+/// A pointer to the `finished` flag of the task whose cell holds the
+/// future that holds this.
+struct FinishedFlag(std::ptr::NonNull<AtomicBool>);
+
+// SAFETY: it only points at an `AtomicBool`, which is `Sync`.
+unsafe impl Send for FinishedFlag {}
+
+impl FinishedFlag {
+    fn new(meta: &TaskMeta) -> FinishedFlag {
+        FinishedFlag(std::ptr::NonNull::from(&meta.finished))
+    }
+
+    fn set(&self) {
+        // SAFETY: the flag lives in the header of the task cell whose future
+        // holds `self`; async-task never moves the cell and drops the header
+        // only when it frees the cell, after the future is gone.
+        let finished = unsafe { self.0.as_ref() };
+        // Release: the output is stored after this, but a reader that sees
+        // `true` only learns "done", which the flag alone carries.
+        finished.store(true, Ordering::Release);
+    }
+}
+
 /// The future stored in every task cell: runs `future`, catching panics,
 /// unless the scheduler runs it in cancel mode.
-async fn guard<F: Future>(future: F) -> Output<F::Output> {
+async fn guard<F: Future>(future: F, finished: FinishedFlag) -> Output<F::Output> {
     let mut future = pin!(Some(future));
     std::future::poll_fn(move |cx| {
         let cancel = CANCEL_ON_POLL
@@ -123,6 +160,7 @@ async fn guard<F: Future>(future: F) -> Output<F::Output> {
         // Drop the user's future now, containing a panic of its destructor:
         // cancelled or not, the handle resolves only after this.
         let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
+        finished.set();
         Poll::Ready(result)
     })
     .await
@@ -139,7 +177,10 @@ where
 {
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(0, scheduler))
-        .spawn(move |_| guard(future), crate::scheduler::schedule);
+        .spawn(
+            move |meta| guard(future, FinishedFlag::new(meta)),
+            crate::scheduler::schedule,
+        );
     let handle = JoinHandle::new(task, runnable.waker());
     (runnable, handle)
 }
@@ -152,7 +193,10 @@ where
 {
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(crate::context::thread_id(), scheduler))
-        .spawn_local(move |_| guard(future), crate::scheduler::schedule);
+        .spawn_local(
+            move |meta| guard(future, FinishedFlag::new(meta)),
+            crate::scheduler::schedule,
+        );
     let handle = JoinHandle::new(task, runnable.waker());
     (runnable, handle)
 }
