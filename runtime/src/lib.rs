@@ -175,3 +175,86 @@ mod gather;
 #[doc(hidden)]
 pub use gather::__private;
 pub use gather::{gather, try_gather, Gather, TryGather};
+
+mod select;
+#[doc(hidden)]
+pub use select::__private as __select;
+
+/// Marks `async fn main` to run on a runtime: builds one with the given
+/// options, `block_on`s the body, and returns its output.
+///
+/// Options: `flavor = "current_thread"` (the default) or
+/// `flavor = "multi_thread"`, and, with the latter, `worker_threads = N`
+/// (default: one per CPU).
+///
+/// ```
+/// #[runtime::main]
+/// async fn main() {
+///     let handle = runtime::spawn(async { 6 * 7 });
+///     assert_eq!(handle.await.unwrap(), 42);
+/// }
+/// ```
+///
+/// ```
+/// #[runtime::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() -> Result<(), std::io::Error> {
+///     runtime::spawn(async {}).await.unwrap();
+///     Ok(())
+/// }
+/// ```
+///
+/// It expands to (roughly):
+///
+/// ```text
+/// fn main() {
+///     let body = async { /* the body */ };
+///     runtime::Builder::new_current_thread()
+///         .build()
+///         .expect("failed to build the runtime")
+///         .block_on(body)
+/// }
+/// ```
+///
+/// A bad option is a compile error naming it, at its place:
+///
+/// ```compile_fail
+/// #[runtime::main(flavour = "multi_thread")] // error: unknown option `flavour`
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[runtime::main(flavor = "parallel")] // error: unknown `flavor` "parallel"
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[runtime::main(worker_threads = 2)] // error: needs `flavor = "multi_thread"`
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[runtime::main]
+/// fn main() {} // error: needs an `async fn`
+/// ```
+pub use runtime_macros::main;
+
+/// Marks an `async fn` as a test that runs on a fresh runtime: like
+/// [`main`](macro@main), with the same options, plus `#[test]`.
+///
+/// ```
+/// #[runtime::test]
+/// async fn adds() {
+///     assert_eq!(runtime::spawn(async { 1 + 1 }).await.unwrap(), 2);
+/// }
+///
+/// #[runtime::test(flavor = "multi_thread", worker_threads = 2)]
+/// async fn on_two_workers() {
+///     runtime::spawn(async {}).await.unwrap();
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[runtime::test(flavor = "multi_thread", worker_threads = "four")]
+/// async fn bad() {} // error: option `worker_threads` takes a positive integer
+/// ```
+pub use runtime_macros::test;
