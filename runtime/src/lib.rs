@@ -75,6 +75,7 @@ pub use builder::Builder;
 pub use runtime::{block_on, Runtime};
 pub use task::{AbortHandle, JoinSet};
 pub use task::{JoinError, JoinHandle};
+pub use time::{interval, interval_at};
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout};
 pub use yield_now::{yield_now, YieldNow};
 
