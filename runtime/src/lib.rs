@@ -61,6 +61,7 @@
 //! * Timers: per runtime, an ordered map of deadlines, driven by the time-out
 //!   of the threads' parking.
 
+mod blocking;
 mod builder;
 mod context;
 mod loom;
@@ -71,6 +72,7 @@ pub mod task;
 pub mod time;
 mod yield_now;
 
+pub use blocking::spawn_blocking;
 pub use builder::Builder;
 pub use runtime::{block_on, Runtime};
 pub use task::{AbortHandle, JoinSet};

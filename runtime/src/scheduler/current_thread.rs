@@ -73,6 +73,8 @@ pub(crate) struct Shared {
     /// Numbers each `block_on` run, to tell its main future's wake-ups
     /// from those of an earlier one.
     main_generation: AtomicU64,
+    /// The `spawn_blocking` pool (see `Handle::blocking_pool`).
+    pub(crate) blocking: std::sync::OnceLock<crate::blocking::BlockingPool>,
 }
 
 /// The run queue of the `block_on` running on this thread, if any.
@@ -103,6 +105,7 @@ impl Shared {
             closed: AtomicBool::new(false),
             aborts: AtomicUsize::new(0),
             main_generation: AtomicU64::new(0),
+            blocking: std::sync::OnceLock::new(),
         }
     }
 

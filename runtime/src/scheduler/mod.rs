@@ -14,6 +14,7 @@
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 
+use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::task::{JoinHandle, Runnable};
 use crate::time::Timer;
 use std::future::Future;
@@ -73,6 +74,16 @@ impl Handle {
         }
     }
 
+    /// The runtime's `spawn_blocking` pool (started with the default
+    /// settings if the `Builder` did not set it up).
+    pub(crate) fn blocking_pool(&self) -> &BlockingPool {
+        let slot = match self {
+            Handle::CurrentThread(shared) => &shared.blocking,
+            Handle::MultiThread(shared) => &shared.blocking,
+        };
+        slot.get_or_init(|| BlockingPool::new(BlockingConfig::default()))
+    }
+
     pub(crate) fn is_shut_down(&self) -> bool {
         match self {
             Handle::CurrentThread(shared) => shared.is_shut_down(),
@@ -84,6 +95,15 @@ impl Handle {
         match self {
             Handle::CurrentThread(shared) => shared.shutdown(),
             Handle::MultiThread(shared) => shared.shutdown(),
+        }
+        // Blocking closures are not waited for: queued ones are cancelled,
+        // running ones finish on their own (`shutdown_timeout` waits).
+        let blocking = match self {
+            Handle::CurrentThread(shared) => shared.blocking.get(),
+            Handle::MultiThread(shared) => shared.blocking.get(),
+        };
+        if let Some(pool) = blocking {
+            pool.shutdown(std::time::Duration::ZERO);
         }
     }
 }

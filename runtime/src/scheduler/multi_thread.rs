@@ -71,6 +71,8 @@ pub(crate) struct Shared {
     timer: Timer,
     closed: AtomicBool,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    /// The `spawn_blocking` pool (see `Handle::blocking_pool`).
+    pub(crate) blocking: std::sync::OnceLock<crate::blocking::BlockingPool>,
 }
 
 /// What a worker thread keeps in its thread-local.
@@ -100,6 +102,7 @@ impl Shared {
             timer: Timer::new(),
             closed: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(workers)),
+            blocking: std::sync::OnceLock::new(),
         });
         for (index, queue) in queues.into_iter().enumerate() {
             let worker_shared = Arc::clone(&shared);
