@@ -5,10 +5,10 @@
 //! Use them through the `runtime` crate, which re-exports them and documents
 //! them with examples; the code they expand to names `::runtime`.
 //!
-//! * [`entry`](mod@entry): the two attributes parse their options with
+//! * `entry.rs`: the two attributes parse their options with
 //!   `syn`, report a bad option as a `compile_error!` at its span, and
 //!   expand to a `Builder` call that `block_on`s the function's body.
-//! * [`select`](mod@select): parses tokio's `select!` syntax into branches
+//! * `select.rs`: parses tokio's `select!` syntax into branches
 //!   and expands to one output enum, a rotating start index and a
 //!   `poll_fn` that polls the enabled branches.
 
