@@ -281,8 +281,8 @@ mod tests {
     }
 
     #[test]
-    fn an_idle_thread_is_reused_then_exits_after_the_keep_alive() {
-        let pool = pool(4, Duration::from_millis(50));
+    fn an_idle_thread_is_reused() {
+        let pool = pool(4, DEFAULT_KEEP_ALIVE);
         let first = crate::block_on(run_on(&pool, || std::thread::current().id())).unwrap();
         for _ in 0..3 {
             wait_until(|| idle(&pool) == 1);
@@ -290,7 +290,19 @@ mod tests {
             assert_eq!(again, first);
             assert_eq!(pool.threads(), 1);
         }
+        assert!(pool.shutdown(Duration::from_secs(10)));
+    }
+
+    #[test]
+    fn idle_threads_exit_after_the_keep_alive() {
+        let pool = pool(4, Duration::from_millis(20));
+        let handles: Vec<_> = (0..3).map(|i| run_on(&pool, move || i)).collect();
+        for (i, handle) in handles.into_iter().enumerate() {
+            assert_eq!(crate::block_on(handle).unwrap(), i);
+        }
         wait_until(|| pool.threads() == 0);
+        // And the pool starts threads again afterwards.
+        assert_eq!(crate::block_on(run_on(&pool, || 7)).unwrap(), 7);
     }
 
     #[test]

@@ -379,3 +379,55 @@ impl<T> fmt::Debug for JoinSet<T> {
         f.debug_struct("JoinSet").field("len", &self.len).finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Small runs for miri: the slot wakers, the ready list, `AbortHandle`
+    //! reading the task header, and the `finished` flag.
+
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn join_next_abort_handles_and_drop() {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        struct Counted(std::sync::Arc<AtomicUsize>);
+        impl Drop for Counted {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        crate::block_on(async {
+            let mut set = JoinSet::new();
+            let quick = set.spawn(async { 1 });
+            let counted = Counted(std::sync::Arc::clone(&drops));
+            let stuck = set.spawn(async move {
+                let _counted = counted;
+                std::future::pending::<u32>().await
+            });
+            set.spawn(async {
+                crate::yield_now().await;
+                2
+            });
+            assert_eq!(set.join_next().await.unwrap().unwrap(), 1);
+            assert!(quick.is_finished());
+            assert_eq!(set.join_next().await.unwrap().unwrap(), 2);
+            assert!(!stuck.is_finished());
+            let clone = stuck.clone();
+            clone.abort();
+            assert!(set.join_next().await.unwrap().unwrap_err().is_cancelled());
+            assert!(stuck.is_finished());
+            assert!(set.join_next().await.is_none());
+
+            let counted = Counted(std::sync::Arc::clone(&drops));
+            set.spawn(async move {
+                let _counted = counted;
+                std::future::pending::<u32>().await
+            });
+            crate::yield_now().await;
+            drop(set);
+            crate::yield_now().await;
+        });
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+}
