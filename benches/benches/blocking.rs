@@ -39,13 +39,17 @@ fn blocking(c: &mut Criterion) {
         })
     });
 
-    let tokio_rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let tokio_rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     group.bench_function("tokio/spawn_blocking", |b| {
         b.iter(|| {
             tokio_rt.block_on(async {
                 let mut sum = 0;
                 for i in 0..TRIPS {
-                    sum += tokio::task::spawn_blocking(move || black_box(i)).await.unwrap();
+                    sum += tokio::task::spawn_blocking(move || black_box(i))
+                        .await
+                        .unwrap();
                 }
                 sum
             })

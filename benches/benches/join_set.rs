@@ -30,7 +30,10 @@ fn join_set(c: &mut Criterion) {
         .worker_threads(2)
         .build()
         .unwrap();
-    for (id, rt) in [("ours/current_thread", &ours_ct), ("ours/multi_thread", &ours_mt)] {
+    for (id, rt) in [
+        ("ours/current_thread", &ours_ct),
+        ("ours/multi_thread", &ours_mt),
+    ] {
         group.bench_function(id, |b| {
             b.iter(|| {
                 rt.block_on(async {
@@ -48,12 +51,17 @@ fn join_set(c: &mut Criterion) {
         });
     }
 
-    let tokio_ct = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let tokio_ct = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let tokio_mt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
         .unwrap();
-    for (id, rt) in [("tokio/current_thread", &tokio_ct), ("tokio/multi_thread", &tokio_mt)] {
+    for (id, rt) in [
+        ("tokio/current_thread", &tokio_ct),
+        ("tokio/multi_thread", &tokio_mt),
+    ] {
         group.bench_function(id, |b| {
             b.iter(|| {
                 rt.block_on(async {

@@ -261,7 +261,7 @@ mod tests {
         pool: &BlockingPool,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> JoinHandle<R> {
-        let handle = Handle::CurrentThread(Arc::new(current_thread::Shared::new()));
+        let handle = Handle::CurrentThread(std::sync::Arc::new(current_thread::Shared::new()));
         let (runnable, join) = task::spawn(async move { f() }, handle);
         pool.spawn(runnable);
         join

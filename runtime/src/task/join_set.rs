@@ -72,7 +72,7 @@ struct Slot<T> {
     /// This slot's waker, given to `handle` when polled.
     waker: Waker,
     /// The state `waker` wraps (to clear its `queued` flag).
-    entry: Arc<SlotWaker>,
+    entry: std::sync::Arc<SlotWaker>,
 }
 
 /// The slots whose tasks were woken (finished), and the waker of the task
@@ -97,6 +97,29 @@ struct SlotWaker {
 }
 
 impl ReadyList {
+    /// The next queued slot, oldest first, taken from `batch` or, when that
+    /// is empty, from the list (all of it at once, under one lock). `None`
+    /// if nothing is queued: `cx`'s waker is then registered, and the next
+    /// `push` wakes it.
+    fn pop(&self, batch: &mut Vec<usize>, cx: &Context<'_>) -> Option<usize> {
+        if batch.is_empty() {
+            let mut inner = self.inner.lock();
+            if inner.slots.is_empty() {
+                // Registered under the lock, so a push after this point
+                // finds the waker.
+                match &mut inner.waiter {
+                    Some(waiter) if waiter.will_wake(cx.waker()) => {}
+                    waiter => *waiter = Some(cx.waker().clone()),
+                }
+                return None;
+            }
+            std::mem::swap(&mut inner.slots, batch);
+            // Oldest first: `batch` is consumed from its end.
+            batch.reverse();
+        }
+        batch.pop()
+    }
+
     fn push(&self, index: usize) {
         let waiter = {
             let mut inner = self.inner.lock();
@@ -251,39 +274,28 @@ impl<T> JoinSet<T> {
             return Poll::Ready(None);
         }
         loop {
-            if self.batch.is_empty() {
-                let mut inner = self.ready.inner.lock();
-                if inner.slots.is_empty() {
-                    // Registered under the lock, so a push after this point
-                    // finds the waker.
-                    match &mut inner.waiter {
-                        Some(waiter) if waiter.will_wake(cx.waker()) => {}
-                        waiter => *waiter = Some(cx.waker().clone()),
-                    }
-                    return Poll::Pending;
-                }
-                std::mem::swap(&mut inner.slots, &mut self.batch);
-                // Oldest first: `batch` is consumed from its end.
-                self.batch.reverse();
-            }
-            while let Some(index) = self.batch.pop() {
-                // A slot freed and reused since it was queued just gets an
-                // extra poll; a freed one is skipped.
-                let Some(Some(slot)) = self.slots.get_mut(index) else {
-                    continue;
-                };
-                // Release: pairs with the AcqRel swap in `wake_by_ref`.
-                slot.entry.queued.store(false, Ordering::Release);
-                let result = match slot.output.take() {
-                    Some(output) => Poll::Ready(output),
-                    None => Pin::new(&mut slot.handle).poll(&mut Context::from_waker(&slot.waker)),
-                };
-                if let Poll::Ready(result) = result {
-                    let slot = self.slots[index].take().expect("slot checked above");
-                    self.free.push(index);
-                    self.len -= 1;
-                    return Poll::Ready(Some((slot.seq, result)));
-                }
+            let Some(index) = self.ready.pop(&mut self.batch, cx) else {
+                return Poll::Pending;
+            };
+            // A slot freed and reused since it was queued just gets an extra
+            // poll; a freed one is skipped.
+            let Some(Some(slot)) = self.slots.get_mut(index) else {
+                continue;
+            };
+            // Release: pairs with the AcqRel swap in `wake_by_ref`. The poll
+            // below registers the slot's waker with an RMW on the task's
+            // state, after this store: a completion after that RMW finds
+            // `false` and queues the slot again.
+            slot.entry.queued.store(false, Ordering::Release);
+            let result = match slot.output.take() {
+                Some(output) => Poll::Ready(output),
+                None => Pin::new(&mut slot.handle).poll(&mut Context::from_waker(&slot.waker)),
+            };
+            if let Poll::Ready(result) = result {
+                let slot = self.slots[index].take().expect("slot checked above");
+                self.free.push(index);
+                self.len -= 1;
+                return Poll::Ready(Some((slot.seq, result)));
             }
         }
     }
@@ -429,5 +441,98 @@ mod tests {
             crate::yield_now().await;
         });
         assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_models {
+    //! The ready list's race: a task finishing on another thread (its
+    //! completion wakes the slot's waker) against `join_next` polling the
+    //! slot and then registering itself when the list is empty. The task's
+    //! state is modelled as async-task keeps it: one atomic word on which
+    //! the awaiter's registration and the completion are RMWs.
+
+    use super::*;
+    use crate::loom::{thread, AtomicUsize};
+
+    const REGISTERED: usize = 1;
+    const DONE: usize = 2;
+
+    /// The `join_next` task's waker: records that it was woken.
+    struct Flag(AtomicBool);
+
+    impl Wake for Flag {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+
+    #[test]
+    fn a_completion_racing_join_next_is_never_lost() {
+        // Also from a slot already queued by an earlier (spurious) wake-up:
+        // `join_next` then polls a task that has not finished yet.
+        for initially_queued in [false, true] {
+            model(initially_queued);
+        }
+    }
+
+    fn model(initially_queued: bool) {
+        loom::model(move || {
+            let ready = Arc::new(ReadyList {
+                inner: Mutex::new(ReadyInner {
+                    slots: Vec::new(),
+                    waiter: None,
+                }),
+            });
+            let entry = std::sync::Arc::new(SlotWaker {
+                index: 0,
+                queued: AtomicBool::new(initially_queued),
+                ready: Arc::clone(&ready),
+            });
+            if initially_queued {
+                ready.inner.lock().slots.push(0);
+            }
+            let slot_waker = Waker::from(std::sync::Arc::clone(&entry));
+            let task_state = Arc::new(AtomicUsize::new(0));
+
+            // As `insert`: the first poll of the handle registers the
+            // slot's waker (the task has not finished).
+            assert_eq!(task_state.fetch_or(REGISTERED, Ordering::AcqRel), 0);
+
+            let completing = {
+                let task_state = Arc::clone(&task_state);
+                let slot_waker = slot_waker.clone();
+                thread::spawn(move || {
+                    if task_state.fetch_or(DONE, Ordering::AcqRel) & REGISTERED != 0 {
+                        slot_waker.wake_by_ref();
+                    }
+                })
+            };
+
+            // `join_next`'s poll: `Some(true)` if it found the finished
+            // slot, `None` if it returned `Pending`.
+            let flag = std::sync::Arc::new(Flag(AtomicBool::new(false)));
+            let waker = Waker::from(std::sync::Arc::clone(&flag));
+            let cx = Context::from_waker(&waker);
+            let mut batch = Vec::new();
+            let mut poll = || loop {
+                let index = ready.pop(&mut batch, &cx)?;
+                assert_eq!(index, 0);
+                entry.queued.store(false, Ordering::Release);
+                // The handle's poll: registers again, or sees done.
+                if task_state.fetch_or(REGISTERED, Ordering::AcqRel) & DONE != 0 {
+                    return Some(true);
+                }
+            };
+            if poll().is_none() {
+                // Pending: once the task has finished, `join_next` must
+                // have been woken, and its next poll finds the slot.
+                completing.join().unwrap();
+                assert!(flag.0.load(Ordering::Acquire), "lost wake-up");
+                assert_eq!(poll(), Some(true));
+                return;
+            }
+            completing.join().unwrap();
+        });
     }
 }
