@@ -9,7 +9,7 @@
 //!   `syn`, report a bad option as a `compile_error!` at its span, and
 //!   expand to a `Builder` call that `block_on`s the function's body.
 //! * `select.rs`: parses tokio's `select!` syntax into branches
-//!   and expands to one output enum, a rotating start index and a
+//!   and expands to one output enum, a random start branch and a
 //!   `poll_fn` that polls the enabled branches.
 
 use proc_macro::TokenStream;

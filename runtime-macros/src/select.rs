@@ -13,8 +13,9 @@
 //! 1. evaluates the preconditions (a false one disables its branch), then
 //!    the futures, into one tuple that is never moved again (so the futures
 //!    need not be `Unpin`);
-//! 2. polls the enabled branches, starting from a random branch (or branch 0
-//!    with `biased;`), in a `poll_fn`: the first future to complete whose
+//! 2. polls the enabled branches in a `poll_fn`, one labelled block per
+//!    branch: in a loop from a random branch, or straight-line in written
+//!    order with `biased;`. The first future to complete whose
 //!    output matches its pattern ends the poll as variant `_k` of an output
 //!    enum with one variant per branch; a refused output disables its branch;
 //! 3. leaves the block that owns the tuple, which drops every other future,
@@ -176,7 +177,6 @@ fn expand_select(select: Select) -> TokenStream {
     let output = quote::format_ident!("__select_output", span = Span::mixed_site());
     let cx = quote::format_ident!("__select_cx", span = Span::mixed_site());
     let pending = quote::format_ident!("__select_pending", span = Span::mixed_site());
-    let start = quote::format_ident!("__select_start", span = Span::mixed_site());
     let fut = quote::format_ident!("__select_future", span = Span::mixed_site());
     let value = quote::format_ident!("__select_value", span = Span::mixed_site());
 
@@ -206,40 +206,67 @@ fn expand_select(select: Select) -> TokenStream {
             }
         })
     });
-    let poll_arms = branches.iter().enumerate().map(|(i, b)| {
-        let bit = 1u64 << i;
-        let variant = &variants[i];
-        let skips = (0..i).map(|_| quote!(_,));
-        let mut check = b.pattern.clone();
-        CleanPattern.visit_pat_mut(&mut check);
-        quote! {
-            #i => {
-                if #disabled & #bit != 0 {
-                    continue;
-                }
-                let (#(#skips)* #fut, ..) = &mut *#futures;
-                // SAFETY: the tuple of futures is never moved after it was
-                // created: its binding is shadowed by this mutable borrow,
-                // and it is dropped in place when the select block ends.
-                let #fut = unsafe { ::core::pin::Pin::new_unchecked(#fut) };
-                let #value = match ::core::future::Future::poll(#fut, #cx) {
-                    ::core::task::Poll::Ready(value) => value,
-                    ::core::task::Poll::Pending => {
-                        #pending = true;
-                        continue;
+    // One block per branch; `break #skip` goes on to the next branch.
+    let skip = syn::Lifetime::new("'__select_branch", Span::mixed_site());
+    let poll_blocks: Vec<TokenStream> = branches
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let bit = 1u64 << i;
+            let variant = &variants[i];
+            let skips = (0..i).map(|_| quote!(_,));
+            let mut check = b.pattern.clone();
+            CleanPattern.visit_pat_mut(&mut check);
+            quote! {
+                #skip: {
+                    if #disabled & #bit != 0 {
+                        break #skip;
                     }
-                };
-                // A completed future is never polled again.
-                #disabled |= #bit;
-                #[allow(unused_variables, unreachable_patterns, clippy::redundant_pattern_matching)]
-                match &#value {
-                    #check => {}
-                    _ => continue,
+                    let (#(#skips)* #fut, ..) = &mut *#futures;
+                    // SAFETY: the tuple of futures is never moved after it
+                    // was created: its binding is shadowed by this mutable
+                    // borrow, and it is dropped in place when the select
+                    // block ends.
+                    let #fut = unsafe { ::core::pin::Pin::new_unchecked(#fut) };
+                    let #value = match ::core::future::Future::poll(#fut, #cx) {
+                        ::core::task::Poll::Ready(value) => value,
+                        ::core::task::Poll::Pending => {
+                            #pending = true;
+                            break #skip;
+                        }
+                    };
+                    // A completed future is never polled again.
+                    #disabled |= #bit;
+                    #[allow(unused_variables, unreachable_patterns, clippy::redundant_pattern_matching)]
+                    match &#value {
+                        #check => {}
+                        _ => break #skip,
+                    }
+                    return ::core::task::Poll::Ready(#out_enum::#variant(#value));
                 }
-                return ::core::task::Poll::Ready(#out_enum::#variant(#value));
+            }
+        })
+        .collect();
+    // `biased;`: the blocks in written order, straight-line. Otherwise a
+    // loop from a random start, dispatching on the branch index.
+    let poll_all = if biased {
+        quote!(#(#poll_blocks)*)
+    } else {
+        let indices = 0..n;
+        let start = quote!(#krate::__select::start(#n));
+        quote! {
+            let start: usize = #start;
+            for offset in 0..#n {
+                // (start + offset) mod #n, without a division.
+                let branch = start + offset;
+                let branch = if branch >= #n { branch - #n } else { branch };
+                match branch {
+                    #(#indices => #poll_blocks)*
+                    _ => ::core::unreachable!(),
+                }
             }
         }
-    });
+    };
     let handler_arms = branches.iter().enumerate().map(|(i, b)| {
         let variant = &variants[i];
         let pattern = &b.pattern;
@@ -248,11 +275,6 @@ fn expand_select(select: Select) -> TokenStream {
             #out_enum::#variant(#pattern) => #handler,
         }
     });
-    let start_expr = if biased {
-        quote!(0usize)
-    } else {
-        quote!(#krate::__select::start(#n))
-    };
     quote! {{
         #[allow(non_camel_case_types, dead_code)]
         enum #out_enum<#(#variants,)*> {
@@ -265,18 +287,9 @@ fn expand_select(select: Select) -> TokenStream {
             #(#preconditions)*
             let mut #futures = ( #(#futures_exprs,)* );
             let #futures = &mut #futures;
-            let #start: usize = #start_expr;
             ::core::future::poll_fn(|#cx| {
                 let mut #pending = false;
-                for offset in 0..#n {
-                    // (#start + offset) mod #n, without a division.
-                    let branch = #start + offset;
-                    let branch = if branch >= #n { branch - #n } else { branch };
-                    match branch {
-                        #(#poll_arms)*
-                        _ => ::core::unreachable!(),
-                    }
-                }
+                #poll_all
                 if #pending {
                     ::core::task::Poll::Pending
                 } else {
