@@ -261,3 +261,34 @@ pub use runtime_macros::main;
 /// async fn bad() {} // error: option `worker_threads` takes a positive integer
 /// ```
 pub use runtime_macros::test;
+
+/// Compile-time checks of the auto traits of the group, blocking, select
+/// and interval API.
+#[allow(dead_code)]
+fn _assert_feature_auto_traits() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    fn unpin<T: Unpin>(_: &T) {}
+    let mut set = JoinSet::<u32>::new();
+    send(&set);
+    sync(&set);
+    unpin(&set);
+    send(&set.join_next());
+    send(&set.shutdown());
+    let abort = spawn(async {}).abort_handle();
+    send(&abort);
+    sync(&abort);
+    send(&JoinSet::<u32>::new().join_all());
+    let mut interval = interval(std::time::Duration::from_secs(1));
+    send(&interval);
+    sync(&interval);
+    unpin(&interval);
+    send(&interval.tick());
+    send(&spawn_blocking(|| 1));
+    send(&async {
+        select! {
+            _ = sleep(std::time::Duration::from_secs(1)) => 0,
+            v = async { 1 } => v,
+        }
+    });
+}
