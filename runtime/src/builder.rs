@@ -1,5 +1,6 @@
 //! [`Builder`]: choose a runtime's flavour and size.
 
+use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::loom::Arc;
 use crate::runtime::Runtime;
 use crate::scheduler::{current_thread, multi_thread, Handle};
@@ -20,6 +21,8 @@ pub struct Builder {
     flavor: Flavor,
     worker_threads: Option<usize>,
     thread_name: String,
+    /// Settings of the `spawn_blocking` pool.
+    blocking: BlockingConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +50,7 @@ impl Builder {
             flavor,
             worker_threads: None,
             thread_name: "runtime-worker".to_owned(),
+            blocking: BlockingConfig::default(),
         }
     }
 
@@ -86,6 +90,38 @@ impl Builder {
         self
     }
 
+    /// Sets the most threads the [`spawn_blocking`](crate::spawn_blocking)
+    /// pool runs at once (512 by default). Closures beyond that wait in
+    /// line for a free thread. The pool starts threads only when needed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread()
+    ///     .max_blocking_threads(2)
+    ///     .build()?;
+    /// let out = rt.block_on(async { runtime::spawn_blocking(|| 1 + 1).await });
+    /// assert_eq!(out.unwrap(), 2);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// Panics if `n` is 0.
+    #[track_caller]
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        assert!(n > 0, "the blocking pool needs at least one thread");
+        self.blocking.max_threads = n;
+        self
+    }
+
+    /// Sets how long a thread of the [`spawn_blocking`](crate::spawn_blocking)
+    /// pool waits for work before it exits (10 s by default).
+    pub fn thread_keep_alive(&mut self, keep_alive: std::time::Duration) -> &mut Builder {
+        self.blocking.keep_alive = keep_alive;
+        self
+    }
+
     /// Builds the runtime. Fails only if a worker thread cannot be started.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let handle = match self.flavor {
@@ -97,6 +133,8 @@ impl Builder {
                 Handle::MultiThread(multi_thread::Shared::start(workers, &self.thread_name)?)
             }
         };
+        let pool = BlockingPool::new(self.blocking.clone());
+        let _ = handle.drivers().blocking.set(pool);
         Ok(Runtime::from_handle(handle))
     }
 }

@@ -1,11 +1,12 @@
 //! [`Drivers`]: what every runtime has, whatever its scheduler: the timer
-//! and the list of the tasks it owns.
+//! the list of the tasks it owns, and the `spawn_blocking` pool.
 //!
 //! Both schedulers hold one (`scheduler::Handle::drivers` reaches it with a
 //! single `match`), so a mechanism shared by the flavours lives here once
-//! instead of being dispatched feature by feature. The I/O reactor, the
-//! blocking pool and metrics belong here too when they come.
+//! instead of being dispatched feature by feature. The I/O reactor and
+//! metrics belong here too when they come.
 
+use crate::blocking::BlockingPool;
 use crate::task::OwnedTasks;
 use crate::time::Timer;
 
@@ -18,6 +19,9 @@ pub(crate) struct Drivers {
     /// Every task spawned on this runtime and not yet finished; shutdown
     /// cancels them all.
     pub(crate) tasks: OwnedTasks,
+    /// The `spawn_blocking` pool: set by the `Builder`, or started with the
+    /// default settings on first use (see `scheduler::Handle::blocking_pool`).
+    pub(crate) blocking: std::sync::OnceLock<BlockingPool>,
 }
 
 impl Drivers {
@@ -25,6 +29,7 @@ impl Drivers {
         Drivers {
             timer: Timer::new(),
             tasks: OwnedTasks::new(),
+            blocking: std::sync::OnceLock::new(),
         }
     }
 }

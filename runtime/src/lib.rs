@@ -63,6 +63,7 @@
 //!   of the threads' parking. The timer and the task list are the runtime's
 //!   drivers, shared by both schedulers.
 
+mod blocking;
 mod builder;
 mod context;
 mod driver;
@@ -75,9 +76,12 @@ pub mod task;
 pub mod time;
 mod yield_now;
 
+pub use blocking::spawn_blocking;
 pub use builder::Builder;
 pub use runtime::{block_on, Runtime};
+pub use task::{AbortHandle, JoinSet};
 pub use task::{JoinError, JoinHandle};
+pub use time::{interval, interval_at};
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout};
 pub use yield_now::{yield_now, YieldNow};
 
@@ -177,3 +181,117 @@ fn _assert_auto_traits() {
 #[doc(hidden)]
 pub use gather::__private;
 pub use gather::{gather, try_gather, Gather, TryGather};
+
+mod select;
+#[doc(hidden)]
+pub use select::__private as __select;
+
+/// Marks `async fn main` to run on a runtime: builds one with the given
+/// options, `block_on`s the body, and returns its output.
+///
+/// Options: `flavor = "current_thread"` (the default) or
+/// `flavor = "multi_thread"`, and, with the latter, `worker_threads = N`
+/// (default: one per CPU).
+///
+/// ```
+/// #[runtime::main]
+/// async fn main() {
+///     let handle = runtime::spawn(async { 6 * 7 });
+///     assert_eq!(handle.await.unwrap(), 42);
+/// }
+/// ```
+///
+/// ```
+/// #[runtime::main(flavor = "multi_thread", worker_threads = 2)]
+/// async fn main() -> Result<(), std::io::Error> {
+///     runtime::spawn(async {}).await.unwrap();
+///     Ok(())
+/// }
+/// ```
+///
+/// It expands to (roughly):
+///
+/// ```text
+/// fn main() {
+///     let body = async { /* the body */ };
+///     runtime::Builder::new_current_thread()
+///         .build()
+///         .expect("failed to build the runtime")
+///         .block_on(body)
+/// }
+/// ```
+///
+/// A bad option is a compile error naming it, at its place:
+///
+/// ```compile_fail
+/// #[runtime::main(flavour = "multi_thread")] // error: unknown option `flavour`
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[runtime::main(flavor = "parallel")] // error: unknown `flavor` "parallel"
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[runtime::main(worker_threads = 2)] // error: needs `flavor = "multi_thread"`
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[runtime::main]
+/// fn main() {} // error: needs an `async fn`
+/// ```
+pub use runtime_macros::main;
+
+/// Marks an `async fn` as a test that runs on a fresh runtime: like
+/// [`main`](macro@main), with the same options, plus `#[test]`.
+///
+/// ```
+/// #[runtime::test]
+/// async fn adds() {
+///     assert_eq!(runtime::spawn(async { 1 + 1 }).await.unwrap(), 2);
+/// }
+///
+/// #[runtime::test(flavor = "multi_thread", worker_threads = 2)]
+/// async fn on_two_workers() {
+///     runtime::spawn(async {}).await.unwrap();
+/// }
+/// ```
+///
+/// ```compile_fail
+/// #[runtime::test(flavor = "multi_thread", worker_threads = "four")]
+/// async fn bad() {} // error: option `worker_threads` takes a positive integer
+/// ```
+pub use runtime_macros::test;
+
+/// Compile-time checks of the auto traits of the group, blocking, select
+/// and interval API.
+#[allow(dead_code)]
+fn _assert_feature_auto_traits() {
+    fn send<T: Send>(_: &T) {}
+    fn sync<T: Sync>(_: &T) {}
+    fn unpin<T: Unpin>(_: &T) {}
+    let mut set = JoinSet::<u32>::new();
+    send(&set);
+    sync(&set);
+    unpin(&set);
+    send(&set.join_next());
+    send(&set.shutdown());
+    let abort = spawn(async {}).abort_handle();
+    send(&abort);
+    sync(&abort);
+    send(&JoinSet::<u32>::new().join_all());
+    let mut interval = interval(std::time::Duration::from_secs(1));
+    send(&interval);
+    sync(&interval);
+    unpin(&interval);
+    send(&interval.tick());
+    send(&spawn_blocking(|| 1));
+    send(&async {
+        select! {
+            _ = sleep(std::time::Duration::from_secs(1)) => 0,
+            v = async { 1 } => v,
+        }
+    });
+}

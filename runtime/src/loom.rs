@@ -97,6 +97,16 @@ mod loom_sync {
             WaitTimeoutResult
         }
 
+        /// Waits at most `timeout` (loom does not model time: a model
+        /// sees either a notification or a time-out).
+        pub(crate) fn wait_for<T>(
+            &self,
+            guard: &mut MutexGuard<'_, T>,
+            timeout: std::time::Duration,
+        ) {
+            replace_with(guard, |g| self.0.wait_timeout(g, timeout).unwrap().0);
+        }
+
         pub(crate) fn notify_one(&self) -> bool {
             self.0.notify_one();
             true

@@ -132,10 +132,13 @@ impl Runtime {
     /// assert!(runtime::block_on(forever).unwrap_err().is_cancelled());
     /// ```
     pub fn shutdown_timeout(self, timeout: Duration) {
-        // The tasks are dropped with `self`; there is no blocking pool to
-        // wait for (yet), so `timeout` bounds nothing more.
-        let _ = timeout;
-        drop(self);
+        // Every task dropped, queued blocking closures cancelled...
+        self.handle.shutdown();
+        // ...then the running ones waited for, at most `timeout`. (Dropping
+        // `self` afterwards shuts down again: a no-op by then.)
+        if let Some(pool) = self.handle.drivers().blocking.get() {
+            pool.shutdown(timeout);
+        }
     }
 }
 

@@ -19,6 +19,7 @@
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 
+use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::driver::Drivers;
 use crate::loom::Arc;
 use crate::task::{self, JoinHandle, OwnedTasks, Runnable, TaskMeta};
@@ -82,6 +83,14 @@ impl Handle {
         }
     }
 
+    /// The runtime's `spawn_blocking` pool (started with the default
+    /// settings if the `Builder` did not set it up).
+    pub(crate) fn blocking_pool(&self) -> &BlockingPool {
+        self.drivers()
+            .blocking
+            .get_or_init(|| BlockingPool::new(BlockingConfig::default()))
+    }
+
     pub(crate) fn is_shut_down(&self) -> bool {
         self.drivers().tasks.is_closed()
     }
@@ -138,6 +147,12 @@ impl Handle {
         // Wakes whatever else waits on the timer (a `Sleep` first polled
         // here, now elsewhere): it registers with another timer.
         self.drivers().timer.clear();
+        // Blocking closures are not waited for here: queued ones are
+        // cancelled, running ones finish on their own
+        // (`Runtime::shutdown_timeout` waits for them).
+        if let Some(pool) = self.drivers().blocking.get() {
+            pool.shutdown(std::time::Duration::ZERO);
+        }
     }
 
     /// Cancels every task in the scheduler's queues. Returns whether there

@@ -1,6 +1,6 @@
 //! [`JoinHandle`]: awaiting, aborting or detaching a spawned task.
 
-use super::{Contained, JoinError, Output, TaskMeta};
+use super::{AbortHandle, Contained, JoinError, Output, TaskMeta};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -80,13 +80,31 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         if let Some(task) = &self.task {
-            task.metadata().abort();
-            // Schedules the task (a no-op if it already completed): the
-            // scheduler then drops it instead of running it, before any
-            // other task on the current-thread runtime.
-            self.waker.wake_by_ref();
-            task.metadata().scheduler().note_abort(task.metadata());
+            super::abort_handle::abort_task(task.metadata(), &self.waker);
         }
+    }
+
+    /// Returns an [`AbortHandle`] for this task: it can abort the task
+    /// (exactly as [`abort`](Self::abort) does) but not await its output,
+    /// and it is not generic over the output type.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// runtime::block_on(async {
+    ///     let handle = runtime::spawn(std::future::pending::<()>());
+    ///     let abort = handle.abort_handle();
+    ///     abort.abort();
+    ///     assert!(handle.await.unwrap_err().is_cancelled());
+    ///     assert!(abort.is_finished());
+    /// });
+    /// ```
+    pub fn abort_handle(&self) -> AbortHandle {
+        let task = self
+            .task
+            .as_ref()
+            .expect("JoinHandle::abort_handle called after the handle returned the task's result");
+        AbortHandle::new(task.metadata(), self.waker.clone())
     }
 
     /// Returns `true` if the task has finished: completed, panicked or been

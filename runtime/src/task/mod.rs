@@ -36,12 +36,16 @@
 //!   the schedulers check before running a task, and the owning thread of a
 //!   local task, so that it is never polled or dropped elsewhere.
 
+mod abort_handle;
 mod join_error;
 mod join_handle;
+mod join_set;
 mod list;
 
+pub use abort_handle::AbortHandle;
 pub use join_error::JoinError;
 pub use join_handle::JoinHandle;
+pub use join_set::JoinSet;
 pub(crate) use list::OwnedTasks;
 
 use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -88,6 +92,9 @@ pub(crate) struct TaskMeta {
     /// Set by [`JoinHandle::abort`]; a scheduler that pops a task with this
     /// flag cancels it instead of polling it.
     aborted: AtomicBool,
+    /// Set by the task's [`guard`] when it produces its output (completed,
+    /// panicked or cancelled): what [`AbortHandle::is_finished`] reads.
+    finished: AtomicBool,
     /// For `spawn_local` tasks, the [`crate::context::thread_id`] of the
     /// thread that spawned it; 0 for `Send` tasks.
     owner_thread: u64,
@@ -111,6 +118,7 @@ impl TaskMeta {
     fn new(owner_thread: u64, id: u64, scheduler: Handle) -> TaskMeta {
         TaskMeta {
             aborted: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
             owner_thread,
             id,
             slot: AtomicUsize::new(usize::MAX),
@@ -134,6 +142,12 @@ impl TaskMeta {
     pub(crate) fn is_aborted(&self) -> bool {
         // Acquire: pairs with the Release store in `abort`.
         self.aborted.load(Ordering::Acquire)
+    }
+
+    /// Whether the task has produced its output.
+    pub(crate) fn is_finished(&self) -> bool {
+        // Acquire: pairs with the Release store in `guard`.
+        self.finished.load(Ordering::Acquire)
     }
 
     /// Whether this task may be polled or dropped on the current thread.
@@ -172,9 +186,32 @@ thread_local! {
     static COMPLETED: Cell<bool> = const { Cell::new(false) };
 }
 
+/// A pointer to the `finished` flag of the task whose cell holds the
+/// future that holds this.
+struct FinishedFlag(std::ptr::NonNull<AtomicBool>);
+
+// SAFETY: it only points at an `AtomicBool`, which is `Sync`.
+unsafe impl Send for FinishedFlag {}
+
+impl FinishedFlag {
+    fn new(meta: &TaskMeta) -> FinishedFlag {
+        FinishedFlag(std::ptr::NonNull::from(&meta.finished))
+    }
+
+    fn set(&self) {
+        // SAFETY: the flag lives in the header of the task cell whose future
+        // holds `self`; async-task never moves the cell and drops the header
+        // only when it frees the cell, after the future is gone.
+        let finished = unsafe { self.0.as_ref() };
+        // Release: the output is stored after this, but a reader that sees
+        // `true` only learns "done", which the flag alone carries.
+        finished.store(true, Ordering::Release);
+    }
+}
+
 /// The future stored in every task cell: runs `future`, catching panics,
 /// unless the scheduler runs it in cancel mode.
-async fn guard<F: Future>(future: F) -> Contained<Output<F::Output>> {
+async fn guard<F: Future>(future: F, finished: FinishedFlag) -> Contained<Output<F::Output>> {
     let mut future = pin!(Some(future));
     std::future::poll_fn(move |cx| {
         let cancel = CANCEL_ON_POLL
@@ -193,6 +230,7 @@ async fn guard<F: Future>(future: F) -> Contained<Output<F::Output>> {
         // cancelled or not, the handle resolves only after this.
         let _ = catch_unwind(AssertUnwindSafe(|| future.set(None)));
         let _ = COMPLETED.try_with(|c| c.set(true));
+        finished.set();
         Poll::Ready(Contained(Some(result)))
     })
     .await
@@ -212,7 +250,10 @@ where
     let id = scheduler.drivers().tasks.next_id();
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(0, id, scheduler))
-        .spawn(move |_| guard(future), crate::scheduler::schedule);
+        .spawn(
+            move |meta| guard(future, FinishedFlag::new(meta)),
+            crate::scheduler::schedule,
+        );
     link(runnable, task)
 }
 
@@ -228,8 +269,51 @@ where
     let id = scheduler.drivers().tasks.next_id();
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(crate::context::thread_id(), id, scheduler))
-        .spawn_local(move |_| guard(future), crate::scheduler::schedule);
+        .spawn_local(
+            move |meta| guard(future, FinishedFlag::new(meta)),
+            crate::scheduler::schedule,
+        );
     link(runnable, task)
+}
+
+/// Allocates the cell of a task that runs on the blocking pool: like
+/// [`spawn`], but not linked into the runtime's task list. The pool owns it:
+/// it runs it with [`run_unlisted`] and, at shutdown, cancels it with
+/// [`cancel_unlisted`] if its closure has not started; a closure already
+/// running cannot be cancelled, and `Runtime::shutdown_timeout` waits for
+/// it (at most its time-out) instead of the shutdown loop spinning on it.
+pub(crate) fn spawn_unlisted<F>(future: F, scheduler: Handle) -> (Runnable, JoinHandle<F::Output>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let id = scheduler.drivers().tasks.next_id();
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(TaskMeta::new(0, id, scheduler))
+        .spawn(
+            move |meta| guard(future, FinishedFlag::new(meta)),
+            crate::scheduler::schedule,
+        );
+    let handle = JoinHandle::new(task, runnable.waker());
+    (runnable, handle)
+}
+
+/// Runs a task made by [`spawn_unlisted`] (on a blocking-pool thread), or
+/// cancels it if it was aborted meanwhile.
+pub(crate) fn run_unlisted(runnable: Runnable) {
+    if runnable.metadata().is_aborted() {
+        run_cancelled(runnable);
+    } else {
+        runnable.run();
+    }
+    // Nothing to unlink: the flag only matters to listed tasks.
+    COMPLETED.with(|c| c.set(false));
+}
+
+/// Cancels a task made by [`spawn_unlisted`] that will never run.
+pub(crate) fn cancel_unlisted(runnable: Runnable) {
+    run_cancelled(runnable);
+    COMPLETED.with(|c| c.set(false));
 }
 
 /// Links a new task into its runtime's list, or cancels it at once if the

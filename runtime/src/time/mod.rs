@@ -8,9 +8,11 @@
 //! our runtimes (under tokio, `futures::executor`, ...), a `Sleep` uses a
 //! global timer thread started on first use instead.
 
+mod interval;
 mod timeout;
 mod timer;
 
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub(crate) use timer::Timer;
 

@@ -1,0 +1,105 @@
+//! [`AbortHandle`]: aborting a task without owning its output; and
+//! [`abort_task`], the one code path of every abort.
+
+use super::TaskMeta;
+use std::fmt;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+/// Cancels a task: sets its abort flag, then wakes it so that its scheduler
+/// picks it up and drops its future instead of polling it.
+///
+/// [`JoinHandle::abort`](super::JoinHandle::abort) and
+/// [`AbortHandle::abort`] both call this.
+pub(super) fn abort_task(meta: &TaskMeta, waker: &Waker) {
+    meta.abort();
+    // Schedules the task (a no-op if it already completed): the scheduler
+    // then drops it instead of running it, before any other task on the
+    // current-thread runtime.
+    waker.wake_by_ref();
+    meta.scheduler().note_abort(meta);
+}
+
+/// A handle that can abort a spawned task, without awaiting it.
+///
+/// Returned by [`JoinHandle::abort_handle`](super::JoinHandle::abort_handle)
+/// and [`JoinSet::spawn`](super::JoinSet::spawn). Unlike a
+/// [`JoinHandle`](super::JoinHandle) it is not generic over the task's
+/// output, it is `Clone`, and dropping it does nothing.
+///
+/// # Examples
+///
+/// ```
+/// runtime::block_on(async {
+///     let handle = runtime::spawn(std::future::pending::<()>());
+///     let abort = handle.abort_handle();
+///     assert!(!abort.is_finished());
+///     abort.abort();
+///     assert!(handle.await.unwrap_err().is_cancelled());
+///     assert!(abort.is_finished());
+/// });
+/// ```
+pub struct AbortHandle {
+    /// The task's metadata, in the header of its cell.
+    meta: NonNull<TaskMeta>,
+    /// The task's own waker. Besides scheduling the task on `abort`, it
+    /// holds a reference to the task's cell, which keeps `meta` alive.
+    waker: Waker,
+}
+
+// SAFETY: `meta` is only read through `&TaskMeta`, which is `Sync` (atomics
+// and a `Send + Sync` scheduler handle); the waker is `Send + Sync`.
+unsafe impl Send for AbortHandle {}
+// SAFETY: as for `Send`: every method takes `&self` and only reads `meta`
+// through shared references.
+unsafe impl Sync for AbortHandle {}
+
+impl AbortHandle {
+    /// `waker` must be a waker of the task whose metadata is `meta`.
+    pub(super) fn new(meta: &TaskMeta, waker: Waker) -> AbortHandle {
+        AbortHandle {
+            meta: NonNull::from(meta),
+            waker,
+        }
+    }
+
+    fn meta(&self) -> &TaskMeta {
+        // SAFETY: `meta` points into the header of the task cell that
+        // `self.waker` holds a reference to; async-task frees the cell, and
+        // drops the header, only once every waker and the task handle are
+        // gone, and never moves it.
+        unsafe { self.meta.as_ref() }
+    }
+
+    /// Cancels the task, exactly as
+    /// [`JoinHandle::abort`](super::JoinHandle::abort) does: its future is
+    /// dropped without being polled again and its `JoinHandle` resolves to
+    /// a cancelled [`JoinError`](super::JoinError). Does nothing if the task
+    /// has finished.
+    pub fn abort(&self) {
+        abort_task(self.meta(), &self.waker);
+    }
+
+    /// Returns `true` if the task has finished: completed, panicked or been
+    /// cancelled.
+    pub fn is_finished(&self) -> bool {
+        self.meta().is_finished()
+    }
+}
+
+impl Clone for AbortHandle {
+    fn clone(&self) -> Self {
+        AbortHandle {
+            meta: self.meta,
+            waker: self.waker.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for AbortHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AbortHandle")
+            .field("finished", &self.is_finished())
+            .finish_non_exhaustive()
+    }
+}
