@@ -383,6 +383,7 @@ fn shutdown_timeout_drops_every_task() {
 }
 
 #[test]
+#[allow(clippy::async_yields_async)] // the block_on returns the handle, on purpose
 fn a_local_task_woken_while_another_thread_runs_the_runtime_waits_for_its_own() {
     // A local task of thread T, woken while thread U runs the runtime, is
     // set aside (U cannot poll it) and runs when T runs the runtime again;
