@@ -2,8 +2,7 @@
 //! [`spawn_local`](crate::spawn_local) and [`sleep`](crate::sleep) use, and
 //! the check that refuses to nest `block_on`.
 
-use crate::loom::Arc;
-use crate::scheduler::{current_thread, Handle};
+use crate::scheduler::Handle;
 use crate::task::JoinHandle;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -15,7 +14,7 @@ struct Context {
     handle: RefCell<Option<Handle>>,
     /// The scheduler of the `block_on` running on this thread, which runs
     /// `spawn_local` tasks. `None` on multi-thread workers.
-    local: RefCell<Option<Arc<current_thread::Shared>>>,
+    local: RefCell<Option<Handle>>,
     /// This thread's id for local tasks (0: not assigned yet).
     thread_id: Cell<u64>,
 }
@@ -55,7 +54,7 @@ pub(crate) struct EnterGuard {
 /// Panics if this thread already runs a runtime: nesting `block_on` would
 /// deadlock.
 #[track_caller]
-pub(crate) fn enter(handle: Handle, local: Option<Arc<current_thread::Shared>>) -> EnterGuard {
+pub(crate) fn enter(handle: Handle, local: Option<Handle>) -> EnterGuard {
     let entered = CONTEXT.with(|cx| {
         let mut current = cx.handle.borrow_mut();
         if current.is_some() {
@@ -121,7 +120,7 @@ where
 {
     let local = CONTEXT.with(|cx| cx.local.borrow().clone());
     match local {
-        Some(local) => current_thread::Shared::spawn_local(local, future),
+        Some(local) => local.spawn_local(future),
         None => panic!("{SPAWN_LOCAL_OUTSIDE}"),
     }
 }

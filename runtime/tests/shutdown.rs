@@ -244,7 +244,7 @@ fn spawn_local_from_a_second_concurrent_block_on_completes() {
             thread::spawn(move || {
                 rt.block_on(async {
                     started_tx.send(()).unwrap();
-                    runtime::sleep(Duration::from_millis(300)).await;
+                    runtime::sleep(Duration::from_secs(2)).await;
                 })
             })
         };
@@ -261,7 +261,7 @@ fn spawn_local_from_a_second_concurrent_block_on_completes() {
         });
         assert_eq!(out, 14);
         // It did not wait for the other block_on to leave (generous).
-        assert!(start.elapsed() < Duration::from_millis(250));
+        assert!(start.elapsed() < Duration::from_millis(1500));
         first.join().unwrap();
     });
 }
@@ -380,4 +380,43 @@ fn shutdown_timeout_drops_every_task() {
             assert!(runtime::block_on(handle).unwrap_err().is_cancelled());
         }
     }
+}
+
+#[test]
+#[allow(clippy::async_yields_async)] // the block_on returns the handle, on purpose
+fn a_local_task_woken_while_another_thread_runs_the_runtime_waits_for_its_own() {
+    // A local task of thread T, woken while thread U runs the runtime, is
+    // set aside (U cannot poll it) and runs when T runs the runtime again;
+    // it is neither lost nor polled on U.
+    watchdog(30, || {
+        let rt = Arc::new(Runtime::new());
+        let event = Arc::new(Event::new());
+        let handle = rt.block_on({
+            let event = Arc::clone(&event);
+            async move {
+                let here = Rc::new(thread::current().id());
+                let handle = runtime::spawn_local(async move {
+                    event.wait().await;
+                    assert_eq!(*here, thread::current().id(), "polled on its thread");
+                    9
+                });
+                runtime::yield_now().await; // it waits on the event
+                handle
+            }
+        });
+        let other = {
+            let (rt, event) = (Arc::clone(&rt), Arc::clone(&event));
+            thread::spawn(move || {
+                rt.block_on(async {
+                    event.set(); // wakes the local task, queued for U's loop
+                    for _ in 0..3 {
+                        runtime::yield_now().await;
+                    }
+                })
+            })
+        };
+        other.join().unwrap();
+        assert!(!handle.is_finished(), "not run on the other thread");
+        assert_eq!(rt.block_on(handle).unwrap(), 9);
+    });
 }

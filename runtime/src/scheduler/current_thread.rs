@@ -322,7 +322,7 @@ impl Shared {
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
-                let _enter = context::enter(handle, Some(Arc::clone(this)));
+                let _enter = context::enter(handle, Some(Handle::CurrentThread(Arc::clone(this))));
                 return Shared::run(this, future.as_mut(), None)
                     .expect("runs until the future completes");
             }
@@ -331,7 +331,10 @@ impl Shared {
             // scheduler of our own until we can take over.
             let local = Arc::new(Shared::new());
             let output = {
-                let _enter = context::enter(handle.clone(), Some(Arc::clone(&local)));
+                let _enter = context::enter(
+                    handle.clone(),
+                    Some(Handle::CurrentThread(Arc::clone(&local))),
+                );
                 this.waiting_for_core.lock().push(Arc::clone(&local));
                 let output = Shared::run(&local, future.as_mut(), Some(this));
                 this.waiting_for_core

@@ -45,6 +45,28 @@ impl Handle {
         join_handle
     }
 
+    /// Spawns a `!Send` task on this scheduler: the current-thread one of
+    /// a `block_on` thread (see `context::enter`).
+    pub(crate) fn spawn_local<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        match self {
+            Handle::CurrentThread(shared) => {
+                current_thread::Shared::spawn_local(Arc::clone(shared), future)
+            }
+            Handle::MultiThread(_) => unreachable!("local tasks run on a block_on thread"),
+        }
+    }
+
+    /// Before a task yields: see `current_thread::Shared::collect_ready`.
+    pub(crate) fn collect_ready(&self) {
+        if let Handle::CurrentThread(shared) = self {
+            shared.collect_ready();
+        }
+    }
+
     #[track_caller]
     pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
         match self {
