@@ -195,6 +195,7 @@ impl<const N: usize> GatherState<N> {
 
     /// Polls the futures due through `poll_child(index, cx)`, which returns
     /// whether that future just finished; `Ready` once all have.
+    #[inline]
     pub fn poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

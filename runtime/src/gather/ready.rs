@@ -325,6 +325,7 @@ impl ReadySet {
     /// breaks.
     ///
     /// Wakes `cx`'s waker if a child is woken during the pass, or later.
+    #[inline]
     pub(crate) fn poll_children<B>(
         &mut self,
         cx: &Context<'_>,
@@ -356,6 +357,7 @@ impl ReadySet {
 
     /// One pass of [`poll_children`](ReadySet::poll_children): every child
     /// or only the woken ones.
+    #[inline]
     fn pass<B>(
         &mut self,
         poll_child: &mut impl FnMut(usize, &mut Context<'_>) -> ControlFlow<B>,
