@@ -32,6 +32,15 @@
 //!   [`timeout`].
 //! * [`gather()`](fn@gather), [`gather!`] and [`try_gather`]: await several
 //!   futures concurrently inside one task, like `asyncio.gather`.
+//! * [`JoinSet`]: a group of tasks joined in the order they finish
+//!   (`asyncio.TaskGroup`); [`task::AbortHandle`] aborts a task without
+//!   owning its output.
+//! * [`spawn_blocking`]: blocking code on a per-runtime pool of threads
+//!   (`asyncio.to_thread`), sized by [`Builder::max_blocking_threads`].
+//! * [`select!`]: wait for the first of several futures, with tokio's
+//!   syntax; [`interval`]: ticks at a fixed period.
+//! * [`macro@main`] and [`macro@test`]: `async fn main` and async tests
+//!   without the runtime boilerplate.
 //!
 //! # Semantics
 //!

@@ -4,7 +4,7 @@ mod watchdog;
 
 use futures::channel::oneshot;
 use runtime::{Builder, JoinSet};
-use std::future::pending;
+use std::future::{pending, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -317,5 +317,50 @@ fn a_slot_reused_after_join_next_does_not_confuse_tasks() {
                 assert_eq!((a, b), (round, round + 1000));
             }
         })
+    });
+}
+
+#[test]
+fn a_dropped_join_next_loses_no_output() {
+    bounded(20, || {
+        runtime::block_on(async {
+            let mut set = JoinSet::new();
+            let (tx, rx) = oneshot::channel::<()>();
+            set.spawn(async move {
+                rx.await.unwrap();
+                "kept"
+            });
+            // Poll `join_next` once (it waits), then drop it.
+            {
+                let next = set.join_next();
+                let mut next = std::pin::pin!(next);
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                assert!(next.as_mut().poll(&mut cx).is_pending());
+            }
+            tx.send(()).unwrap();
+            assert_eq!(set.join_next().await.unwrap().unwrap(), "kept");
+            assert!(set.is_empty());
+        })
+    });
+}
+
+#[test]
+fn an_abort_handle_aborts_from_another_thread() {
+    bounded(20, || {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let guard = DropCount(Arc::clone(&drops));
+        let handle = rt.spawn(async move {
+            let _guard = guard;
+            pending::<()>().await
+        });
+        let abort = handle.abort_handle();
+        std::thread::spawn(move || abort.abort()).join().unwrap();
+        let result = rt.block_on(handle);
+        assert!(result.unwrap_err().is_cancelled());
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
     });
 }

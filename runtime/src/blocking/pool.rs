@@ -16,7 +16,7 @@
 //! * `shutdown` cancels the queued jobs, wakes the idle threads (they exit)
 //!   and waits, at most the given time, for the running closures.
 
-use crate::loom::{Arc, Condvar, Mutex};
+use crate::loom::{thread, Arc, Condvar, Mutex};
 use crate::task::{self, Runnable};
 use std::collections::VecDeque;
 use std::fmt;
@@ -124,7 +124,7 @@ impl BlockingPool {
 
     fn start_thread(&self, id: usize) {
         let inner = Arc::clone(&self.inner);
-        let spawned = std::thread::Builder::new()
+        let spawned = thread::Builder::new()
             .name(format!("{}-{id}", self.inner.config.thread_name))
             .spawn(move || inner.run());
         if let Err(err) = spawned {
@@ -177,7 +177,7 @@ impl BlockingPool {
     }
 
     /// Live pool threads (for tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(loom)))]
     pub(crate) fn threads(&self) -> usize {
         self.inner.state.lock().threads
     }
@@ -241,7 +241,7 @@ impl fmt::Debug for BlockingPool {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use crate::scheduler::{current_thread, Handle};
@@ -347,5 +347,80 @@ mod tests {
         tx.send(()).unwrap();
         crate::block_on(busy).unwrap();
         assert!(pool.shutdown(Duration::from_secs(10)));
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_models {
+    //! The pool's hand-offs: a `spawn` racing a thread that finishes its
+    //! job (busy, about to look at the queue, or idle and waiting), and
+    //! `shutdown` racing both. Every job runs exactly once or is cancelled,
+    //! and `shutdown` sees every thread exit. (loom's condition variable
+    //! never times out, so the keep-alive is an hour: no thread exits idle.)
+
+    use super::*;
+    use crate::loom::{AtomicUsize, Ordering};
+    use crate::scheduler::{current_thread, Handle};
+    use crate::task::JoinHandle;
+
+    fn job(pool: &BlockingPool, runs: &Arc<AtomicUsize>) -> JoinHandle<()> {
+        let handle = Handle::CurrentThread(std::sync::Arc::new(current_thread::Shared::new()));
+        let runs = Arc::clone(runs);
+        let (runnable, join) = task::spawn(
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+            },
+            handle,
+        );
+        pool.spawn(runnable);
+        join
+    }
+
+    fn pool(max_threads: usize) -> BlockingPool {
+        BlockingPool::new(Config {
+            max_threads,
+            keep_alive: Duration::from_secs(3600),
+            thread_name: "loom-blocking".to_owned(),
+        })
+    }
+
+    #[test]
+    fn a_second_job_is_never_lost_by_a_full_pool() {
+        // One thread: the second job is either queued for the busy thread
+        // or handed to it while it waits.
+        loom::model(|| {
+            let pool = pool(1);
+            let runs = Arc::new(AtomicUsize::new(0));
+            let first = job(&pool, &runs);
+            let second = job(&pool, &runs);
+            // Both jobs run without help (a lost job spins here forever,
+            // which loom reports).
+            while runs.load(Ordering::SeqCst) < 2 {
+                thread::yield_now();
+            }
+            assert!(pool.shutdown(Duration::from_secs(3600)));
+            assert!(first.is_finished() && second.is_finished());
+            assert_eq!(runs.load(Ordering::SeqCst), 2);
+        });
+    }
+
+    #[test]
+    fn shutdown_racing_a_spawn_runs_or_cancels_it_once() {
+        loom::model(|| {
+            let pool = Arc::new(pool(2));
+            let runs = Arc::new(AtomicUsize::new(0));
+            let first = job(&pool, &runs);
+            let spawner = {
+                let pool = Arc::clone(&pool);
+                let runs = Arc::clone(&runs);
+                thread::spawn(move || job(&pool, &runs))
+            };
+            assert!(pool.shutdown(Duration::from_secs(3600)));
+            let second = spawner.join().unwrap();
+            // Every thread has exited: each job ran or was cancelled, and
+            // its handle resolved.
+            assert!(first.is_finished() && second.is_finished());
+            assert!(runs.load(Ordering::SeqCst) <= 2);
+        });
     }
 }

@@ -88,6 +88,11 @@ impl<T> JoinHandle<T> {
     /// (exactly as [`abort`](Self::abort) does) but not await its output,
     /// and it is not generic over the output type.
     ///
+    /// # Panics
+    ///
+    /// Panics if this handle was polled to completion already (it no
+    /// longer refers to the task).
+    ///
     /// # Examples
     ///
     /// ```

@@ -71,7 +71,8 @@ struct Slot<T> {
     seq: u64,
     /// This slot's waker, given to `handle` when polled.
     waker: Waker,
-    /// The state `waker` wraps (to clear its `queued` flag).
+    /// The state `waker` wraps (to clear its `queued` flag). A `std` `Arc`,
+    /// also under loom: `Waker::from` takes one.
     entry: std::sync::Arc<SlotWaker>,
 }
 

@@ -1,4 +1,4 @@
-//! Time: [`sleep`], [`sleep_until`] and [`timeout()`].
+//! Time: [`sleep`], [`sleep_until`], [`timeout()`] and [`interval()`].
 //!
 //! A [`Sleep`] registers its deadline and waker with the timer of the runtime
 //! it is first polled in (a `BTreeMap` keyed by deadline then registration
