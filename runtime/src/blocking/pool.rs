@@ -364,9 +364,9 @@ mod loom_models {
     use crate::task::JoinHandle;
 
     fn job(pool: &BlockingPool, runs: &Arc<AtomicUsize>) -> JoinHandle<()> {
-        let handle = Handle::CurrentThread(std::sync::Arc::new(current_thread::Shared::new()));
+        let handle = Handle::CurrentThread(Arc::new(current_thread::Shared::new()));
         let runs = Arc::clone(runs);
-        let (runnable, join) = task::spawn(
+        let (runnable, join) = task::spawn_unlisted(
             async move {
                 runs.fetch_add(1, Ordering::SeqCst);
             },
