@@ -659,16 +659,7 @@ fn queue_put_vs_dropping_a_waiting_get() {
     });
 }
 
-// ---- channels: oneshot, broadcast, watch ----
-
-/// A value that counts its drops in a loom atomic.
-struct Dropped(Arc<AtomicUsize>);
-
-impl Drop for Dropped {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
+// ---- channels: oneshot, broadcast, watch (`Dropped` is defined above) ----
 
 /// oneshot: `send` racing with the receiver's drop. Either the send fails
 /// and hands the value back, or it succeeds and the channel drops the
