@@ -26,6 +26,7 @@
 //! deadline order) when it wakes. Remote wake-ups unpark it.
 
 use crate::context;
+use crate::io::Driver;
 use crate::park::Parker;
 use crate::scheduler::Handle;
 use crate::task::{self, JoinHandle, Runnable};
@@ -94,9 +95,15 @@ thread_local! {
 
 impl Shared {
     pub(crate) fn new() -> Shared {
+        Shared::with_parker(Parker::new())
+    }
+
+    /// A scheduler whose thread parks on `parker` (a current-thread runtime
+    /// gives it the runtime's I/O reactor to wait in).
+    pub(crate) fn with_parker(parker: Parker) -> Shared {
         Shared {
             injector: Injector::new(),
-            parker: Parker::new(),
+            parker,
             timer: Timer::new(),
             running: AtomicBool::new(false),
             waiting_for_core: Mutex::new(Vec::new()),
@@ -108,6 +115,12 @@ impl Shared {
 
     pub(crate) fn timer(&self) -> &Timer {
         &self.timer
+    }
+
+    /// The I/O reactor its thread waits in (`None` for the `block_on`
+    /// scheduler of a multi-thread runtime, whose workers wait in theirs).
+    pub(crate) fn driver(&self) -> Option<&Arc<Driver>> {
+        self.parker.driver()
     }
 
     pub(crate) fn timer_changed(&self) {
@@ -341,6 +354,12 @@ impl Shared {
     /// those woken from other threads.
     fn queue_ready(&self, queue: &RefCell<VecDeque<Entry>>) {
         self.timer.fire();
+        // I/O events ready now, without waiting (asyncio's `select(0)` in
+        // `_run_once`): a run queue that never empties must not starve
+        // sockets.
+        if let Some(driver) = self.parker.driver() {
+            driver.poll_ready_now();
+        }
         self.pull_injector(queue);
     }
 
@@ -385,6 +404,9 @@ impl Shared {
         self.closed.store(true, Ordering::SeqCst);
         self.drain_injector();
         self.timer.clear();
+        if let Some(driver) = self.parker.driver() {
+            driver.shut_down();
+        }
         self.drain_injector();
     }
 }

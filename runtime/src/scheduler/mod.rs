@@ -14,6 +14,7 @@
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 
+use crate::io::Driver;
 use crate::task::{JoinHandle, Runnable};
 use crate::time::Timer;
 use std::future::Future;
@@ -51,6 +52,15 @@ impl Handle {
         match self {
             Handle::CurrentThread(shared) => shared.timer(),
             Handle::MultiThread(shared) => shared.timer(),
+        }
+    }
+
+    /// The runtime's I/O reactor, where sockets register (every runtime a
+    /// `Builder` makes has one).
+    pub(crate) fn driver(&self) -> Option<&Arc<Driver>> {
+        match self {
+            Handle::CurrentThread(shared) => shared.driver(),
+            Handle::MultiThread(shared) => Some(shared.driver()),
         }
     }
 

@@ -36,6 +36,7 @@
 //! the shorter time-out.
 
 use crate::context;
+use crate::io::Driver;
 use crate::park::Parker;
 use crate::scheduler::{current_thread, Handle};
 use crate::task::{self, JoinHandle, Runnable};
@@ -69,6 +70,8 @@ pub(crate) struct Shared {
     /// Workers woken to look for work that have not found any yet.
     num_searching: AtomicUsize,
     timer: Timer,
+    /// The I/O reactor the idle workers wait in (one at a time).
+    driver: Arc<Driver>,
     closed: AtomicBool,
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
 }
@@ -89,15 +92,19 @@ impl Shared {
     /// Creates the runtime's state and starts its `workers` threads.
     pub(crate) fn start(workers: usize, name: &str) -> io::Result<Arc<Shared>> {
         let queues: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let driver = Driver::new()?;
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: queues.iter().map(Worker::stealer).collect(),
-            parkers: (0..workers).map(|_| Parker::new()).collect(),
+            parkers: (0..workers)
+                .map(|_| Parker::with_driver(Arc::clone(&driver)))
+                .collect(),
             idle: Mutex::new(Vec::with_capacity(workers)),
             num_idle: AtomicUsize::new(0),
             // Every worker starts out looking for work.
             num_searching: AtomicUsize::new(workers),
             timer: Timer::new(),
+            driver,
             closed: AtomicBool::new(false),
             threads: Mutex::new(Vec::with_capacity(workers)),
         });
@@ -119,6 +126,10 @@ impl Shared {
 
     pub(crate) fn timer(&self) -> &Timer {
         &self.timer
+    }
+
+    pub(crate) fn driver(&self) -> &Arc<Driver> {
+        &self.driver
     }
 
     pub(crate) fn timer_changed(&self) {
@@ -249,6 +260,7 @@ impl Shared {
         }
         self.drain_injector();
         self.timer.clear();
+        self.driver.shut_down();
         self.drain_injector();
     }
 }
@@ -337,6 +349,8 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
         let fairness_tick = tick % EVENT_INTERVAL == 0;
         if fairness_tick {
             shared.timer.fire();
+            // I/O ready now, unless an idle worker waits in the poller.
+            shared.driver.poll_ready_now();
         }
         match find_task(shared, worker, fairness_tick) {
             Some(runnable) => {
