@@ -289,22 +289,28 @@ mod loom_models {
     //! task must never sleep with the data there and no wake-up coming.
 
     use super::{Direction, ScheduledIo};
-    use crate::loom::{thread, Arc, AtomicBool, AtomicUsize, Ordering};
+    use crate::loom::{thread, Arc, AtomicBool, Mutex, Ordering};
     use std::future::poll_fn;
     use std::io;
     use std::task::Waker;
 
-    /// A fake non-blocking socket: `data` is what a read would return.
-    fn read(data: &AtomicUsize) -> io::Result<usize> {
-        match data.swap(0, Ordering::SeqCst) {
+    /// A fake non-blocking socket: `data` is what a read would return. A
+    /// lock, like the kernel's socket lock: with a `SeqCst` atomic here,
+    /// loom 0.7 produced a `swap` reading 0 after the other thread's store
+    /// of 3 had been ordered before it through the slot's mutex, a
+    /// "lost" packet no real socket loses.
+    type Socket = Mutex<usize>;
+
+    fn read(data: &Socket) -> io::Result<usize> {
+        match std::mem::take(&mut *data.lock()) {
             0 => Err(io::ErrorKind::WouldBlock.into()),
             n => Ok(n),
         }
     }
 
     /// The driver's side: the data arrives, then the OS reports the edge.
-    fn deliver(io: &ScheduledIo, data: &AtomicUsize, n: usize) {
-        data.store(n, Ordering::SeqCst);
+    fn deliver(io: &ScheduledIo, data: &Socket, n: usize) {
+        *data.lock() = n;
         let mut wakers = Vec::new();
         io.set_ready(Direction::Read, &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
@@ -314,7 +320,7 @@ mod loom_models {
     fn event_racing_a_would_block_read_is_not_lost() {
         loom::model(|| {
             let io = Arc::new(ScheduledIo::new());
-            let data = Arc::new(AtomicUsize::new(0));
+            let data = Arc::new(Mutex::new(0));
             let driver = {
                 let (io, data) = (Arc::clone(&io), Arc::clone(&data));
                 thread::spawn(move || deliver(&io, &data, 3))
@@ -333,7 +339,7 @@ mod loom_models {
     fn two_events_two_reads() {
         loom::model(|| {
             let io = Arc::new(ScheduledIo::new());
-            let data = Arc::new(AtomicUsize::new(0));
+            let data = Arc::new(Mutex::new(0));
             let consumed = Arc::new(AtomicBool::new(false));
             let driver = {
                 let (io, data, consumed) =
@@ -347,7 +353,7 @@ mod loom_models {
                     deliver(&io, &data, 2);
                 })
             };
-            let mut next = || {
+            let next = || {
                 loom::future::block_on(poll_fn(|cx| {
                     io.poll_io(Direction::Read, cx, || read(&data))
                 }))
@@ -364,7 +370,7 @@ mod loom_models {
     fn shut_down_racing_a_wait_fails_it() {
         loom::model(|| {
             let io = Arc::new(ScheduledIo::new());
-            let data = Arc::new(AtomicUsize::new(0));
+            let data = Arc::new(Mutex::new(0));
             let driver = {
                 let io = Arc::clone(&io);
                 thread::spawn(move || {
