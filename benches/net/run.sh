@@ -28,8 +28,9 @@ fi
 
 cargo build --release -q -p benches --bin net-server
 BIN=target/release/net-server
-WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+# Under target/, not /tmp: other jobs on a shared machine may clean /tmp.
+WORK=target/net-bench
+mkdir -p "$WORK"
 RESULTS="$WORK/results"
 : > "$RESULTS"
 
@@ -55,8 +56,12 @@ for round in $(seq 1 "$ROUNDS"); do
             grep -q listening "$WORK/server.log" && break
             sleep 0.1
         done
-        wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-            "http://127.0.0.1:$port/" > "$WORK/wrk.out"
+        if ! wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+            "http://127.0.0.1:$port/" > "$WORK/wrk.out" 2>&1; then
+            echo "wrk failed against $server:"; cat "$WORK/wrk.out" "$WORK/server.log"
+            kill "$pid" 2>/dev/null || true
+            exit 1
+        fi
         kill "$pid"
         wait "$pid" 2>/dev/null || true
         reqs=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.out")

@@ -114,7 +114,7 @@ impl fmt::Debug for TcpListener {
 /// Read and write it through [`futures::io::AsyncRead`] and
 /// [`futures::io::AsyncWrite`] (and their `Ext` traits); both are also
 /// implemented for `&TcpStream`, so one task can read while another writes.
-/// [`poll_close`](futures::io::AsyncWrite::poll_close) shuts the write half
+/// [`poll_close`](futures_io::AsyncWrite::poll_close) shuts the write half
 /// down (the peer reads `Ok(0)`); dropping the stream closes it.
 ///
 /// [`futures::io::AsyncRead`]: futures_io::AsyncRead

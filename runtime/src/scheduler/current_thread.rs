@@ -355,10 +355,13 @@ impl Shared {
     fn queue_ready(&self, queue: &RefCell<VecDeque<Entry>>) {
         self.timer.fire();
         // I/O events ready now, without waiting (asyncio's `select(0)` in
-        // `_run_once`): a run queue that never empties must not starve
-        // sockets.
+        // `_run_once`), so that a run queue that never empties does not
+        // starve sockets. Not when the queue is empty: the thread is about
+        // to park, and parking waits in the poller anyway.
         if let Some(driver) = self.parker.driver() {
-            driver.poll_ready_now();
+            if !queue.borrow().is_empty() {
+                driver.poll_ready_now();
+            }
         }
         self.pull_injector(queue);
     }
