@@ -41,3 +41,46 @@ mod scheduled_io;
 pub(crate) use driver::Driver;
 pub(crate) use registration::Registration;
 pub(crate) use scheduled_io::Direction;
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! The reactor end to end on a socketpair: a read that waits in
+    //! `epoll_wait` and is woken by the peer's write, then end of stream.
+
+    use crate::net::UnixStream;
+    use futures_io::{AsyncRead, AsyncWrite};
+    use std::future::poll_fn;
+    use std::pin::Pin;
+
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "miri emulates socketpair with read/write but not recv/send, which std uses"
+    )]
+    fn a_waiting_read_is_woken_by_the_peers_write() {
+        let rt = crate::Runtime::new();
+        rt.block_on(async {
+            let (mut a, mut b) = UnixStream::pair().unwrap();
+            let reader = crate::spawn(async move {
+                let mut buf = [0; 8];
+                let n = poll_fn(|cx| Pin::new(&mut b).poll_read(cx, &mut buf))
+                    .await
+                    .unwrap();
+                let end = poll_fn(|cx| Pin::new(&mut b).poll_read(cx, &mut buf[n..]))
+                    .await
+                    .unwrap();
+                (buf[..n].to_vec(), end)
+            });
+            // Let the reader find the socket empty and wait.
+            crate::yield_now().await;
+            let written = poll_fn(|cx| Pin::new(&mut a).poll_write(cx, b"ping"))
+                .await
+                .unwrap();
+            assert_eq!(written, 4);
+            drop(a);
+            let (read, end) = reader.await.unwrap();
+            assert_eq!(read, b"ping");
+            assert_eq!(end, 0, "the closed peer reads as the end");
+        });
+    }
+}
