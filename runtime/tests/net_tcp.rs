@@ -346,3 +346,34 @@ fn a_socket_of_a_dropped_runtime_fails_instead_of_hanging() {
         assert!(listener.accept().await.is_err());
     });
 }
+
+#[test]
+fn io_keeps_flowing_while_a_worker_is_blocked() {
+    let _watchdog = watchdog("io_keeps_flowing_while_a_worker_is_blocked", 30);
+    let rt = runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = runtime::spawn(serve_echo(listener));
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        // One worker is stuck in a task that blocks its thread: whichever
+        // worker was waiting in the poller, the other must take it over.
+        let blocker = runtime::spawn(async { std::thread::sleep(Duration::from_secs(2)) });
+        runtime::sleep(Duration::from_millis(50)).await;
+        let start = Instant::now();
+        for i in 0..20u8 {
+            client.write_all(&[i]).await.unwrap();
+            let mut back = [0];
+            client.read_exact(&mut back).await.unwrap();
+            assert_eq!(back, [i]);
+        }
+        let elapsed = start.elapsed();
+        // Far below the blocker's 2 s (generous for a loaded machine).
+        assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+        blocker.await.unwrap();
+        server.abort();
+    });
+}
