@@ -3,8 +3,10 @@
 # on our runtime (current-thread; multi-thread with 2 workers), on tokio (both
 # flavours) and on smol (one executor thread; two), each driven in turn by
 # wrk on 127.0.0.1. The servers alternate, and each round starts at the next
-# one, so that noise on the machine hits all alike. Prints requests/s and p99
-# latency per server (mean over the rounds), then ours / best peer per flavour.
+# one, so that noise on the machine hits all alike. Prints requests/s, p99
+# latency and the server's CPU time per request (user + system, from
+# /proc/PID/stat: less sensitive to a busy machine than requests/s) per server
+# (mean over the rounds), then ours / best peer per flavour.
 #
 # Usage: benches/net/run.sh [SECONDS_PER_RUN=5] [ROUNDS=2] [CONNECTIONS=64] [WRK_THREADS=2]
 # Installs Debian's wrk with apt-get when it is missing.
@@ -62,27 +64,31 @@ for round in $(seq 1 "$ROUNDS"); do
             kill "$pid" 2>/dev/null || true
             exit 1
         fi
+        ticks=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat")
         kill "$pid"
         wait "$pid" 2>/dev/null || true
         reqs=$(awk '/^Requests\/sec:/ {print $2}' "$WORK/wrk.out")
+        cpu=$(awk -v t="$ticks" -v hz="$(getconf CLK_TCK)" -v r="$reqs" -v d="$DURATION" \
+            'BEGIN { printf "%.2f", t / hz * 1e6 / (r * d) }')
         p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$WORK/wrk.out")")
         errors=$(awk '/Non-2xx|Socket errors/ {print}' "$WORK/wrk.out" | tr '\n' ' ')
-        printf 'round %d  %-14s %12s req/s  p99 %8s ms  %s\n' "$round" "$server" "$reqs" "$p99" "$errors"
-        echo "$server $reqs $p99" >> "$RESULTS"
+        printf 'round %d  %-14s %12s req/s  p99 %8s ms  CPU %6s us/req  %s\n' \
+            "$round" "$server" "$reqs" "$p99" "$cpu" "$errors"
+        echo "$server $reqs $p99 $cpu" >> "$RESULTS"
     done
 done
 
 echo
 echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, $(nproc) cores; mean over rounds:"
 awk '
-{ reqs[$1] += $2; p99[$1] += $3; runs[$1] += 1 }
+{ reqs[$1] += $2; p99[$1] += $3; cpu[$1] += $4; runs[$1] += 1 }
 END {
-    printf "| server | requests/s | p99 (ms) |\n|---|---:|---:|\n"
+    printf "| server | requests/s | p99 (ms) | server CPU (µs/request) |\n|---|---:|---:|---:|\n"
     split("ours-current tokio-current smol-1 ours-multi tokio-multi smol-2", order, " ")
     for (i = 1; i <= 6; i++) {
         s = order[i]
-        r[s] = reqs[s] / runs[s]; l[s] = p99[s] / runs[s]
-        printf "| %s | %.0f | %.2f |\n", s, r[s], l[s]
+        r[s] = reqs[s] / runs[s]; l[s] = p99[s] / runs[s]; c[s] = cpu[s] / runs[s]
+        printf "| %s | %.0f | %.2f | %.2f |\n", s, r[s], l[s], c[s]
     }
     print ""
     split("current:ours-current:tokio-current:smol-1 multi:ours-multi:tokio-multi:smol-2", flavours, " ")
@@ -90,7 +96,8 @@ END {
         split(flavours[f], p, ":")
         best = (r[p[3]] >= r[p[4]]) ? p[3] : p[4]
         low = (l[p[3]] <= l[p[4]]) ? p[3] : p[4]
-        printf "%s-thread: ours / best peer (%s) requests/s = %.2f; ours / best peer (%s) p99 = %.2f\n",
-            p[1], best, r[p[2]] / r[best], low, l[p[2]] / l[low]
+        lean = (c[p[3]] <= c[p[4]]) ? p[3] : p[4]
+        printf "%s-thread: ours / best peer: requests/s %.2f (%s), p99 %.2f (%s), CPU per request %.2f (%s)\n",
+            p[1], r[p[2]] / r[best], best, l[p[2]] / l[low], low, c[p[2]] / c[lean], lean
     }
 }' "$RESULTS"
