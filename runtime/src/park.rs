@@ -14,7 +14,7 @@
 
 use crate::io::Driver;
 use parking_lot::{Condvar, Mutex};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,6 +35,8 @@ pub(crate) struct Parker {
     condvar: Condvar,
     /// The reactor this parker waits in when no other thread does.
     driver: Option<Arc<Driver>>,
+    /// The last `park` waited in the reactor (see [`take_polled`](Self::take_polled)).
+    polled: AtomicBool,
 }
 
 impl Parker {
@@ -44,6 +46,7 @@ impl Parker {
             lock: Mutex::new(()),
             condvar: Condvar::new(),
             driver: None,
+            polled: AtomicBool::new(false),
         }
     }
 
@@ -53,6 +56,14 @@ impl Parker {
             driver: Some(driver),
             ..Parker::new()
         }
+    }
+
+    /// Whether a `park` waited in the reactor since the last call: the
+    /// owner then has every I/O event up to that wait and can skip polling
+    /// for more without waiting.
+    pub(crate) fn take_polled(&self) -> bool {
+        // Relaxed: set and read by the owner thread only.
+        self.polled.swap(false, Ordering::Relaxed)
     }
 
     /// The reactor this parker waits in, if any.
@@ -96,6 +107,8 @@ impl Parker {
                 // it: a notification cannot fall between the CAS and
                 // `epoll_wait`.
                 poller.turn(deadline.map(|d| d.saturating_duration_since(Instant::now())));
+                // Relaxed: only the owner reads it, in `take_polled`.
+                self.polled.store(true, Ordering::Relaxed);
                 // Consumes a notification that came meanwhile (its eventfd
                 // write may end a later wait spuriously, which callers
                 // tolerate). SeqCst: Acquire side of `unpark`'s swap.

@@ -356,10 +356,11 @@ impl Shared {
         self.timer.fire();
         // I/O events ready now, without waiting (asyncio's `select(0)` in
         // `_run_once`), so that a run queue that never empties does not
-        // starve sockets. Not when the queue is empty: the thread is about
-        // to park, and parking waits in the poller anyway.
+        // starve sockets. Not when the queue is empty (the thread is about to
+        // park, which waits in the poller anyway), nor right after a park
+        // that did.
         if let Some(driver) = self.parker.driver() {
-            if !queue.borrow().is_empty() {
+            if !self.parker.take_polled() && !queue.borrow().is_empty() {
                 driver.poll_ready_now();
             }
         }
