@@ -217,11 +217,13 @@ impl PollGuard<'_> {
                 let Some(io) = sources.get(event.token().0) else {
                     continue;
                 };
-                if event.is_readable() || event.is_read_closed() || event.is_error() {
-                    io.set_ready(Direction::Read, &mut wakers);
+                let read_closed = event.is_read_closed();
+                if event.is_readable() || read_closed || event.is_error() {
+                    io.set_ready(Direction::Read, read_closed, &mut wakers);
                 }
-                if event.is_writable() || event.is_write_closed() || event.is_error() {
-                    io.set_ready(Direction::Write, &mut wakers);
+                let write_closed = event.is_write_closed();
+                if event.is_writable() || write_closed || event.is_error() {
+                    io.set_ready(Direction::Write, write_closed, &mut wakers);
                 }
             }
         }

@@ -57,12 +57,19 @@ impl<S: Source> Registration<S>
 where
     for<'a> &'a S: Read + Write,
 {
+    // Stream reads and writes: a transfer shorter than asked (but not the
+    // end of stream) means the socket is drained for now; see
+    // `ScheduledIo::poll_io_drained`.
+
     pub(crate) fn poll_read(
         &self,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Read, cx, |mut io| io.read(buf))
+        let len = buf.len();
+        let mut io = self.get_ref();
+        self.scheduled
+            .poll_io_drained(Direction::Read, cx, || io.read(buf), |&n| 0 < n && n < len)
     }
 
     pub(crate) fn poll_read_vectored(
@@ -70,11 +77,24 @@ where
         cx: &mut Context<'_>,
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Read, cx, |mut io| io.read_vectored(bufs))
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut io = self.get_ref();
+        self.scheduled.poll_io_drained(
+            Direction::Read,
+            cx,
+            || io.read_vectored(bufs),
+            |&n| 0 < n && n < len,
+        )
     }
 
     pub(crate) fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Write, cx, |mut io| io.write(buf))
+        let mut io = self.get_ref();
+        self.scheduled.poll_io_drained(
+            Direction::Write,
+            cx,
+            || io.write(buf),
+            |&n| 0 < n && n < buf.len(),
+        )
     }
 
     pub(crate) fn poll_write_vectored(
@@ -82,7 +102,14 @@ where
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.poll_io(Direction::Write, cx, |mut io| io.write_vectored(bufs))
+        let len: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut io = self.get_ref();
+        self.scheduled.poll_io_drained(
+            Direction::Write,
+            cx,
+            || io.write_vectored(bufs),
+            |&n| 0 < n && n < len,
+        )
     }
 }
 

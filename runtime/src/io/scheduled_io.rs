@@ -35,6 +35,11 @@ struct Slot {
     /// with `WouldBlock` since. Starts `true`: a fresh socket is tried once
     /// before anything waits for an event.
     ready: bool,
+    /// The OS reported this direction closed (the peer's FIN for reads, a
+    /// hang-up for writes). Final: never cleared, so the end of stream is
+    /// always seen even when the data before it was read in one short read
+    /// (see `poll_io_drained`) that cleared `ready`.
+    closed: bool,
     /// Bumped by every event of this direction (wrapping: only equality is
     /// ever tested, between two reads a few instructions apart).
     tick: u32,
@@ -54,6 +59,7 @@ impl Slot {
     const fn new() -> Slot {
         Slot {
             ready: true,
+            closed: false,
             tick: 0,
             waker: None,
             displaced: Vec::new(),
@@ -101,7 +107,24 @@ impl ScheduledIo {
         &self,
         direction: Direction,
         cx: &mut Context<'_>,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_io_drained(direction, cx, op, |_| false)
+    }
+
+    /// [`poll_io`](Self::poll_io), and when `drained` says that `op`'s
+    /// success emptied the socket (a read shorter than its buffer: the
+    /// kernel had no more; a write shorter than its data: the send buffer is
+    /// full), clears the readiness at once, as tokio does: the next
+    /// operation then waits for the next event instead of first paying a
+    /// system call for its `WouldBlock`. Cleared only if no event came while
+    /// `op` ran, as after a `WouldBlock`.
+    pub(crate) fn poll_io_drained<R>(
+        &self,
+        direction: Direction,
+        cx: &mut Context<'_>,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl FnOnce(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         let slot = &self.slots[direction as usize];
         let mut tick = {
@@ -109,7 +132,7 @@ impl ScheduledIo {
             if slot.shut_down {
                 return Poll::Ready(Err(shut_down_error()));
             }
-            if !slot.ready {
+            if !slot.ready && !slot.closed {
                 slot.register(cx.waker());
                 return Poll::Pending;
             }
@@ -134,16 +157,27 @@ impl ScheduledIo {
                     tick = slot.tick;
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Ok(value) => {
+                    if drained(&value) {
+                        let mut slot = slot.lock();
+                        if slot.tick == tick {
+                            slot.ready = false;
+                        }
+                    }
+                    return Poll::Ready(Ok(value));
+                }
                 result => return Poll::Ready(result),
             }
         }
     }
 
-    /// An event of `direction` arrived: marks it ready and moves its waiters
-    /// to `wakers`, for the caller to wake once it holds no lock.
-    pub(crate) fn set_ready(&self, direction: Direction, wakers: &mut Vec<Waker>) {
+    /// An event of `direction` arrived (`closed`: it says the direction is
+    /// closed for good): marks it ready and moves its waiters to `wakers`,
+    /// for the caller to wake once it holds no lock.
+    pub(crate) fn set_ready(&self, direction: Direction, closed: bool, wakers: &mut Vec<Waker>) {
         let mut slot = self.slots[direction as usize].lock();
         slot.ready = true;
+        slot.closed |= closed;
         slot.tick = slot.tick.wrapping_add(1);
         slot.take_wakers(wakers);
     }
@@ -224,12 +258,12 @@ mod tests {
             .is_pending());
         assert_eq!(a.0.load(Ordering::SeqCst), 0);
         let mut wakers = Vec::new();
-        io.set_ready(Direction::Write, &mut wakers);
+        io.set_ready(Direction::Write, false, &mut wakers);
         assert!(wakers.is_empty(), "a write event wakes no reader");
-        io.set_ready(Direction::Read, &mut wakers);
+        io.set_ready(Direction::Read, false, &mut wakers);
         wakers.drain(..).for_each(Waker::wake);
         // A second event with nobody waiting wakes nobody again.
-        io.set_ready(Direction::Read, &mut wakers);
+        io.set_ready(Direction::Read, false, &mut wakers);
         assert!(wakers.is_empty());
         assert_eq!(a.0.load(Ordering::SeqCst), 1);
         assert_eq!(b.0.load(Ordering::SeqCst), 1);
@@ -251,7 +285,7 @@ mod tests {
             if attempts == 1 {
                 // The event lands while the first attempt runs.
                 let mut wakers = Vec::new();
-                io.set_ready(Direction::Read, &mut wakers);
+                io.set_ready(Direction::Read, false, &mut wakers);
                 would_block()
             } else {
                 Ok(5)
@@ -260,6 +294,31 @@ mod tests {
         assert!(matches!(result, Poll::Ready(Ok(5))));
         assert_eq!(attempts, 2);
         assert_eq!(count.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_short_read_clears_readiness_but_not_the_end_of_stream() {
+        let io = ScheduledIo::new();
+        let (_, waker) = counter();
+        let mut cx = Context::from_waker(&waker);
+        let short = |_: &usize| true;
+        // Data then FIN, reported by one edge: the short read of the data
+        // clears `ready`, yet the next read runs (and reads the end).
+        let mut wakers = Vec::new();
+        io.set_ready(Direction::Read, true, &mut wakers);
+        let read = io.poll_io_drained(Direction::Read, &mut cx, || Ok(4), short);
+        assert!(matches!(read, Poll::Ready(Ok(4))));
+        let end = io.poll_io_drained(Direction::Read, &mut cx, || Ok(0), |_| false);
+        assert!(matches!(end, Poll::Ready(Ok(0))));
+        // Without a close, a short read makes the next one wait for an event
+        // without trying (an op that would panic if run).
+        let io = ScheduledIo::new();
+        let read = io.poll_io_drained(Direction::Read, &mut cx, || Ok(4), short);
+        assert!(matches!(read, Poll::Ready(Ok(4))));
+        let next = io.poll_io(Direction::Read, &mut cx, || -> io::Result<usize> {
+            panic!("tried a drained socket")
+        });
+        assert!(next.is_pending());
     }
 
     #[test]
@@ -312,7 +371,7 @@ mod loom_models {
     fn deliver(io: &ScheduledIo, data: &Socket, n: usize) {
         *data.lock() = n;
         let mut wakers = Vec::new();
-        io.set_ready(Direction::Read, &mut wakers);
+        io.set_ready(Direction::Read, false, &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
     }
 
@@ -362,6 +421,29 @@ mod loom_models {
             assert_eq!(next(), 1);
             consumed.store(true, Ordering::SeqCst);
             assert_eq!(next(), 2);
+            driver.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn event_racing_a_short_read_is_not_lost() {
+        loom::model(|| {
+            let io = Arc::new(ScheduledIo::new());
+            let data = Arc::new(Mutex::new(1));
+            let driver = {
+                let (io, data) = (Arc::clone(&io), Arc::clone(&data));
+                thread::spawn(move || deliver(&io, &data, 2))
+            };
+            // Each read is "short" (it takes less than a 4-byte buffer), so
+            // it clears the readiness unless an event came meanwhile. The
+            // two values may also come in one read if 2 overwrote 1.
+            let mut total = 0;
+            while total != 2 && total != 3 {
+                total += loom::future::block_on(poll_fn(|cx| {
+                    io.poll_io_drained(Direction::Read, cx, || read(&data), |&n| n < 4)
+                }))
+                .unwrap();
+            }
             driver.join().unwrap();
         });
     }
