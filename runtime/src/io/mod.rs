@@ -13,6 +13,12 @@
 //!   ran) and the newest waiting waker. One event wakes each waiter once.
 //! * Operations are tried first and wait only on `WouldBlock`: a socket that
 //!   has data is read without touching the reactor's locks more than once.
+//!   A stream read or write shorter than asked clears the readiness at once
+//!   (the socket is drained), so the next one waits for the next event
+//!   without first paying a system call for its `WouldBlock`; a direction
+//!   the OS reported closed stays ready for good, so the end of stream
+//!   behind such a read is still seen. One `recv` and one `send` per
+//!   request-response, as tokio.
 //!
 //! # Who waits in `epoll_wait`
 //!
