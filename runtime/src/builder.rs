@@ -1,7 +1,9 @@
 //! [`Builder`]: choose a runtime's flavour and size.
 
 use crate::blocking::{BlockingPool, Config as BlockingConfig};
+use crate::io::Driver;
 use crate::loom::Arc;
+use crate::park::Parker;
 use crate::runtime::Runtime;
 use crate::scheduler::{current_thread, multi_thread, Handle};
 use std::io;
@@ -122,10 +124,13 @@ impl Builder {
         self
     }
 
-    /// Builds the runtime. Fails only if a worker thread cannot be started.
+    /// Builds the runtime. Fails only if a worker thread or the I/O reactor
+    /// (an epoll instance) cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
         let handle = match self.flavor {
-            Flavor::CurrentThread => Handle::CurrentThread(Arc::new(current_thread::Shared::new())),
+            Flavor::CurrentThread => Handle::CurrentThread(Arc::new(
+                current_thread::Shared::with_parker(Parker::with_driver(Driver::new()?)),
+            )),
             Flavor::MultiThread => {
                 let workers = self.worker_threads.unwrap_or_else(|| {
                     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)

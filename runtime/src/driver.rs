@@ -1,12 +1,14 @@
 //! [`Drivers`]: what every runtime has, whatever its scheduler: the timer
-//! the list of the tasks it owns, and the `spawn_blocking` pool.
+//! the list of the tasks it owns, the `spawn_blocking` pool and the I/O
+//! reactor.
 //!
 //! Both schedulers hold one (`scheduler::Handle::drivers` reaches it with a
 //! single `match`), so a mechanism shared by the flavours lives here once
-//! instead of being dispatched feature by feature. The I/O reactor and
-//! metrics belong here too when they come.
+//! instead of being dispatched feature by feature. Metrics belong here too when they
+//! come.
 
 use crate::blocking::BlockingPool;
+use crate::io;
 use crate::task::OwnedTasks;
 use crate::time::Timer;
 
@@ -22,14 +24,19 @@ pub(crate) struct Drivers {
     /// The `spawn_blocking` pool: set by the `Builder`, or started with the
     /// default settings on first use (see `scheduler::Handle::blocking_pool`).
     pub(crate) blocking: std::sync::OnceLock<BlockingPool>,
+    /// The epoll reactor the runtime's idle threads wait in and its sockets
+    /// register with (`None` for the scheduler a multi-thread `block_on`
+    /// runs its local tasks on: the workers wait in the runtime's).
+    pub(crate) io: Option<std::sync::Arc<io::Driver>>,
 }
 
 impl Drivers {
-    pub(crate) fn new() -> Drivers {
+    pub(crate) fn new(io: Option<std::sync::Arc<io::Driver>>) -> Drivers {
         Drivers {
             timer: Timer::new(),
             tasks: OwnedTasks::new(),
             blocking: std::sync::OnceLock::new(),
+            io,
         }
     }
 }

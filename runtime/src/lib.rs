@@ -41,6 +41,8 @@
 //!   syntax; [`interval`]: ticks at a fixed period.
 //! * [`macro@main`] and [`macro@test`]: `async fn main` and async tests
 //!   without the runtime boilerplate.
+//! * [`net`]: TCP, UDP and Unix-domain sockets on an epoll reactor (one per
+//!   runtime), whose waits share one `epoll_wait` with the timers.
 //!
 //! # Semantics
 //!
@@ -77,7 +79,9 @@ mod builder;
 mod context;
 mod driver;
 mod gather;
+mod io;
 mod loom;
+pub mod net;
 mod park;
 mod runtime;
 mod scheduler;
@@ -185,6 +189,30 @@ fn _assert_auto_traits() {
     send::<YieldNow>();
     send::<Elapsed>();
     sync::<Elapsed>();
+    fn io_type<T: Send + Sync + Unpin>() {}
+    io_type::<net::TcpListener>();
+    io_type::<net::TcpStream>();
+    io_type::<net::UdpSocket>();
+    io_type::<net::UnixListener>();
+    io_type::<net::UnixStream>();
+    fn send_future<F: std::future::Future + Send>(_: F) {}
+    let listener: &net::TcpListener = unreachable_ref();
+    send_future(listener.accept());
+    send_future(net::TcpStream::connect("127.0.0.1:1"));
+    send_future(net::TcpListener::bind("127.0.0.1:0"));
+    let udp: &net::UdpSocket = unreachable_ref();
+    send_future(udp.recv_from(&mut []));
+    send_future(udp.send_to(&[], "127.0.0.1:1"));
+    let unix: &net::UnixListener = unreachable_ref();
+    send_future(unix.accept());
+    send_future(net::UnixStream::connect("/nonexistent"));
+}
+
+/// A reference to name a type's methods in `_assert_auto_traits`, which
+/// never runs.
+#[allow(dead_code)]
+fn unreachable_ref<T>() -> &'static T {
+    unreachable!("only type-checked")
 }
 
 #[doc(hidden)]

@@ -6,8 +6,16 @@
 //! driven by whichever thread calls `block_on`, and every multi-thread worker
 //! owns one. `unpark` called before `park` is not lost: it leaves a
 //! notification that the next `park` consumes at once.
+//!
+//! A parker built [`with_driver`](Parker::with_driver) waits in the
+//! runtime's I/O reactor instead of its condition variable whenever no other
+//! thread does: one `epoll_wait` then covers I/O events, the timer deadline
+//! (its time-out) and `unpark` (the reactor's eventfd). See `crate::io`.
 
-use crate::loom::{AtomicUsize, Condvar, Mutex, Ordering};
+use crate::io::Driver;
+use crate::loom::{AtomicBool, AtomicUsize, Condvar, Mutex, Ordering};
+// The reactor is not modelled under loom (it sits on epoll): a std `Arc`.
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Nobody is parked and no notification is pending.
@@ -16,6 +24,8 @@ const EMPTY: usize = 0;
 const PARKED: usize = 1;
 /// A notification is pending; the next `park` returns at once.
 const NOTIFIED: usize = 2;
+/// The owner waits in the reactor's poller; `unpark` interrupts it there.
+const POLLING: usize = 3;
 
 /// A one-owner sleep/wake-up primitive (see the module docs).
 #[derive(Debug)]
@@ -23,6 +33,10 @@ pub(crate) struct Parker {
     state: AtomicUsize,
     lock: Mutex<()>,
     condvar: Condvar,
+    /// The reactor this parker waits in when no other thread does.
+    driver: Option<Arc<Driver>>,
+    /// The last `park` waited in the reactor (see [`take_polled`](Self::take_polled)).
+    polled: AtomicBool,
 }
 
 impl Parker {
@@ -31,7 +45,30 @@ impl Parker {
             state: AtomicUsize::new(EMPTY),
             lock: Mutex::new(()),
             condvar: Condvar::new(),
+            driver: None,
+            polled: AtomicBool::new(false),
         }
+    }
+
+    /// A parker that waits in `driver`'s poller whenever it is free.
+    pub(crate) fn with_driver(driver: Arc<Driver>) -> Parker {
+        Parker {
+            driver: Some(driver),
+            ..Parker::new()
+        }
+    }
+
+    /// Whether a `park` waited in the reactor since the last call: the
+    /// owner then has every I/O event up to that wait and can skip polling
+    /// for more without waiting.
+    pub(crate) fn take_polled(&self) -> bool {
+        // Relaxed: set and read by the owner thread only.
+        self.polled.swap(false, Ordering::Relaxed)
+    }
+
+    /// The reactor this parker waits in, if any.
+    pub(crate) fn driver(&self) -> Option<&Arc<Driver>> {
+        self.driver.as_ref()
     }
 
     /// Blocks until [`unpark`](Self::unpark) is called or `deadline` passes
@@ -48,6 +85,36 @@ impl Parker {
             .is_ok()
         {
             return;
+        }
+        if let Some(driver) = &self.driver {
+            if let Some(poller) = driver.try_lock() {
+                // SeqCst: as for PARKED below; `unpark` then either sees
+                // POLLING (and interrupts the poller) or we see NOTIFIED.
+                match self.state.compare_exchange(
+                    EMPTY,
+                    POLLING,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                ) {
+                    Ok(_) => {}
+                    Err(NOTIFIED) => {
+                        self.state.store(EMPTY, Ordering::SeqCst);
+                        return;
+                    }
+                    Err(actual) => unreachable!("parker in state {actual} while its owner parks"),
+                }
+                // An eventfd write made before the wait starts still ends
+                // it: a notification cannot fall between the CAS and
+                // `epoll_wait`.
+                poller.turn(deadline.map(|d| d.saturating_duration_since(Instant::now())));
+                // Relaxed: only the owner reads it, in `take_polled`.
+                self.polled.store(true, Ordering::Relaxed);
+                // Consumes a notification that came meanwhile (its eventfd
+                // write may end a later wait spuriously, which callers
+                // tolerate). SeqCst: Acquire side of `unpark`'s swap.
+                self.state.swap(EMPTY, Ordering::SeqCst);
+                return;
+            }
         }
         let mut guard = self.lock.lock();
         match self
@@ -106,6 +173,11 @@ impl Parker {
                 // miss the `notify_one`.
                 drop(self.lock.lock());
                 self.condvar.notify_one();
+            }
+            POLLING => {
+                if let Some(driver) = &self.driver {
+                    driver.unpark();
+                }
             }
             actual => unreachable!("parker in unknown state {actual}"),
         }

@@ -181,10 +181,16 @@ thread_local! {
 
 impl Shared {
     pub(crate) fn new() -> Shared {
+        Shared::with_parker(Parker::new())
+    }
+
+    /// A scheduler whose thread parks on `parker` (a current-thread runtime
+    /// gives it the runtime's I/O reactor to wait in).
+    pub(crate) fn with_parker(parker: Parker) -> Shared {
         Shared {
             injector: Injector::new(),
-            parker: Parker::new(),
-            drivers: Drivers::new(),
+            drivers: Drivers::new(parker.driver().cloned()),
+            parker,
             running: AtomicBool::new(false),
             waiting_for_core: Mutex::new(Vec::new()),
             aborts: AtomicUsize::new(0),
@@ -462,6 +468,16 @@ impl Shared {
         self.drivers.timer.fire();
         if let Some(core) = core {
             core.drivers.timer.fire();
+        }
+        // I/O events ready now, without waiting (asyncio's `select(0)` in
+        // `_run_once`), so that a run queue that never empties does not
+        // starve sockets. Not when the queue is empty (the thread is about to
+        // park, which waits in the poller anyway), nor right after a park
+        // that did.
+        if let Some(driver) = self.parker.driver() {
+            if !self.parker.take_polled() && !queue.borrow().entries.is_empty() {
+                driver.poll_ready_now();
+            }
         }
         self.pull_injector(queue);
     }

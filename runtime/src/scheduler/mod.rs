@@ -21,6 +21,7 @@ pub(crate) mod multi_thread;
 
 use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::driver::Drivers;
+use crate::io::Driver;
 use crate::loom::Arc;
 use crate::task::{self, JoinHandle, OwnedTasks, Runnable, TaskMeta};
 use std::future::Future;
@@ -84,6 +85,12 @@ impl Handle {
             Handle::CurrentThread(shared) => shared.drivers(),
             Handle::MultiThread(shared) => shared.drivers(),
         }
+    }
+
+    /// The runtime's I/O reactor, where sockets register (every runtime a
+    /// `Builder` makes has one).
+    pub(crate) fn driver(&self) -> Option<&std::sync::Arc<Driver>> {
+        self.drivers().io.as_ref()
     }
 
     /// A timer entry became the earliest one: make sure a thread of the
@@ -174,6 +181,11 @@ impl Handle {
         // (`Runtime::shutdown_timeout` waits for them).
         if let Some(pool) = self.drivers().blocking.get() {
             pool.shutdown(std::time::Duration::ZERO);
+        }
+        // Sockets still registered (held outside the runtime) fail from now
+        // on instead of waiting for a reactor nobody drives.
+        if let Some(io) = &self.drivers().io {
+            io.shut_down();
         }
     }
 

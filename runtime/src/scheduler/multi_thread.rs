@@ -37,6 +37,7 @@
 
 use crate::context;
 use crate::driver::Drivers;
+use crate::io::Driver;
 use crate::loom::{fence, thread, Arc, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
 use crate::scheduler::{self, current_thread, Handle};
@@ -85,15 +86,18 @@ impl Shared {
     /// Creates the runtime's state and starts its `workers` threads.
     pub(crate) fn start(workers: usize, name: &str) -> io::Result<Arc<Shared>> {
         let queues: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let driver = Driver::new()?;
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: queues.iter().map(Worker::stealer).collect(),
-            parkers: (0..workers).map(|_| Parker::new()).collect(),
+            parkers: (0..workers)
+                .map(|_| Parker::with_driver(std::sync::Arc::clone(&driver)))
+                .collect(),
             idle: Mutex::new(Vec::with_capacity(workers)),
             num_idle: AtomicUsize::new(0),
             // Every worker starts out looking for work.
             num_searching: AtomicUsize::new(workers),
-            drivers: Drivers::new(),
+            drivers: Drivers::new(Some(driver)),
             threads: Mutex::new(Vec::with_capacity(workers)),
         });
         for (index, queue) in queues.into_iter().enumerate() {
@@ -327,6 +331,10 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
         let fairness_tick = tick % EVENT_INTERVAL == 0;
         if fairness_tick {
             shared.drivers.timer.fire();
+            // I/O ready now, unless an idle worker waits in the poller.
+            if let Some(io) = &shared.drivers.io {
+                io.poll_ready_now();
+            }
         }
         match find_task(shared, worker, fairness_tick) {
             Some(runnable) => {
