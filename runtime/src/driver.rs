@@ -6,6 +6,7 @@
 //! instead of being dispatched feature by feature. The I/O reactor, the
 //! blocking pool and metrics belong here too when they come.
 
+use crate::metrics::Metrics;
 use crate::task::OwnedTasks;
 use crate::time::Timer;
 
@@ -18,13 +19,22 @@ pub(crate) struct Drivers {
     /// Every task spawned on this runtime and not yet finished; shutdown
     /// cancels them all.
     pub(crate) tasks: OwnedTasks,
+    /// Per-worker counters and the event recorder (`metrics.rs`).
+    pub(crate) metrics: Metrics,
 }
 
 impl Drivers {
     pub(crate) fn new() -> Drivers {
+        Drivers::with_workers(1)
+    }
+
+    /// Drivers for a runtime with `workers` worker threads (one counter
+    /// block each).
+    pub(crate) fn with_workers(workers: usize) -> Drivers {
         Drivers {
             timer: Timer::new(),
             tasks: OwnedTasks::new(),
+            metrics: Metrics::new(workers),
         }
     }
 }

@@ -66,7 +66,9 @@ mod context;
 mod driver;
 mod gather;
 mod loom;
+pub mod metrics;
 mod park;
+pub mod recorder;
 mod runtime;
 mod scheduler;
 pub mod task;
@@ -74,6 +76,7 @@ pub mod time;
 mod yield_now;
 
 pub use builder::Builder;
+pub use metrics::RuntimeMetrics;
 pub use runtime::{block_on, Runtime};
 pub use task::{JoinError, JoinHandle};
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout};

@@ -197,6 +197,11 @@ impl Shared {
         &self.drivers
     }
 
+    /// Entries waiting in the injector (for `Runtime::metrics`).
+    pub(crate) fn injection_queue_depth(&self) -> usize {
+        self.injector.len()
+    }
+
     /// Wakes the `block_on` thread if it is parked (a new earliest timer,
     /// say), and the threads waiting to take over, which drive the timer
     /// meanwhile.
@@ -233,7 +238,7 @@ impl Shared {
     pub(crate) fn run_queued_for_test(&self) {
         loop {
             match self.injector.steal() {
-                Steal::Success(Entry::Task(runnable)) => task::run(runnable, &self.drivers.tasks),
+                Steal::Success(Entry::Task(runnable)) => task::run(runnable, &self.drivers),
                 Steal::Success(Entry::Main(_) | Entry::Vacant) | Steal::Retry => {}
                 Steal::Empty => return,
             }
@@ -242,6 +247,11 @@ impl Shared {
 
     #[cold]
     fn schedule_remote(&self, entry: Entry) {
+        if let Entry::Task(runnable) = &entry {
+            self.drivers
+                .metrics
+                .scheduled(runnable.metadata().id(), false);
+        }
         // Also on a shut-down runtime: the task is then cancelled by the
         // shutdown loop (`Handle::shutdown`), never inside this `wake()`.
         self.injector.push(entry);
@@ -365,6 +375,7 @@ impl Shared {
         core: Option<&Shared>,
     ) -> Option<F::Output> {
         let _owner = OwnerGuard::new(this);
+        let _metrics = this.drivers.metrics.enter(0);
         // Relaxed: a unique number, nothing else.
         let generation = this.main_generation.fetch_add(1, Ordering::Relaxed);
         let main = std::sync::Arc::new(MainWaker {
@@ -393,7 +404,9 @@ impl Shared {
                                 return None;
                             }
                         }
+                        this.drivers.metrics.park();
                         this.parker.park(this.next_deadline(core));
+                        this.drivers.metrics.unpark();
                         continue;
                     }
                 }
@@ -409,7 +422,7 @@ impl Shared {
                 match entry {
                     Some(Entry::Task(runnable)) => {
                         if runnable.metadata().is_on_its_thread() {
-                            task::run(runnable, &this.drivers.tasks);
+                            task::run(runnable, &this.drivers);
                         } else {
                             // A local task of a thread whose `block_on`
                             // ended: it waits for that thread to come back.
@@ -517,6 +530,11 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
     let _ = LOCAL.try_with(|local| {
         if ptr::eq(local.owner.get(), owner) {
             if let Some(runnable) = runnable.take() {
+                let meta = runnable.metadata();
+                meta.scheduler()
+                    .drivers()
+                    .metrics
+                    .scheduled(meta.id(), true);
                 local.queue.borrow_mut().push_task(runnable);
             }
         }

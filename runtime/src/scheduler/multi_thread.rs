@@ -93,7 +93,7 @@ impl Shared {
             num_idle: AtomicUsize::new(0),
             // Every worker starts out looking for work.
             num_searching: AtomicUsize::new(workers),
-            drivers: Drivers::new(),
+            drivers: Drivers::with_workers(workers),
             threads: Mutex::new(Vec::with_capacity(workers)),
         });
         for (index, queue) in queues.into_iter().enumerate() {
@@ -114,6 +114,11 @@ impl Shared {
 
     pub(crate) fn drivers(&self) -> &Drivers {
         &self.drivers
+    }
+
+    /// Tasks waiting in the injector (for `Runtime::metrics`).
+    pub(crate) fn injection_queue_depth(&self) -> usize {
+        self.injector.len()
     }
 
     fn is_shut_down(&self) -> bool {
@@ -140,6 +145,9 @@ impl Shared {
 
     #[cold]
     fn schedule_remote(&self, runnable: Runnable) {
+        self.drivers
+            .metrics
+            .scheduled(runnable.metadata().id(), false);
         // Also on a shut-down runtime: the task is then cancelled by the
         // shutdown loop (`Handle::shutdown`), never inside this `wake()`.
         self.injector.push(runnable);
@@ -280,6 +288,8 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
         if let Some(worker) = &*worker.borrow() {
             if ptr::eq(Arc::as_ptr(&worker.shared), owner) {
                 if let Some(runnable) = runnable.take() {
+                    let id = runnable.metadata().id();
+                    worker.shared.drivers.metrics.scheduled(id, true);
                     worker.queue.push(runnable);
                     worker.shared.notify_parked();
                 }
@@ -292,6 +302,7 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
 /// The body of a worker thread.
 fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Runnable>) {
     let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)), None);
+    let _metrics = shared.drivers.metrics.enter(index);
     WORKER.with(|w| {
         *w.borrow_mut() = Some(WorkerLocal {
             shared: Arc::clone(&shared),
@@ -338,7 +349,7 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
                         shared.notify_parked();
                     }
                 }
-                task::run(runnable, &shared.drivers.tasks);
+                task::run(runnable, &shared.drivers);
             }
             None => {
                 if shared.drivers.timer.fire() {
@@ -369,6 +380,7 @@ fn find_task(shared: &Shared, worker: &WorkerLocal, injector_first: bool) -> Opt
     (1..n)
         .map(|offset| &shared.stealers[(worker.index + offset) % n])
         .find_map(|stealer| steal_retrying(|| stealer.steal_batch_and_pop(&worker.queue)))
+        .inspect(|_| shared.drivers.metrics.steal())
 }
 
 fn steal_retrying(mut steal: impl FnMut() -> Steal<Runnable>) -> Option<Runnable> {
@@ -396,7 +408,9 @@ fn park_worker(shared: &Shared, worker: &WorkerLocal, searching: &mut bool) {
     // SeqCst fence: pairs with the one in `notify_parked`.
     fence(Ordering::SeqCst);
     if !shared.has_work() && !shared.is_shut_down() {
+        shared.drivers.metrics.park();
         shared.parkers[worker.index].park(shared.drivers.timer.next_deadline());
+        shared.drivers.metrics.unpark();
     }
     // Awake: look for work as a searcher. If a pusher woke us, it already
     // took us off the idle list and counted us as searching.

@@ -137,6 +137,18 @@ impl OwnedTasks {
         self.closed.load(Ordering::Relaxed)
     }
 
+    /// How many tasks are linked (spawned and not finished).
+    pub(crate) fn len(&self) -> usize {
+        // Relaxed: see `link`.
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// How many ids were handed out: the tasks ever spawned into the list.
+    pub(crate) fn spawned(&self) -> u64 {
+        // Relaxed: a count.
+        self.next_id.load(Ordering::Relaxed)
+    }
+
     /// Whether no task is linked.
     pub(crate) fn is_empty(&self) -> bool {
         // Relaxed: see `link`.

@@ -1,0 +1,337 @@
+//! Runtime metrics: per-worker counters, summed when read
+//! ([`Runtime::metrics`](crate::Runtime::metrics)).
+//!
+//! Each worker thread (the `block_on` thread of a current-thread runtime,
+//! each worker of a multi-thread one) owns a cache-line-sized block of
+//! counters. While a thread runs a scheduler it records, in a thread-local,
+//! which runtime's block it owns ([`Metrics::enter`]); a hook then finds its
+//! block with one thread-local read and bumps a counter with a relaxed load
+//! and store: no read-modify-write, no line shared with another worker.
+//! Events seen on any other thread (a wake-up from outside the runtime)
+//! go to one shared block, with `fetch_add`: that path is the cold one
+//! already (it pushes to an injector and unparks a thread).
+//!
+//! Counts that the runtime keeps anyway are read, not counted again: tasks
+//! spawned and alive come from the task list, the injector's depth from
+//! the injector.
+//!
+//! The same hooks feed the event [`recorder`](crate::recorder) when it is
+//! on (`Builder::record_events`); with it off, each hook costs one
+//! predictable branch more.
+
+use crate::loom::{AtomicU64, Ordering};
+use crate::recorder::{Event, EventKind, Recorder};
+use std::cell::Cell;
+use std::fmt;
+use std::ptr;
+use std::sync::OnceLock;
+
+/// A snapshot of a runtime's counters, from
+/// [`Runtime::metrics`](crate::Runtime::metrics). The names follow tokio's
+/// `RuntimeMetrics` where tokio has the counter.
+///
+/// Counters count since the runtime was built. Tasks run by the current-thread
+/// scheduler that a multi-thread runtime's `block_on` keeps for its
+/// `spawn_local` tasks are not included: that scheduler lives only as long
+/// as its `block_on`.
+///
+/// Blocking threads are not counted yet: the blocking pool comes with its
+/// own counter (`num_blocking_threads` in tokio) when it is merged.
+///
+/// # Examples
+///
+/// ```
+/// let rt = runtime::Runtime::new();
+/// rt.block_on(async {
+///     let tasks: Vec<_> = (0..10).map(|_| runtime::spawn(runtime::yield_now())).collect();
+///     for task in tasks {
+///         task.await.unwrap();
+///     }
+/// });
+/// let metrics = rt.metrics();
+/// assert_eq!(metrics.spawned_tasks_count, 10);
+/// assert_eq!(metrics.num_alive_tasks, 0);
+/// assert_eq!(metrics.poll_count, 20); // each task: once to yield, once to finish
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// Worker threads: 1 for a current-thread runtime (the `block_on`
+    /// thread).
+    pub num_workers: usize,
+    /// Tasks spawned on the runtime (`spawn`, `spawn_local`), including
+    /// those cancelled at once because the runtime was shut down.
+    pub spawned_tasks_count: u64,
+    /// Tasks spawned and not finished yet (neither completed nor cancelled).
+    pub num_alive_tasks: usize,
+    /// Task polls, summed over the workers (an aborted task's last run,
+    /// which drops it, counts too).
+    pub poll_count: u64,
+    /// Tasks scheduled by a worker of the runtime onto its own run queue (a
+    /// wake-up, or a spawn, from inside the runtime).
+    pub local_schedule_count: u64,
+    /// Tasks scheduled from outside the runtime's workers, through the
+    /// injector.
+    pub remote_schedule_count: u64,
+    /// Times a worker parked (went to sleep with nothing to run).
+    pub park_count: u64,
+    /// Batches of tasks a worker stole from another worker's queue
+    /// (always 0 on a current-thread runtime).
+    pub steal_count: u64,
+    /// Tasks waiting in the injector (the queue for wake-ups and spawns
+    /// from outside the workers) at the time of the snapshot.
+    pub injection_queue_depth: usize,
+    /// The same counters worker by worker, in worker order.
+    pub workers: Vec<WorkerMetrics>,
+}
+
+/// One worker's counters in a [`RuntimeMetrics`] snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct WorkerMetrics {
+    /// Task polls on this worker.
+    pub poll_count: u64,
+    /// Tasks this worker scheduled onto its own run queue.
+    pub local_schedule_count: u64,
+    /// Times this worker parked.
+    pub park_count: u64,
+    /// Batches this worker stole from other workers.
+    pub steal_count: u64,
+}
+
+/// The counters of one worker (or the shared block of the other threads),
+/// alone on their cache line(s).
+#[repr(align(128))]
+#[derive(Default)]
+struct Counters {
+    polls: AtomicU64,
+    local_schedules: AtomicU64,
+    parks: AtomicU64,
+    steals: AtomicU64,
+}
+
+impl Counters {
+    fn read(&self) -> WorkerMetrics {
+        // Relaxed: independent counters; a snapshot is not a consistent cut.
+        WorkerMetrics {
+            poll_count: self.polls.load(Ordering::Relaxed),
+            local_schedule_count: self.local_schedules.load(Ordering::Relaxed),
+            park_count: self.parks.load(Ordering::Relaxed),
+            steal_count: self.steals.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Which counter block the current thread owns, if any: the runtime's
+/// [`Metrics`] (only compared, and dereferenced only while the
+/// [`EnterGuard`] that set it, which borrows that `Metrics`, is alive) and
+/// the worker index.
+#[derive(Clone, Copy)]
+struct Current {
+    metrics: *const Metrics,
+    worker: usize,
+}
+
+thread_local! {
+    static CURRENT: Cell<Current> = const {
+        Cell::new(Current { metrics: ptr::null(), worker: 0 })
+    };
+}
+
+/// A runtime's counters and, when on, its event recorder. One per
+/// [`Drivers`](crate::driver::Drivers).
+pub(crate) struct Metrics {
+    workers: Box<[Counters]>,
+    /// Bumped with `fetch_add` by threads that own no block here.
+    other: Counters,
+    /// Wake-ups from outside the workers (cold path, `fetch_add`).
+    remote_schedules: AtomicU64,
+    /// Installed once by `Builder::record_events`, before any task runs.
+    recorder: OnceLock<Recorder>,
+}
+
+/// Restores the thread's previous counter block when dropped (see
+/// [`Metrics::enter`]).
+pub(crate) struct EnterGuard<'a> {
+    previous: Current,
+    _metrics: std::marker::PhantomData<&'a Metrics>,
+}
+
+impl Drop for EnterGuard<'_> {
+    fn drop(&mut self) {
+        let _ = CURRENT.try_with(|c| c.set(self.previous));
+    }
+}
+
+impl Metrics {
+    /// Counters for `workers` worker threads.
+    pub(crate) fn new(workers: usize) -> Metrics {
+        Metrics {
+            workers: (0..workers.max(1)).map(|_| Counters::default()).collect(),
+            other: Counters::default(),
+            remote_schedules: AtomicU64::new(0),
+            recorder: OnceLock::new(),
+        }
+    }
+
+    /// Turns the event recorder on, keeping `capacity` events per worker.
+    /// Has no effect if it is on already.
+    pub(crate) fn record_events(&self, capacity: usize) {
+        let _ = self
+            .recorder
+            .set(Recorder::new(self.workers.len(), capacity));
+    }
+
+    /// Makes the current thread the owner of worker `worker`'s counters
+    /// until the guard drops. Only one thread at a time may hold a worker's
+    /// block: the schedulers call this where a thread takes a worker's
+    /// place (a worker thread's start, the start of a `block_on` run, which
+    /// the current-thread runtime lets only one thread do at a time).
+    pub(crate) fn enter(&self, worker: usize) -> EnterGuard<'_> {
+        let worker = worker.min(self.workers.len() - 1);
+        let previous = CURRENT.with(|c| {
+            c.replace(Current {
+                metrics: self,
+                worker,
+            })
+        });
+        EnterGuard {
+            previous,
+            _metrics: std::marker::PhantomData,
+        }
+    }
+
+    /// The worker index the current thread holds here, if any.
+    #[inline]
+    fn worker(&self) -> Option<usize> {
+        let current = CURRENT.try_with(Cell::get).ok()?;
+        ptr::eq(current.metrics, self).then_some(current.worker)
+    }
+
+    /// Adds one to the counter `which` picks, in the current thread's block.
+    #[inline]
+    fn bump(&self, which: fn(&Counters) -> &AtomicU64) {
+        match self.worker() {
+            Some(index) => {
+                let counter = which(&self.workers[index]);
+                // Relaxed load and store, not an RMW: only the thread that
+                // holds this block (see `enter`) writes it, and readers only
+                // need some recent value.
+                counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            }
+            // Relaxed: a count, no other memory depends on it.
+            None => {
+                which(&self.other).fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    #[inline]
+    fn record(&self, task: Option<u64>, kind: EventKind) {
+        if let Some(recorder) = self.recorder.get() {
+            self.record_slow(recorder, task, kind);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_slow(&self, recorder: &Recorder, task: Option<u64>, kind: EventKind) {
+        recorder.record(self.worker(), task, kind);
+    }
+
+    /// Task `id` was spawned (the task list counts spawns; this records).
+    pub(crate) fn spawned(&self, id: u64) {
+        self.record(Some(id), EventKind::Spawn);
+    }
+
+    /// Task `id` is about to be polled on this thread.
+    #[inline]
+    pub(crate) fn poll_start(&self, id: u64) {
+        self.bump(|c| &c.polls);
+        self.record(Some(id), EventKind::PollStart);
+    }
+
+    /// Task `id`'s poll returned (`ready`: it completed).
+    #[inline]
+    pub(crate) fn poll_end(&self, id: u64, ready: bool) {
+        self.record(Some(id), EventKind::PollEnd { ready });
+    }
+
+    /// Task `id` was woken, by a worker onto its own queue (`local`) or
+    /// from elsewhere through the injector.
+    #[inline]
+    pub(crate) fn scheduled(&self, id: u64, local: bool) {
+        if local {
+            self.bump(|c| &c.local_schedules);
+        } else {
+            // Relaxed: a count (cold path: an injector push follows).
+            self.remote_schedules.fetch_add(1, Ordering::Relaxed);
+        }
+        self.record(
+            Some(id),
+            EventKind::Wake {
+                by: crate::recorder::running_task(),
+            },
+        );
+    }
+
+    /// This worker is about to park.
+    pub(crate) fn park(&self) {
+        self.bump(|c| &c.parks);
+        self.record(None, EventKind::Park);
+    }
+
+    /// This worker woke up from parking.
+    pub(crate) fn unpark(&self) {
+        self.record(None, EventKind::Unpark);
+    }
+
+    /// This worker stole a batch of tasks from another.
+    pub(crate) fn steal(&self) {
+        self.bump(|c| &c.steals);
+    }
+
+    /// The recorded events, in time order, emptying the rings (empty if the
+    /// recorder is off).
+    pub(crate) fn take_events(&self) -> Vec<Event> {
+        self.recorder
+            .get()
+            .map(Recorder::take_events)
+            .unwrap_or_default()
+    }
+
+    /// Sums the counters; `spawned`, `alive` and `injection_queue_depth`
+    /// come from the runtime's task list and injector.
+    pub(crate) fn snapshot(
+        &self,
+        spawned: u64,
+        alive: usize,
+        injection_queue_depth: usize,
+    ) -> RuntimeMetrics {
+        let workers: Vec<WorkerMetrics> = self.workers.iter().map(Counters::read).collect();
+        let other = self.other.read();
+        let sum = |f: fn(&WorkerMetrics) -> u64| workers.iter().map(f).sum::<u64>() + f(&other);
+        RuntimeMetrics {
+            num_workers: workers.len(),
+            spawned_tasks_count: spawned,
+            num_alive_tasks: alive,
+            poll_count: sum(|w| w.poll_count),
+            local_schedule_count: sum(|w| w.local_schedule_count),
+            // Relaxed: see `Counters::read`.
+            remote_schedule_count: self.remote_schedules.load(Ordering::Relaxed),
+            park_count: sum(|w| w.park_count),
+            steal_count: sum(|w| w.steal_count),
+            injection_queue_depth,
+            workers,
+        }
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Metrics")
+            .field("workers", &self.workers.len())
+            .field("recording", &self.recorder.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
