@@ -33,6 +33,7 @@ pub mod complex_work;
 pub mod iterate;
 pub mod mutex;
 pub mod spinning_waiter;
+pub mod timeline;
 pub mod waiter;
 
 /// The demos in the chapter's order, by the name of their subcommand.

@@ -79,7 +79,7 @@ const PLOT_WIDTH: f64 = 900.0;
 const MARGIN: f64 = 12.0;
 const LANE_HEIGHT: f64 = 14.0;
 const BAR_HEIGHT: f64 = 10.0;
-const GROUP_HEADER: f64 = 34.0;
+const GROUP_HEADER: f64 = 44.0;
 const TITLE_HEIGHT: f64 = 28.0;
 const LEGEND_HEIGHT: f64 = 30.0;
 /// A poll shorter than this is still drawn this wide, so that it shows.
@@ -228,7 +228,7 @@ impl Timeline {
                 y + 13.0,
                 escape(title)
             );
-            self.axis(&mut svg, y + 20.0, longest, scale);
+            self.axis(&mut svg, y + 34.0, longest, scale);
             y += GROUP_HEADER;
             for lane in lanes {
                 self.draw_lane(&mut svg, lane, y, &x);
@@ -268,10 +268,17 @@ impl Timeline {
         let mid = y + LANE_HEIGHT / 2.0;
         let _ = writeln!(svg, r#"<g class="lane">"#);
         let polls = lane.polls.len();
-        let plural = if polls == 1 { "" } else { "s" };
+        // A lane without polls or wake-ups is not a task's (a worker's
+        // parked time): no poll count.
+        let count = if polls == 0 && lane.wakes.is_empty() {
+            String::new()
+        } else {
+            let plural = if polls == 1 { "" } else { "s" };
+            format!(r##"<tspan fill="#666"> · {polls} poll{plural}</tspan>"##)
+        };
         let _ = writeln!(
             svg,
-            r##"<text class="label" x="{MARGIN}" y="{:.2}">{}<tspan fill="#666"> · {polls} poll{plural}</tspan></text>"##,
+            r#"<text class="label" x="{MARGIN}" y="{:.2}">{}{count}</text>"#,
             mid + 4.0,
             escape(&lane.label)
         );
