@@ -1,15 +1,19 @@
 //! Runtime metrics: per-worker counters, summed when read
 //! ([`Runtime::metrics`](crate::Runtime::metrics)).
 //!
-//! Each worker thread (the `block_on` thread of a current-thread runtime,
-//! each worker of a multi-thread one) owns a cache-line-sized block of
-//! counters. While a thread runs a scheduler it records, in a thread-local,
-//! which runtime's block it owns ([`Metrics::enter`]); a hook then finds its
-//! block with one thread-local read and bumps a counter with a relaxed load
-//! and store: no read-modify-write, no line shared with another worker.
-//! Events seen on any other thread (a wake-up from outside the runtime)
-//! go to one shared block, with `fetch_add`: that path is the cold one
-//! already (it pushes to an injector and unparks a thread).
+//! Each worker (the `block_on` thread of a current-thread runtime, each
+//! worker thread of a multi-thread one) owns a block of counters alone on
+//! its cache lines. The scheduler calls the hooks with its worker index,
+//! from that worker's thread only, so a hook bumps a counter with a relaxed
+//! load and store: no read-modify-write, no line shared with another
+//! worker, no thread-local lookup. Only wake-ups from outside the workers
+//! (counted with one `fetch_add` on a shared counter) happen elsewhere:
+//! that path is the cold one already (it pushes to an injector and unparks
+//! a thread).
+//!
+//! A current-thread runtime's block 0 passes from one `block_on` thread to
+//! the next; the scheduler's ownership hand-off (an Acquire/Release pair on
+//! its `running` flag) orders their writes.
 //!
 //! Counts that the runtime keeps anyway are read, not counted again: tasks
 //! spawned and alive come from the task list, the injector's depth from
@@ -99,8 +103,7 @@ pub struct WorkerMetrics {
     pub steal_count: u64,
 }
 
-/// The counters of one worker (or the shared block of the other threads),
-/// alone on their cache line(s).
+/// The counters of one worker, alone on their cache line(s).
 #[repr(align(128))]
 #[derive(Default)]
 struct Counters {
@@ -122,10 +125,9 @@ impl Counters {
     }
 }
 
-/// Which counter block the current thread owns, if any: the runtime's
-/// [`Metrics`] (only compared, and dereferenced only while the
-/// [`EnterGuard`] that set it, which borrows that `Metrics`, is alive) and
-/// the worker index.
+/// Which worker of which runtime the current thread is, if any (the
+/// runtime's [`Metrics`], only compared, and the worker index): the
+/// recorder's spawn and remote wake-up events use it.
 #[derive(Clone, Copy)]
 struct Current {
     metrics: *const Metrics,
@@ -142,8 +144,6 @@ thread_local! {
 /// [`Drivers`](crate::driver::Drivers).
 pub(crate) struct Metrics {
     workers: Box<[Counters]>,
-    /// Bumped with `fetch_add` by threads that own no block here.
-    other: Counters,
     /// Wake-ups from outside the workers (cold path, `fetch_add`).
     remote_schedules: AtomicU64,
     /// Installed once by `Builder::record_events`, before any task runs.
@@ -168,7 +168,6 @@ impl Metrics {
     pub(crate) fn new(workers: usize) -> Metrics {
         Metrics {
             workers: (0..workers.max(1)).map(|_| Counters::default()).collect(),
-            other: Counters::default(),
             remote_schedules: AtomicU64::new(0),
             recorder: OnceLock::new(),
         }
@@ -182,11 +181,10 @@ impl Metrics {
             .set(Recorder::new(self.workers.len(), capacity));
     }
 
-    /// Makes the current thread the owner of worker `worker`'s counters
-    /// until the guard drops. Only one thread at a time may hold a worker's
-    /// block: the schedulers call this where a thread takes a worker's
-    /// place (a worker thread's start, the start of a `block_on` run, which
-    /// the current-thread runtime lets only one thread do at a time).
+    /// Notes that the current thread is worker `worker` until the guard
+    /// drops (for the recorder's events that are not given a worker). The
+    /// schedulers call this where a thread takes a worker's place (a worker
+    /// thread's start, the start of a `block_on` run).
     pub(crate) fn enter(&self, worker: usize) -> EnterGuard<'_> {
         let worker = worker.min(self.workers.len() - 1);
         let previous = CURRENT.with(|c| {
@@ -201,94 +199,99 @@ impl Metrics {
         }
     }
 
-    /// The worker index the current thread holds here, if any.
-    #[inline]
-    fn worker(&self) -> Option<usize> {
+    /// The worker index the current thread holds here, if any (for the
+    /// recorder, off the hot path).
+    fn current_worker(&self) -> Option<usize> {
         let current = CURRENT.try_with(Cell::get).ok()?;
         ptr::eq(current.metrics, self).then_some(current.worker)
     }
 
-    /// Adds one to the counter `which` picks, in the current thread's block.
+    /// Adds one to the counter `which` picks in worker `worker`'s block.
+    /// Only that worker's thread may call this (see the module docs).
     #[inline]
-    fn bump(&self, which: fn(&Counters) -> &AtomicU64) {
-        match self.worker() {
-            Some(index) => {
-                let counter = which(&self.workers[index]);
-                // Relaxed load and store, not an RMW: only the thread that
-                // holds this block (see `enter`) writes it, and readers only
-                // need some recent value.
-                counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-            }
-            // Relaxed: a count, no other memory depends on it.
-            None => {
-                which(&self.other).fetch_add(1, Ordering::Relaxed);
-            }
-        }
+    fn bump(&self, worker: usize, which: fn(&Counters) -> &AtomicU64) {
+        let counter = which(&self.workers[worker]);
+        // Relaxed load and store, not an RMW: only the thread that runs
+        // worker `worker` writes this block, and readers only need some
+        // recent value.
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
     }
 
+    /// Records an event if the recorder is on: the one branch of the hooks
+    /// when it is off.
     #[inline]
-    fn record(&self, task: Option<u64>, kind: EventKind) {
+    fn record(&self, worker: Option<usize>, task: Option<u64>, kind: EventKind) {
         if let Some(recorder) = self.recorder.get() {
-            self.record_slow(recorder, task, kind);
+            Self::record_slow(recorder, worker, task, kind);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn record_slow(&self, recorder: &Recorder, task: Option<u64>, kind: EventKind) {
-        recorder.record(self.worker(), task, kind);
+    fn record_slow(recorder: &Recorder, worker: Option<usize>, task: Option<u64>, kind: EventKind) {
+        let kind = match kind {
+            EventKind::Wake { .. } => EventKind::Wake {
+                by: crate::recorder::running_task(),
+            },
+            kind => kind,
+        };
+        recorder.record(worker, task, kind);
     }
 
     /// Task `id` was spawned (the task list counts spawns; this records).
     pub(crate) fn spawned(&self, id: u64) {
-        self.record(Some(id), EventKind::Spawn);
-    }
-
-    /// Task `id` is about to be polled on this thread.
-    #[inline]
-    pub(crate) fn poll_start(&self, id: u64) {
-        self.bump(|c| &c.polls);
-        self.record(Some(id), EventKind::PollStart);
-    }
-
-    /// Task `id`'s poll returned (`ready`: it completed).
-    #[inline]
-    pub(crate) fn poll_end(&self, id: u64, ready: bool) {
-        self.record(Some(id), EventKind::PollEnd { ready });
-    }
-
-    /// Task `id` was woken, by a worker onto its own queue (`local`) or
-    /// from elsewhere through the injector.
-    #[inline]
-    pub(crate) fn scheduled(&self, id: u64, local: bool) {
-        if local {
-            self.bump(|c| &c.local_schedules);
-        } else {
-            // Relaxed: a count (cold path: an injector push follows).
-            self.remote_schedules.fetch_add(1, Ordering::Relaxed);
+        if let Some(recorder) = self.recorder.get() {
+            Self::record_slow(recorder, self.current_worker(), Some(id), EventKind::Spawn);
         }
+    }
+
+    /// Task `id` is about to be polled by worker `worker`, on its thread.
+    #[inline]
+    pub(crate) fn poll_start(&self, worker: usize, id: u64) {
+        self.bump(worker, |c| &c.polls);
+        self.record(Some(worker), Some(id), EventKind::PollStart);
+    }
+
+    /// Task `id`'s poll by worker `worker` returned (`ready`: it completed).
+    #[inline]
+    pub(crate) fn poll_end(&self, worker: usize, id: u64, ready: bool) {
+        self.record(Some(worker), Some(id), EventKind::PollEnd { ready });
+    }
+
+    /// Worker `worker`, on its thread, queued the woken task `id` on its
+    /// own run queue.
+    #[inline]
+    pub(crate) fn scheduled_local(&self, worker: usize, id: u64) {
+        self.bump(worker, |c| &c.local_schedules);
+        self.record(Some(worker), Some(id), EventKind::Wake { by: None });
+    }
+
+    /// Task `id` was woken from outside the workers (through the injector:
+    /// the cold path).
+    pub(crate) fn scheduled_remote(&self, id: u64) {
+        // Relaxed: a count.
+        self.remote_schedules.fetch_add(1, Ordering::Relaxed);
         self.record(
+            self.current_worker(),
             Some(id),
-            EventKind::Wake {
-                by: crate::recorder::running_task(),
-            },
+            EventKind::Wake { by: None },
         );
     }
 
-    /// This worker is about to park.
-    pub(crate) fn park(&self) {
-        self.bump(|c| &c.parks);
-        self.record(None, EventKind::Park);
+    /// Worker `worker` is about to park.
+    pub(crate) fn park(&self, worker: usize) {
+        self.bump(worker, |c| &c.parks);
+        self.record(Some(worker), None, EventKind::Park);
     }
 
-    /// This worker woke up from parking.
-    pub(crate) fn unpark(&self) {
-        self.record(None, EventKind::Unpark);
+    /// Worker `worker` woke up from parking.
+    pub(crate) fn unpark(&self, worker: usize) {
+        self.record(Some(worker), None, EventKind::Unpark);
     }
 
-    /// This worker stole a batch of tasks from another.
-    pub(crate) fn steal(&self) {
-        self.bump(|c| &c.steals);
+    /// Worker `worker` stole a batch of tasks from another.
+    pub(crate) fn steal(&self, worker: usize) {
+        self.bump(worker, |c| &c.steals);
     }
 
     /// The recorded events, in time order, emptying the rings (empty if the
@@ -309,8 +312,7 @@ impl Metrics {
         injection_queue_depth: usize,
     ) -> RuntimeMetrics {
         let workers: Vec<WorkerMetrics> = self.workers.iter().map(Counters::read).collect();
-        let other = self.other.read();
-        let sum = |f: fn(&WorkerMetrics) -> u64| workers.iter().map(f).sum::<u64>() + f(&other);
+        let sum = |f: fn(&WorkerMetrics) -> u64| workers.iter().map(f).sum::<u64>();
         RuntimeMetrics {
             num_workers: workers.len(),
             spawned_tasks_count: spawned,

@@ -238,7 +238,7 @@ impl Shared {
     pub(crate) fn run_queued_for_test(&self) {
         loop {
             match self.injector.steal() {
-                Steal::Success(Entry::Task(runnable)) => task::run(runnable, &self.drivers),
+                Steal::Success(Entry::Task(runnable)) => task::run(runnable, &self.drivers, 0),
                 Steal::Success(Entry::Main(_) | Entry::Vacant) | Steal::Retry => {}
                 Steal::Empty => return,
             }
@@ -248,9 +248,8 @@ impl Shared {
     #[cold]
     fn schedule_remote(&self, entry: Entry) {
         if let Entry::Task(runnable) = &entry {
-            self.drivers
-                .metrics
-                .scheduled(runnable.metadata().id(), false);
+            let id = runnable.metadata().id();
+            self.drivers.metrics.scheduled_remote(id);
         }
         // Also on a shut-down runtime: the task is then cancelled by the
         // shutdown loop (`Handle::shutdown`), never inside this `wake()`.
@@ -404,9 +403,9 @@ impl Shared {
                                 return None;
                             }
                         }
-                        this.drivers.metrics.park();
+                        this.drivers.metrics.park(0);
                         this.parker.park(this.next_deadline(core));
-                        this.drivers.metrics.unpark();
+                        this.drivers.metrics.unpark(0);
                         continue;
                     }
                 }
@@ -422,7 +421,7 @@ impl Shared {
                 match entry {
                     Some(Entry::Task(runnable)) => {
                         if runnable.metadata().is_on_its_thread() {
-                            task::run(runnable, &this.drivers);
+                            task::run(runnable, &this.drivers, 0);
                         } else {
                             // A local task of a thread whose `block_on`
                             // ended: it waits for that thread to come back.
@@ -530,11 +529,10 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
     let _ = LOCAL.try_with(|local| {
         if ptr::eq(local.owner.get(), owner) {
             if let Some(runnable) = runnable.take() {
+                // This thread runs the runtime's only worker.
                 let meta = runnable.metadata();
-                meta.scheduler()
-                    .drivers()
-                    .metrics
-                    .scheduled(meta.id(), true);
+                let metrics = &meta.scheduler().drivers().metrics;
+                metrics.scheduled_local(0, meta.id());
                 local.queue.borrow_mut().push_task(runnable);
             }
         }

@@ -145,9 +145,8 @@ impl Shared {
 
     #[cold]
     fn schedule_remote(&self, runnable: Runnable) {
-        self.drivers
-            .metrics
-            .scheduled(runnable.metadata().id(), false);
+        let id = runnable.metadata().id();
+        self.drivers.metrics.scheduled_remote(id);
         // Also on a shut-down runtime: the task is then cancelled by the
         // shutdown loop (`Handle::shutdown`), never inside this `wake()`.
         self.injector.push(runnable);
@@ -289,7 +288,11 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
             if ptr::eq(Arc::as_ptr(&worker.shared), owner) {
                 if let Some(runnable) = runnable.take() {
                     let id = runnable.metadata().id();
-                    worker.shared.drivers.metrics.scheduled(id, true);
+                    worker
+                        .shared
+                        .drivers
+                        .metrics
+                        .scheduled_local(worker.index, id);
                     worker.queue.push(runnable);
                     worker.shared.notify_parked();
                 }
@@ -349,7 +352,7 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
                         shared.notify_parked();
                     }
                 }
-                task::run(runnable, &shared.drivers);
+                task::run(runnable, &shared.drivers, worker.index);
             }
             None => {
                 if shared.drivers.timer.fire() {
@@ -380,7 +383,7 @@ fn find_task(shared: &Shared, worker: &WorkerLocal, injector_first: bool) -> Opt
     (1..n)
         .map(|offset| &shared.stealers[(worker.index + offset) % n])
         .find_map(|stealer| steal_retrying(|| stealer.steal_batch_and_pop(&worker.queue)))
-        .inspect(|_| shared.drivers.metrics.steal())
+        .inspect(|_| shared.drivers.metrics.steal(worker.index))
 }
 
 fn steal_retrying(mut steal: impl FnMut() -> Steal<Runnable>) -> Option<Runnable> {
@@ -408,9 +411,9 @@ fn park_worker(shared: &Shared, worker: &WorkerLocal, searching: &mut bool) {
     // SeqCst fence: pairs with the one in `notify_parked`.
     fence(Ordering::SeqCst);
     if !shared.has_work() && !shared.is_shut_down() {
-        shared.drivers.metrics.park();
+        shared.drivers.metrics.park(worker.index);
         shared.parkers[worker.index].park(shared.drivers.timer.next_deadline());
-        shared.drivers.metrics.unpark();
+        shared.drivers.metrics.unpark(worker.index);
     }
     // Awake: look for work as a searcher. If a pusher woke us, it already
     // took us off the idle list and counted us as searching.

@@ -268,21 +268,22 @@ fn link<T>(
 
 /// Runs a task popped from a run queue, on its own thread: polls it once,
 /// or cancels it if it was aborted; unlinks it from `drivers.tasks` (its
-/// runtime's list) if it completed; counts and records the poll. Never panics because of the task.
-pub(crate) fn run(runnable: Runnable, drivers: &crate::driver::Drivers) {
+/// runtime's list) if it completed; counts and records the poll as worker
+/// `worker`'s (the caller must be that worker's thread). Never panics because of the task.
+pub(crate) fn run(runnable: Runnable, drivers: &crate::driver::Drivers, worker: usize) {
     let meta = runnable.metadata();
     debug_assert!(meta.is_on_its_thread());
     // Read before the run: `runnable` is consumed by it. The task stays
     // linked (its cell alive) until `unlink` below.
     let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
-    drivers.metrics.poll_start(id);
+    drivers.metrics.poll_start(worker, id);
     if meta.is_aborted() {
         run_cancelled(runnable);
     } else {
         runnable.run();
     }
     let completed = COMPLETED.with(|c| c.replace(false));
-    drivers.metrics.poll_end(id, completed);
+    drivers.metrics.poll_end(worker, id, completed);
     if completed {
         drivers.tasks.unlink(id, slot);
     }
