@@ -6,7 +6,7 @@
 //! `block_on`'s future, which is not a task); for the picture the same jobs
 //! run again, silently, as tasks of their own on a recording runtime, so
 //! that each gets a lane: `waiter` runs them once with our
-//! [`Waiter`](sync_primitives::Waiter) (the lane says "wait") and once with
+//! `sync_primitives::Waiter` (the lane says "wait") and once with
 //! the chapter's [`SpinningWaiter`] ("spin"), drawn one above the other on
 //! one time scale; `mutex` runs its workers, whose wake-up ticks show the
 //! lock handed from each task to the next in FIFO order.
@@ -30,12 +30,13 @@ const CAPACITY: usize = 1 << 21;
 
 /// Adds one run's events to `timeline`: a lane per task, labelled
 /// `labels[i]` for the `i`-th task spawned (tasks beyond get "task N"), a
-/// bar per poll, a tick per wake-up, and a lane for the worker's parked
-/// time. Returns the lanes of the tasks, in spawn order.
+/// bar per poll, a tick per wake-up, and, if the worker parked, a first
+/// lane for its parked time. Returns the lanes of the tasks, in spawn order.
 pub fn add_run(timeline: &mut Timeline, events: &[Event], labels: &[&str]) -> Vec<LaneId> {
     let mut lanes: HashMap<u64, LaneId> = HashMap::new();
     let mut order = Vec::new();
-    let worker = timeline.lane("worker");
+    let parks = events.iter().any(|e| e.kind == EventKind::Park);
+    let worker = parks.then(|| timeline.lane("worker (parked)"));
     let mut poll_start: HashMap<u64, std::time::Duration> = HashMap::new();
     let mut parked_at = None;
     for event in events {
@@ -48,7 +49,10 @@ pub fn add_run(timeline: &mut Timeline, events: &[Event], labels: &[&str]) -> Ve
                 order.push(lane);
                 lane
             }),
-            None => worker,
+            None => match worker {
+                Some(worker) => worker,
+                None => continue,
+            },
         };
         match event.kind {
             EventKind::PollStart => {
@@ -65,7 +69,7 @@ pub fn add_run(timeline: &mut Timeline, events: &[Event], labels: &[&str]) -> Ve
             EventKind::Park => parked_at = Some(event.time),
             EventKind::Unpark => {
                 if let Some(start) = parked_at.take() {
-                    timeline.idle(worker, start, event.time);
+                    timeline.idle(lane, start, event.time);
                 }
             }
             _ => {}

@@ -337,3 +337,44 @@ impl fmt::Debug for Metrics {
             .finish_non_exhaustive()
     }
 }
+
+/// Loom models (`LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom"
+/// cargo test -p runtime --lib --release loom_models`): workers counting
+/// with plain loads and stores, a remote waker with `fetch_add`, and a
+/// reader summing meanwhile.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::Metrics;
+    use crate::loom::{thread, Arc};
+
+    /// Each worker's block is written by its thread only, so no count is
+    /// lost; a snapshot taken meanwhile never sees more than was counted,
+    /// and one taken after the joins sees every count.
+    #[test]
+    fn per_worker_counts_are_exact_after_join() {
+        loom::model(|| {
+            let metrics = Arc::new(Metrics::new(2));
+            let workers: Vec<_> = (0..2)
+                .map(|worker| {
+                    let metrics = Arc::clone(&metrics);
+                    thread::spawn(move || {
+                        metrics.poll_start(worker, 0);
+                        metrics.scheduled_remote(1);
+                        metrics.poll_start(worker, 0);
+                    })
+                })
+                .collect();
+            let during = metrics.snapshot(0, 0, 0);
+            assert!(during.poll_count <= 4);
+            assert!(during.remote_schedule_count <= 2);
+            for worker in workers {
+                worker.join().unwrap();
+            }
+            let after = metrics.snapshot(0, 0, 0);
+            assert_eq!(after.poll_count, 4);
+            assert_eq!(after.remote_schedule_count, 2);
+            assert_eq!(after.workers[0].poll_count, 2);
+            assert_eq!(after.workers[1].poll_count, 2);
+        });
+    }
+}

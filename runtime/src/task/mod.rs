@@ -21,13 +21,13 @@
 //! * panic isolation: a panic while polling becomes the task's output
 //!   (`Err(JoinError)`) instead of unwinding through the scheduler, and a
 //!   panic while dropping the output of a detached task (or its panic
-//!   payload) is contained too (see [`Contained`]);
+//!   payload) is contained too (see `Contained`);
 //! * cancellation: a scheduler that drops a task (abort, shutdown) does so by
 //!   running it one last time in "cancel" mode (a thread-local flag, see
 //!   `run_cancelled`), so that the wrapper drops the user's future and then
 //!   completes with a cancelled `JoinError`. The handle therefore always
 //!   receives an output, and the user's future is always dropped before it;
-//! * the task list: a task is linked into its runtime's [`OwnedTasks`] when
+//! * the task list: a task is linked into its runtime's `OwnedTasks` when
 //!   spawned and unlinked by the scheduler when it completes (the wrapper
 //!   reports completion through a thread-local, see `COMPLETED`), so that
 //!   shutdown reaches every task, wherever it waits;
