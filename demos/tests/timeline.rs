@@ -114,3 +114,48 @@ fn mutex_timeline_has_a_lane_per_task() {
         assert!(label.starts_with(&format!("task {i} · ")), "{label}");
     }
 }
+
+/// From recorded events to the picture: 100 tasks yielding 3 times give 100
+/// lanes and 400 poll bars, as many as the runtime counted.
+#[test]
+fn recorded_events_give_a_lane_per_task_and_a_bar_per_poll() {
+    let rt = runtime::Builder::new_current_thread()
+        .record_events(10_000)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                runtime::spawn(async {
+                    for _ in 0..3 {
+                        runtime::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    let events = rt.take_events();
+    let mut timeline = timeline::Timeline::new("100 tasks");
+    let lanes = demos::timeline::add_run(&mut timeline, &events, &[]);
+    assert_eq!(lanes.len(), 100);
+    let svg = timeline.to_svg();
+    let doc = roxmltree::Document::parse(&svg).expect("well-formed XML");
+    let class_count = |class: &str| {
+        doc.descendants()
+            .filter(|n| {
+                n.attribute("class")
+                    .is_some_and(|c| c.split(' ').any(|w| w == class))
+            })
+            .count()
+    };
+    assert_eq!(class_count("lane"), 100, "no parks: no worker lane");
+    assert_eq!(class_count("poll") as u64, rt.metrics().poll_count);
+    assert_eq!(class_count("poll"), 400);
+    assert_eq!(class_count("ready"), 100);
+    // A wake-up per spawn and per yield.
+    assert_eq!(class_count("wake"), 400);
+    assert_eq!(lane_labels(&svg)[99], "task 99 · 4 polls");
+}
