@@ -329,6 +329,26 @@ impl Metrics {
     }
 }
 
+/// With the `tracing` feature, a `tracing` span named `poll` (target
+/// `runtime::task`, field `task.id`), entered for the duration of one poll
+/// of task `id`; without it, nothing.
+#[cfg(feature = "tracing")]
+#[inline]
+pub(crate) fn poll_span(id: u64) -> tracing::span::EnteredSpan {
+    tracing::trace_span!(target: "runtime::task", "poll", task.id = id).entered()
+}
+
+/// Without the `tracing` feature: nothing to enter.
+#[cfg(not(feature = "tracing"))]
+#[inline(always)]
+pub(crate) fn poll_span(_id: u64) -> NoSpan {
+    NoSpan
+}
+
+/// What [`poll_span`] returns without the `tracing` feature: nothing.
+#[cfg(not(feature = "tracing"))]
+pub(crate) struct NoSpan;
+
 impl fmt::Debug for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Metrics")

@@ -277,6 +277,7 @@ pub(crate) fn run(runnable: Runnable, drivers: &crate::driver::Drivers, worker: 
     // linked (its cell alive) until `unlink` below.
     let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
     drivers.metrics.poll_start(worker, id);
+    let _span = crate::metrics::poll_span(id);
     if meta.is_aborted() {
         run_cancelled(runnable);
     } else {
