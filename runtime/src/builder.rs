@@ -1,5 +1,6 @@
 //! [`Builder`]: choose a runtime's flavour and size.
 
+use crate::driver::Drivers;
 use crate::loom::Arc;
 use crate::runtime::Runtime;
 use crate::scheduler::{current_thread, multi_thread, Handle};
@@ -119,10 +120,22 @@ impl Builder {
                 let workers = self.worker_threads.unwrap_or_else(|| {
                     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
                 });
-                Handle::MultiThread(multi_thread::Shared::start(workers, &self.thread_name)?)
+                // The recorder is on before any worker runs: every worker's
+                // first event is recorded.
+                let drivers = Drivers::with_workers(workers);
+                if let Some(capacity) = self.record_events {
+                    drivers.metrics.record_events(capacity);
+                }
+                Handle::MultiThread(multi_thread::Shared::start(
+                    workers,
+                    &self.thread_name,
+                    drivers,
+                )?)
             }
         };
-        if let Some(capacity) = self.record_events {
+        if let (Some(capacity), Handle::CurrentThread(_)) = (self.record_events, &handle) {
+            // Nothing runs a current-thread runtime before its first
+            // `block_on`.
             handle.drivers().metrics.record_events(capacity);
         }
         Ok(Runtime::from_handle(handle))

@@ -67,6 +67,9 @@ pub struct RuntimeMetrics {
     /// those cancelled at once because the runtime was shut down.
     pub spawned_tasks_count: u64,
     /// Tasks spawned and not finished yet (neither completed nor cancelled).
+    /// A task counts until its worker is done with it, which on a
+    /// multi-thread runtime can be a moment after its `JoinHandle`
+    /// resolved on another thread.
     pub num_alive_tasks: usize,
     /// Task polls, summed over the workers (an aborted task's last run,
     /// which drops it, counts too).

@@ -82,8 +82,9 @@ thread_local! {
 }
 
 impl Shared {
-    /// Creates the runtime's state and starts its `workers` threads.
-    pub(crate) fn start(workers: usize, name: &str) -> io::Result<Arc<Shared>> {
+    /// Creates the runtime's state, with `drivers` (made for `workers`
+    /// workers), and starts its `workers` threads.
+    pub(crate) fn start(workers: usize, name: &str, drivers: Drivers) -> io::Result<Arc<Shared>> {
         let queues: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
@@ -93,7 +94,7 @@ impl Shared {
             num_idle: AtomicUsize::new(0),
             // Every worker starts out looking for work.
             num_searching: AtomicUsize::new(workers),
-            drivers: Drivers::with_workers(workers),
+            drivers,
             threads: Mutex::new(Vec::with_capacity(workers)),
         });
         for (index, queue) in queues.into_iter().enumerate() {
