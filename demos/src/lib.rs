@@ -35,6 +35,7 @@ pub mod iterate;
 pub mod mutex;
 pub mod queue;
 pub mod spinning_waiter;
+pub mod timeline;
 pub mod waiter;
 
 /// The demos in the chapter's order, by the name of their subcommand.

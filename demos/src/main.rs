@@ -5,6 +5,7 @@
 //! ...); this file is only the command line.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -57,6 +58,10 @@ struct WaiterArgs {
     /// After the run, print how many times the wait was polled
     #[arg(long)]
     stats: bool,
+    /// Also write the task timeline of ours and the spinning waiter, one
+    /// above the other, to FILE (SVG)
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -67,6 +72,9 @@ struct MutexArgs {
     /// How many times each task takes the lock
     #[arg(long, value_name = "N", default_value_t = 2)]
     rounds: u32,
+    /// Also write the tasks' timeline to FILE (SVG)
+    #[arg(long, value_name = "FILE")]
+    timeline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -97,22 +105,39 @@ fn run(demo: Option<Demo>, out: &mut impl Write) -> io::Result<()> {
             demos::complex_work::run(out, flavor)
         }
         Some(Demo::Iterate) => demos::iterate::run(out),
-        Some(Demo::Waiter(args)) => demos::waiter::run(
-            out,
-            &demos::waiter::Options {
-                count: args.count,
-                sleep: Duration::from_millis(args.sleep_ms),
-                spinning: args.spinning,
-                stats: args.stats,
-            },
-        ),
-        Some(Demo::Mutex(args)) => demos::mutex::run(
-            out,
-            &demos::mutex::Options {
-                tasks: args.tasks,
-                rounds: args.rounds,
-            },
-        ),
+        Some(Demo::Waiter(args)) => {
+            let sleep = Duration::from_millis(args.sleep_ms);
+            demos::waiter::run(
+                out,
+                &demos::waiter::Options {
+                    count: args.count,
+                    sleep,
+                    spinning: args.spinning,
+                    stats: args.stats,
+                },
+            )?;
+            match args.timeline {
+                Some(path) => {
+                    write_timeline(out, &demos::timeline::waiter(args.count, sleep), &path)
+                }
+                None => Ok(()),
+            }
+        }
+        Some(Demo::Mutex(args)) => {
+            demos::mutex::run(
+                out,
+                &demos::mutex::Options {
+                    tasks: args.tasks,
+                    rounds: args.rounds,
+                },
+            )?;
+            match args.timeline {
+                Some(path) => {
+                    write_timeline(out, &demos::timeline::mutex(args.tasks, args.rounds), &path)
+                }
+                None => Ok(()),
+            }
+        }
         Some(Demo::Queue(args)) => demos::queue::run(
             out,
             &demos::queue::Options {
@@ -123,6 +148,16 @@ fn run(demo: Option<Demo>, out: &mut impl Write) -> io::Result<()> {
             },
         ),
     }
+}
+
+/// Writes `timeline` to `path` and says where.
+fn write_timeline(
+    out: &mut impl Write,
+    timeline: &timeline::Timeline,
+    path: &std::path::Path,
+) -> io::Result<()> {
+    demos::timeline::write(timeline, path)?;
+    writeln!(out, "timeline written to {}", path.display())
 }
 
 fn main() -> ExitCode {

@@ -1,6 +1,7 @@
 //! [`Builder`]: choose a runtime's flavour and size.
 
 use crate::blocking::{BlockingPool, Config as BlockingConfig};
+use crate::driver::Drivers;
 use crate::io::Driver;
 use crate::loom::Arc;
 use crate::park::Parker;
@@ -25,6 +26,8 @@ pub struct Builder {
     thread_name: String,
     /// Settings of the `spawn_blocking` pool.
     blocking: BlockingConfig,
+    /// Events kept per worker by the recorder; `None`: off.
+    record_events: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +56,7 @@ impl Builder {
             worker_threads: None,
             thread_name: "runtime-worker".to_owned(),
             blocking: BlockingConfig::default(),
+            record_events: None,
         }
     }
 
@@ -124,6 +128,28 @@ impl Builder {
         self
     }
 
+    /// Turns the event recorder on: each worker keeps its last `capacity`
+    /// events (spawns, poll starts and ends, wake-ups, parks), which
+    /// [`Runtime::take_events`] returns in time order. Off by default
+    /// (then each recording point costs one predictable branch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Builder::new_current_thread().record_events(100).build()?;
+    /// rt.block_on(async {
+    ///     for _ in 0..100 {
+    ///         runtime::spawn(async {}).await.unwrap();
+    ///     }
+    /// });
+    /// assert_eq!(rt.take_events().len(), 100, "the newest 100 of 400");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn record_events(&mut self, capacity: usize) -> &mut Builder {
+        self.record_events = Some(capacity);
+        self
+    }
+
     /// Builds the runtime. Fails only if a worker thread or the I/O reactor
     /// (an epoll instance) cannot be created.
     pub fn build(&mut self) -> io::Result<Runtime> {
@@ -135,11 +161,26 @@ impl Builder {
                 let workers = self.worker_threads.unwrap_or_else(|| {
                     std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
                 });
-                Handle::MultiThread(multi_thread::Shared::start(workers, &self.thread_name)?)
+                // The recorder is on before any worker runs: every worker's
+                // first event is recorded.
+                let drivers = Drivers::new(workers, Some(Driver::new()?));
+                if let Some(capacity) = self.record_events {
+                    drivers.metrics.record_events(capacity);
+                }
+                Handle::MultiThread(multi_thread::Shared::start(
+                    workers,
+                    &self.thread_name,
+                    drivers,
+                )?)
             }
         };
         let pool = BlockingPool::new(self.blocking.clone());
         let _ = handle.drivers().blocking.set(pool);
+        if let (Some(capacity), Handle::CurrentThread(_)) = (self.record_events, &handle) {
+            // Nothing runs a current-thread runtime before its first
+            // `block_on`.
+            handle.drivers().metrics.record_events(capacity);
+        }
         Ok(Runtime::from_handle(handle))
     }
 }

@@ -1,14 +1,14 @@
-//! [`Drivers`]: what every runtime has, whatever its scheduler: the timer
+//! [`Drivers`]: what every runtime has, whatever its scheduler: the timer,
 //! the list of the tasks it owns, the `spawn_blocking` pool and the I/O
 //! reactor.
 //!
 //! Both schedulers hold one (`scheduler::Handle::drivers` reaches it with a
 //! single `match`), so a mechanism shared by the flavours lives here once
-//! instead of being dispatched feature by feature. Metrics belong here too when they
-//! come.
+//! instead of being dispatched feature by feature.
 
 use crate::blocking::BlockingPool;
 use crate::io;
+use crate::metrics::Metrics;
 use crate::task::OwnedTasks;
 use crate::time::Timer;
 
@@ -28,15 +28,20 @@ pub(crate) struct Drivers {
     /// register with (`None` for the scheduler a multi-thread `block_on`
     /// runs its local tasks on: the workers wait in the runtime's).
     pub(crate) io: Option<std::sync::Arc<io::Driver>>,
+    /// Per-worker counters and the event recorder (`metrics.rs`).
+    pub(crate) metrics: Metrics,
 }
 
 impl Drivers {
-    pub(crate) fn new(io: Option<std::sync::Arc<io::Driver>>) -> Drivers {
+    /// Drivers for a runtime with `workers` worker threads (one counter
+    /// block each), waiting in the reactor `io` if any.
+    pub(crate) fn new(workers: usize, io: Option<std::sync::Arc<io::Driver>>) -> Drivers {
         Drivers {
             timer: Timer::new(),
             tasks: OwnedTasks::new(),
             blocking: std::sync::OnceLock::new(),
             io,
+            metrics: Metrics::new(workers),
         }
     }
 }

@@ -81,8 +81,10 @@ mod driver;
 mod gather;
 mod io;
 mod loom;
+pub mod metrics;
 pub mod net;
 mod park;
+pub mod recorder;
 mod runtime;
 mod scheduler;
 pub mod task;
@@ -91,6 +93,7 @@ mod yield_now;
 
 pub use blocking::spawn_blocking;
 pub use builder::Builder;
+pub use metrics::RuntimeMetrics;
 pub use runtime::{block_on, Runtime};
 pub use task::{AbortHandle, JoinSet};
 pub use task::{JoinError, JoinHandle};

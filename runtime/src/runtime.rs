@@ -1,6 +1,8 @@
 //! [`Runtime`], and the free [`block_on`] built on it.
 
 use crate::builder::Builder;
+use crate::metrics::RuntimeMetrics;
+use crate::recorder::Event;
 use crate::scheduler::Handle;
 use crate::task::JoinHandle;
 use std::fmt;
@@ -139,6 +141,61 @@ impl Runtime {
         if let Some(pool) = self.handle.drivers().blocking.get() {
             pool.shutdown(timeout);
         }
+    }
+}
+
+/// Metrics and recorded events.
+impl Runtime {
+    /// A snapshot of the runtime's counters (see [`RuntimeMetrics`]):
+    /// per-worker counters summed at the time of the call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new();
+    /// rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
+    /// let metrics = rt.metrics();
+    /// assert_eq!(metrics.num_workers, 1);
+    /// assert_eq!(metrics.spawned_tasks_count, 1);
+    /// assert_eq!(metrics.poll_count, 1);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        let drivers = self.handle.drivers();
+        let depth = match &self.handle {
+            Handle::CurrentThread(shared) => shared.injection_queue_depth(),
+            Handle::MultiThread(shared) => shared.injection_queue_depth(),
+        };
+        drivers
+            .metrics
+            .snapshot(drivers.tasks.spawned(), drivers.tasks.len(), depth)
+    }
+
+    /// The events recorded since the last call (or since the runtime was
+    /// built), in time order, if the runtime was built with
+    /// [`Builder::record_events`]; empty otherwise. Each worker keeps at
+    /// most the capacity given there (the newest events).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use runtime::recorder::EventKind;
+    ///
+    /// let rt = runtime::Builder::new_current_thread().record_events(1024).build()?;
+    /// rt.block_on(async { runtime::spawn(async {}).await.unwrap() });
+    /// let kinds: Vec<EventKind> = rt.take_events().iter().map(|e| e.kind).collect();
+    /// assert_eq!(
+    ///     kinds,
+    ///     [
+    ///         EventKind::Spawn,
+    ///         EventKind::Wake { by: None },
+    ///         EventKind::PollStart,
+    ///         EventKind::PollEnd { ready: true },
+    ///     ]
+    /// );
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn take_events(&self) -> Vec<Event> {
+        self.handle.drivers().metrics.take_events()
     }
 }
 

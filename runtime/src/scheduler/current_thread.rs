@@ -189,7 +189,7 @@ impl Shared {
     pub(crate) fn with_parker(parker: Parker) -> Shared {
         Shared {
             injector: Injector::new(),
-            drivers: Drivers::new(parker.driver().cloned()),
+            drivers: Drivers::new(1, parker.driver().cloned()),
             parker,
             running: AtomicBool::new(false),
             waiting_for_core: Mutex::new(Vec::new()),
@@ -201,6 +201,11 @@ impl Shared {
 
     pub(crate) fn drivers(&self) -> &Drivers {
         &self.drivers
+    }
+
+    /// Entries waiting in the injector (for `Runtime::metrics`).
+    pub(crate) fn injection_queue_depth(&self) -> usize {
+        self.injector.len()
     }
 
     /// Wakes the `block_on` thread if it is parked (a new earliest timer,
@@ -239,7 +244,7 @@ impl Shared {
     pub(crate) fn run_queued_for_test(&self) {
         loop {
             match self.injector.steal() {
-                Steal::Success(Entry::Task(runnable)) => task::run(runnable, &self.drivers.tasks),
+                Steal::Success(Entry::Task(runnable)) => task::run(runnable, &self.drivers, 0),
                 Steal::Success(Entry::Main(_) | Entry::Vacant) | Steal::Retry => {}
                 Steal::Empty => return,
             }
@@ -248,6 +253,10 @@ impl Shared {
 
     #[cold]
     fn schedule_remote(&self, entry: Entry) {
+        if let Entry::Task(runnable) = &entry {
+            let id = runnable.metadata().id();
+            self.drivers.metrics.scheduled_remote(id);
+        }
         // Also on a shut-down runtime: the task is then cancelled by the
         // shutdown loop (`Handle::shutdown`), never inside this `wake()`.
         self.injector.push(entry);
@@ -374,6 +383,7 @@ impl Shared {
         core: Option<&Shared>,
     ) -> Option<F::Output> {
         let _owner = OwnerGuard::new(this);
+        let _metrics = this.drivers.metrics.enter(0);
         // Relaxed: a unique number, nothing else.
         let generation = this.main_generation.fetch_add(1, Ordering::Relaxed);
         let main = std::sync::Arc::new(MainWaker {
@@ -402,7 +412,9 @@ impl Shared {
                                 return None;
                             }
                         }
+                        this.drivers.metrics.park(0);
                         this.parker.park(this.next_deadline(core));
+                        this.drivers.metrics.unpark(0);
                         continue;
                     }
                 }
@@ -418,7 +430,7 @@ impl Shared {
                 match entry {
                     Some(Entry::Task(runnable)) => {
                         if runnable.metadata().is_on_its_thread() {
-                            task::run(runnable, &this.drivers.tasks);
+                            task::run(runnable, &this.drivers, 0);
                         } else {
                             // A local task of a thread whose `block_on`
                             // ended: it waits for that thread to come back.
@@ -536,6 +548,10 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
     let _ = LOCAL.try_with(|local| {
         if ptr::eq(local.owner.get(), owner) {
             if let Some(runnable) = runnable.take() {
+                // This thread runs the runtime's only worker.
+                let meta = runnable.metadata();
+                let metrics = &meta.scheduler().drivers().metrics;
+                metrics.scheduled_local(0, meta.id());
                 local.queue.borrow_mut().push_task(runnable);
             }
         }

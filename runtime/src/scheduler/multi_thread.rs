@@ -37,7 +37,6 @@
 
 use crate::context;
 use crate::driver::Drivers;
-use crate::io::Driver;
 use crate::loom::{fence, thread, Arc, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
 use crate::scheduler::{self, current_thread, Handle};
@@ -83,10 +82,14 @@ thread_local! {
 }
 
 impl Shared {
-    /// Creates the runtime's state and starts its `workers` threads.
-    pub(crate) fn start(workers: usize, name: &str) -> io::Result<Arc<Shared>> {
+    /// Creates the runtime's state, with `drivers` (made for `workers`
+    /// workers), and starts its `workers` threads.
+    pub(crate) fn start(workers: usize, name: &str, drivers: Drivers) -> io::Result<Arc<Shared>> {
         let queues: Vec<Worker<Runnable>> = (0..workers).map(|_| Worker::new_fifo()).collect();
-        let driver = Driver::new()?;
+        let driver = drivers
+            .io
+            .clone()
+            .expect("a multi-thread runtime's drivers have a reactor");
         let shared = Arc::new(Shared {
             injector: Injector::new(),
             stealers: queues.iter().map(Worker::stealer).collect(),
@@ -97,7 +100,7 @@ impl Shared {
             num_idle: AtomicUsize::new(0),
             // Every worker starts out looking for work.
             num_searching: AtomicUsize::new(workers),
-            drivers: Drivers::new(Some(driver)),
+            drivers,
             threads: Mutex::new(Vec::with_capacity(workers)),
         });
         for (index, queue) in queues.into_iter().enumerate() {
@@ -118,6 +121,11 @@ impl Shared {
 
     pub(crate) fn drivers(&self) -> &Drivers {
         &self.drivers
+    }
+
+    /// Tasks waiting in the injector (for `Runtime::metrics`).
+    pub(crate) fn injection_queue_depth(&self) -> usize {
+        self.injector.len()
     }
 
     fn is_shut_down(&self) -> bool {
@@ -144,6 +152,8 @@ impl Shared {
 
     #[cold]
     fn schedule_remote(&self, runnable: Runnable) {
+        let id = runnable.metadata().id();
+        self.drivers.metrics.scheduled_remote(id);
         // Also on a shut-down runtime: the task is then cancelled by the
         // shutdown loop (`Handle::shutdown`), never inside this `wake()`.
         self.injector.push(runnable);
@@ -284,6 +294,12 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
         if let Some(worker) = &*worker.borrow() {
             if ptr::eq(Arc::as_ptr(&worker.shared), owner) {
                 if let Some(runnable) = runnable.take() {
+                    let id = runnable.metadata().id();
+                    worker
+                        .shared
+                        .drivers
+                        .metrics
+                        .scheduled_local(worker.index, id);
                     worker.queue.push(runnable);
                     worker.shared.notify_parked();
                 }
@@ -296,6 +312,7 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
 /// The body of a worker thread.
 fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Runnable>) {
     let _enter = context::enter(Handle::MultiThread(Arc::clone(&shared)), None);
+    let _metrics = shared.drivers.metrics.enter(index);
     WORKER.with(|w| {
         *w.borrow_mut() = Some(WorkerLocal {
             shared: Arc::clone(&shared),
@@ -346,7 +363,7 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
                         shared.notify_parked();
                     }
                 }
-                task::run(runnable, &shared.drivers.tasks);
+                task::run(runnable, &shared.drivers, worker.index);
             }
             None => {
                 if shared.drivers.timer.fire() {
@@ -377,6 +394,7 @@ fn find_task(shared: &Shared, worker: &WorkerLocal, injector_first: bool) -> Opt
     (1..n)
         .map(|offset| &shared.stealers[(worker.index + offset) % n])
         .find_map(|stealer| steal_retrying(|| stealer.steal_batch_and_pop(&worker.queue)))
+        .inspect(|_| shared.drivers.metrics.steal(worker.index))
 }
 
 fn steal_retrying(mut steal: impl FnMut() -> Steal<Runnable>) -> Option<Runnable> {
@@ -404,7 +422,9 @@ fn park_worker(shared: &Shared, worker: &WorkerLocal, searching: &mut bool) {
     // SeqCst fence: pairs with the one in `notify_parked`.
     fence(Ordering::SeqCst);
     if !shared.has_work() && !shared.is_shut_down() {
+        shared.drivers.metrics.park(worker.index);
         shared.parkers[worker.index].park(shared.drivers.timer.next_deadline());
+        shared.drivers.metrics.unpark(worker.index);
     }
     // Awake: look for work as a searcher. If a pusher woke us, it already
     // took us off the idle list and counted us as searching.

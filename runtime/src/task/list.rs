@@ -40,6 +40,9 @@ struct Shard {
     slots: Vec<Option<(u64, Waker)>>,
     /// Number of linked tasks (`Some` slots).
     linked: usize,
+    /// Number of `link` calls, for metrics (counted under the lock `link`
+    /// takes anyway: no shared atomic on the spawn path).
+    spawned: u64,
     /// Indices of the free slots, reused first.
     free: Vec<usize>,
 }
@@ -53,6 +56,7 @@ impl OwnedTasks {
                         closed: false,
                         slots: Vec::new(),
                         linked: 0,
+                        spawned: 0,
                         free: Vec::new(),
                     })
                 })
@@ -91,6 +95,7 @@ impl OwnedTasks {
     /// list is closed: the caller must cancel the task.
     pub(crate) fn link(&self, id: u64, waker: Waker) -> Option<usize> {
         let mut shard = self.shard(id).lock();
+        shard.spawned += 1;
         if shard.closed {
             return None;
         }
@@ -141,6 +146,18 @@ impl OwnedTasks {
     pub(crate) fn is_closed(&self) -> bool {
         // Relaxed: see `close`.
         self.closed.load(Ordering::Relaxed)
+    }
+
+    /// How many tasks are linked (spawned and not finished). Takes every
+    /// shard's lock: for metrics, not for hot paths.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|shard| shard.lock().linked).sum()
+    }
+
+    /// How many tasks were ever spawned into the list (those cancelled at
+    /// once by a closed list included). Takes every shard's lock.
+    pub(crate) fn spawned(&self) -> u64 {
+        self.shards.iter().map(|shard| shard.lock().spawned).sum()
     }
 
     /// Whether no task is linked. Takes every shard's lock: for shutdown

@@ -127,6 +127,11 @@ impl TaskMeta {
         }
     }
 
+    /// The task's id, unique within its runtime.
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
     /// The scheduler this task belongs to.
     pub(crate) fn scheduler(&self) -> &Handle {
         &self.scheduler
@@ -333,6 +338,7 @@ fn link<T>(
         Some(slot) => {
             // Relaxed: see `TaskMeta::slot`.
             meta.slot.store(slot, Ordering::Relaxed);
+            meta.scheduler().drivers().metrics.spawned(meta.id);
             (Some(runnable), handle)
         }
         None => {
@@ -345,21 +351,26 @@ fn link<T>(
 }
 
 /// Runs a task popped from a run queue, on its own thread: polls it once,
-/// or cancels it if it was aborted; unlinks it from `tasks` (its runtime's
-/// list) if it completed. Never panics because of the task.
-pub(crate) fn run(runnable: Runnable, tasks: &OwnedTasks) {
+/// or cancels it if it was aborted; unlinks it from `drivers.tasks` (its
+/// runtime's list) if it completed; counts and records the poll as worker
+/// `worker`'s (the caller must be that worker's thread). Never panics because of the task.
+pub(crate) fn run(runnable: Runnable, drivers: &crate::driver::Drivers, worker: usize) {
     let meta = runnable.metadata();
     debug_assert!(meta.is_on_its_thread());
     // Read before the run: `runnable` is consumed by it. The task stays
     // linked (its cell alive) until `unlink` below.
     let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
+    drivers.metrics.poll_start(worker, id);
+    let _span = crate::metrics::poll_span(id);
     if meta.is_aborted() {
         run_cancelled(runnable);
     } else {
         runnable.run();
     }
-    if COMPLETED.with(|c| c.replace(false)) {
-        tasks.unlink(id, slot);
+    let completed = COMPLETED.with(|c| c.replace(false));
+    drivers.metrics.poll_end(worker, id, completed);
+    if completed {
+        drivers.tasks.unlink(id, slot);
     }
 }
 
