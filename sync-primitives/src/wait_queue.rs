@@ -293,6 +293,20 @@ impl WaitQueue {
     }
 }
 
+impl Guard<'_> {
+    /// Releases `outer` (the guard of the caller's own lock, taken before
+    /// this one), then this guard. Dropping them in declaration order would
+    /// release this one first and drop the wakers it discarded (replaced by
+    /// [`List::update_waker`], freed by [`List::remove`]) while `outer` is
+    /// still held: a waker's destructor may run a task's destructor, which
+    /// may take `outer`'s lock (dropping a channel's sender, say).
+    #[inline]
+    pub(crate) fn unlock_after<G>(self, outer: G) {
+        drop(outer);
+        drop(self);
+    }
+}
+
 impl Deref for Guard<'_> {
     type Target = List;
 

@@ -324,3 +324,29 @@ fn the_halves_and_futures_are_send_where_t_is() {
     assert_eq!(rx.try_recv().unwrap().get(), 4);
     assert_eq!(reader.join().unwrap(), 4);
 }
+
+/// A waker replaced by a re-poll is dropped with no lock held: its
+/// destructor may use the channel.
+#[test]
+fn a_waker_replaced_by_a_repoll_may_use_the_channel() {
+    common::with_watchdog(10, || {
+        let (tx, mut rx) = broadcast::channel::<u32>(4);
+        let tx = Arc::new(tx);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let hooked = {
+            let (tx, drops) = (tx.clone(), drops.clone());
+            common::drop_hook_waker(move || {
+                assert_eq!(tx.receiver_count(), 1);
+                drops.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let (_other, other) = CountingWaker::new();
+        let mut recv = rx.recv();
+        assert_eq!(poll_with(&mut recv, &hooked), Poll::Pending);
+        drop(hooked);
+        assert_eq!(poll_with(&mut recv, &other), Poll::Pending);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        tx.send(3).unwrap();
+        assert_eq!(poll_with(&mut recv, &other), Poll::Ready(Ok(3)));
+    });
+}

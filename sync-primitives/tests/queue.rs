@@ -522,3 +522,50 @@ fn gets_and_puts_raced_against_cancellation_lose_no_item() {
     });
     assert_eq!(put, got);
 }
+
+/// A waker replaced by a re-poll, or freed by a cancelled put, get or
+/// join, is dropped with no lock held: its destructor may use the queue.
+#[test]
+fn a_waker_dropped_by_a_put_get_or_join_may_use_the_queue() {
+    common::with_watchdog(10, || {
+        let queue = Arc::new(Queue::new(1));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let hook = || {
+            let (queue, drops) = (queue.clone(), drops.clone());
+            common::drop_hook_waker(move || {
+                let _ = queue.qsize();
+                drops.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let (_other, other) = CountingWaker::new();
+        queue.put_nowait(1).unwrap();
+        // A put in line (the queue is full), then a get on an empty queue,
+        // then a join with a task unfinished: each re-polled with a new
+        // waker, then re-polled with a hooked one and dropped in line.
+        {
+            let mut put = pin!(queue.put(2));
+            assert!(poll_with(&mut put, &hook()).is_pending());
+            assert!(poll_with(&mut put, &other).is_pending());
+            assert_eq!(drops.load(Ordering::SeqCst), 1, "replaced");
+            assert!(poll_with(&mut put, &hook()).is_pending());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "freed by the cancel");
+        assert_eq!(queue.get_nowait(), Ok(1));
+        {
+            let mut get = pin!(queue.get());
+            assert!(poll_with(&mut get, &hook()).is_pending());
+            assert!(poll_with(&mut get, &other).is_pending());
+            assert_eq!(drops.load(Ordering::SeqCst), 3, "replaced");
+            assert!(poll_with(&mut get, &hook()).is_pending());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 4, "freed by the cancel");
+        {
+            let mut join = pin!(queue.join());
+            assert!(poll_with(&mut join, &hook()).is_pending());
+            assert!(poll_with(&mut join, &other).is_pending());
+            assert_eq!(drops.load(Ordering::SeqCst), 5, "replaced");
+            assert!(poll_with(&mut join, &hook()).is_pending());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 6, "freed by the cancel");
+    });
+}

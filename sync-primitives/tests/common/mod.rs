@@ -146,3 +146,23 @@ impl Drop for Watchdog {
         self.0.take();
     }
 }
+
+/// A waker that does nothing when woken and runs `hook` when its last
+/// clone is dropped, as a task's destructor may (taking the lock of the
+/// primitive the task waited on, say).
+pub struct DropHook<F: Fn() + Send + Sync + 'static>(F);
+
+impl<F: Fn() + Send + Sync + 'static> Wake for DropHook<F> {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl<F: Fn() + Send + Sync + 'static> Drop for DropHook<F> {
+    fn drop(&mut self) {
+        (self.0)();
+    }
+}
+
+/// A [`DropHook`] waker running `hook` on its last drop.
+pub fn drop_hook_waker(hook: impl Fn() + Send + Sync + 'static) -> Waker {
+    Waker::from(Arc::new(DropHook(hook)))
+}
