@@ -227,57 +227,58 @@ fn the_last_reader_takes_the_value_without_a_clone_and_nothing_leaks() {
 #[test]
 fn four_receivers_on_threads_see_every_value_of_two_senders_in_sender_order() {
     const PER_SENDER: u64 = 20_000;
-    let _watchdog = common::Watchdog::new("broadcast across threads", 120);
-    let rt = runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        // Big enough that nobody lags: then every value must arrive.
-        let (tx, rx) = broadcast::channel::<(u64, u64)>(2 * PER_SENDER as usize);
-        let mut receivers = vec![rx];
-        for _ in 0..3 {
-            receivers.push(tx.subscribe());
-        }
-        let readers: Vec<_> = receivers
-            .into_iter()
-            .map(|mut rx| {
-                runtime::spawn(async move {
-                    let mut next = [0u64; 2];
-                    loop {
-                        match rx.recv().await {
-                            Ok((sender, i)) => {
-                                let sender = sender as usize;
-                                assert_eq!(i, next[sender], "per-sender order");
-                                next[sender] += 1;
+    common::with_watchdog(120, || {
+        let rt = runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // Big enough that nobody lags: then every value must arrive.
+            let (tx, rx) = broadcast::channel::<(u64, u64)>(2 * PER_SENDER as usize);
+            let mut receivers = vec![rx];
+            for _ in 0..3 {
+                receivers.push(tx.subscribe());
+            }
+            let readers: Vec<_> = receivers
+                .into_iter()
+                .map(|mut rx| {
+                    runtime::spawn(async move {
+                        let mut next = [0u64; 2];
+                        loop {
+                            match rx.recv().await {
+                                Ok((sender, i)) => {
+                                    let sender = sender as usize;
+                                    assert_eq!(i, next[sender], "per-sender order");
+                                    next[sender] += 1;
+                                }
+                                Err(RecvError::Closed) => return next,
+                                Err(RecvError::Lagged(n)) => panic!("lagged by {n}"),
                             }
-                            Err(RecvError::Closed) => return next,
-                            Err(RecvError::Lagged(n)) => panic!("lagged by {n}"),
                         }
-                    }
+                    })
                 })
-            })
-            .collect();
-        let writers: Vec<_> = (0..2u64)
-            .map(|sender| {
-                let tx = tx.clone();
-                runtime::spawn(async move {
-                    for i in 0..PER_SENDER {
-                        tx.send((sender, i)).unwrap();
-                        if i % 64 == 0 {
-                            runtime::yield_now().await;
+                .collect();
+            let writers: Vec<_> = (0..2u64)
+                .map(|sender| {
+                    let tx = tx.clone();
+                    runtime::spawn(async move {
+                        for i in 0..PER_SENDER {
+                            tx.send((sender, i)).unwrap();
+                            if i % 64 == 0 {
+                                runtime::yield_now().await;
+                            }
                         }
-                    }
+                    })
                 })
-            })
-            .collect();
-        drop(tx);
-        for writer in writers {
-            writer.await.unwrap();
-        }
-        for reader in readers {
-            assert_eq!(reader.await.unwrap(), [PER_SENDER; 2]);
-        }
+                .collect();
+            drop(tx);
+            for writer in writers {
+                writer.await.unwrap();
+            }
+            for reader in readers {
+                assert_eq!(reader.await.unwrap(), [PER_SENDER; 2]);
+            }
+        });
     });
 }
 
