@@ -183,13 +183,25 @@ impl WaitQueue {
     /// queued after it. `list` is the guard the caller already holds
     /// (taken so that its own state change and the choice of whom to wake
     /// are one atomic step).
-    pub(crate) fn wake_all<'a>(&'a self, mut list: Guard<'a>) {
+    pub(crate) fn wake_all<'a>(&'a self, list: Guard<'a>) {
+        self.wake_n(list, usize::MAX);
+    }
+
+    /// Wakes up to `n` of the waiters queued before this call, oldest
+    /// first, and none queued after it; `list` as for
+    /// [`WaitQueue::wake_all`]. The wakers are taken out under the lock and
+    /// woken after it is released, [`WAKE_BATCH`] at a time.
+    pub(crate) fn wake_n<'a>(&'a self, mut list: Guard<'a>, mut n: usize) {
         let limit = list.next_seq;
         // The common cases without the batch: nobody, or one waiter.
+        if n == 0 {
+            return;
+        }
         let Some(first) = list.pop_front_before(limit) else {
             return;
         };
-        if !list.has_front_before(limit) {
+        n -= 1;
+        if n == 0 || !list.has_front_before(limit) {
             drop(list);
             first.wake();
             return;
@@ -197,13 +209,16 @@ impl WaitQueue {
         let mut wakers = Wakers::new();
         wakers.push(first);
         loop {
-            while !wakers.is_full() {
+            while n > 0 && !wakers.is_full() {
                 match list.pop_front_before(limit) {
-                    Some(waker) => wakers.push(waker),
+                    Some(waker) => {
+                        wakers.push(waker);
+                        n -= 1;
+                    }
                     None => break,
                 }
             }
-            let more = wakers.is_full();
+            let more = n > 0 && wakers.is_full() && list.has_front_before(limit);
             drop(list);
             wakers.wake();
             if !more {
@@ -628,6 +643,32 @@ mod tests {
         queue.wake_all(queue.lock());
         assert_eq!(*log.lock(), (0..n).collect::<Vec<_>>());
         assert!(queue.lock().is_empty());
+    }
+
+    #[test]
+    fn wake_n_wakes_that_many_in_order_and_none_queued_after_it() {
+        let queue = WaitQueue::new();
+        let n = 2 * WAKE_BATCH + 5;
+        let (w, log) = wakers(n + 1);
+        {
+            let mut list = queue.lock();
+            for waker in &w[..n] {
+                list.push_back(waker.clone());
+            }
+        }
+        queue.wake_n(queue.lock(), 0);
+        assert!(log.lock().is_empty());
+        queue.wake_n(queue.lock(), 1);
+        assert_eq!(*log.lock(), vec![0]);
+        queue.wake_n(queue.lock(), WAKE_BATCH + 2);
+        assert_eq!(*log.lock(), (0..WAKE_BATCH + 3).collect::<Vec<_>>());
+        assert_eq!(queue.lock().len, n - WAKE_BATCH - 3);
+        // More than are queued: all of them, and not a later one.
+        let list = queue.lock();
+        queue.wake_n(list, 10 * n);
+        queue.lock().push_back(w[n].clone());
+        assert_eq!(*log.lock(), (0..n).collect::<Vec<_>>());
+        assert_eq!(queue.lock().len, 1);
     }
 
     #[test]

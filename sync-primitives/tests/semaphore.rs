@@ -6,14 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, recording_wakers, CountingWaker};
+use common::{pending, poll_with, recording_wakers, CountingWaker};
 use sync_primitives::semaphore::Acquire;
 use sync_primitives::{AcquireError, Semaphore, TryAcquireError};
-
-/// Polls `fut` and expects it to be pending.
-fn pending<F: std::future::Future + Unpin>(fut: &mut F, waker: &std::task::Waker) {
-    assert!(poll_with(fut, waker).is_pending(), "expected pending");
-}
 
 /// Polls an acquire and expects a permit of `n`.
 fn ready(acquire: &mut Acquire<'_>, waker: &std::task::Waker, n: usize) {

@@ -68,6 +68,19 @@ pub fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Outpu
     Pin::new(fut).poll(&mut Context::from_waker(waker))
 }
 
+/// Polls `fut` once with `waker` and expects it to be pending.
+pub fn pending<F: Future + Unpin>(fut: &mut F, waker: &Waker) {
+    assert!(poll_with(fut, waker).is_pending(), "expected pending");
+}
+
+/// Polls `fut` once with `waker` and expects it to be ready.
+pub fn ready<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> F::Output {
+    match poll_with(fut, waker) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("expected ready"),
+    }
+}
+
 /// Wraps a future and counts how many times it is polled.
 pub struct CountPolls<'a, F> {
     pub inner: F,
