@@ -162,6 +162,18 @@ impl<T> State<T> {
 }
 
 impl<T> Shared<T> {
+    /// A new receiver of `shared` that sees the values sent from now on.
+    fn subscribe(shared: &Arc<Shared<T>>) -> Receiver<T> {
+        let mut state = shared.state.lock();
+        state.receivers += 1;
+        let next = state.tail;
+        drop(state);
+        Receiver {
+            shared: shared.clone(),
+            next,
+        }
+    }
+
     /// Wakes every parked receiver, after releasing `state`.
     fn wake_receivers(&self, mut state: MutexGuard<'_, State<T>>) {
         if !std::mem::take(&mut state.parked) {
@@ -252,14 +264,7 @@ impl<T> Sender<T> {
     /// ```
     #[must_use]
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut state = self.shared.state.lock();
-        state.receivers += 1;
-        let next = state.tail;
-        drop(state);
-        Receiver {
-            shared: self.shared.clone(),
-            next,
-        }
+        Shared::subscribe(&self.shared)
     }
 
     /// How many receivers there are.
@@ -368,14 +373,7 @@ impl<T> Receiver<T> {
     /// this receiver has yet to read).
     #[must_use]
     pub fn resubscribe(&self) -> Receiver<T> {
-        let mut state = self.shared.state.lock();
-        state.receivers += 1;
-        let next = state.tail;
-        drop(state);
-        Receiver {
-            shared: self.shared.clone(),
-            next,
-        }
+        Shared::subscribe(&self.shared)
     }
 }
 

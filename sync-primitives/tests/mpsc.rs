@@ -7,7 +7,7 @@
 mod common;
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -410,6 +410,28 @@ fn check_exact(got: &[(u64, u64)]) {
     assert!(next.iter().all(|&n| n == PER_PRODUCER));
 }
 
+/// Four producers, spawned with `spawn`, each send `PER_PRODUCER` values
+/// into a channel of 16; returns what the receiver got, in order.
+async fn four_producers_into_channel_16(
+    spawn: impl Fn(Pin<Box<dyn Future<Output = ()> + Send>>),
+) -> Vec<(u64, u64)> {
+    let (tx, mut rx) = mpsc::channel(16);
+    for id in 0..PRODUCERS {
+        let tx = tx.clone();
+        spawn(Box::pin(async move {
+            for i in 0..PER_PRODUCER {
+                tx.send((id, i)).await.unwrap();
+            }
+        }));
+    }
+    drop(tx);
+    let mut got = Vec::with_capacity((PRODUCERS * PER_PRODUCER) as usize);
+    while let Some(value) = rx.recv().await {
+        got.push(value);
+    }
+    got
+}
+
 #[test]
 fn four_producers_x_50_000_into_channel_16_on_our_multi_thread_runtime() {
     let got = common::with_watchdog(120, || {
@@ -417,23 +439,9 @@ fn four_producers_x_50_000_into_channel_16_on_our_multi_thread_runtime() {
             .worker_threads(4)
             .build()
             .unwrap();
-        rt.block_on(async {
-            let (tx, mut rx) = mpsc::channel(16);
-            for id in 0..PRODUCERS {
-                let tx = tx.clone();
-                let _detached = runtime::spawn(async move {
-                    for i in 0..PER_PRODUCER {
-                        tx.send((id, i)).await.unwrap();
-                    }
-                });
-            }
-            drop(tx);
-            let mut got = Vec::with_capacity((PRODUCERS * PER_PRODUCER) as usize);
-            while let Some(value) = rx.recv().await {
-                got.push(value);
-            }
-            got
-        })
+        rt.block_on(four_producers_into_channel_16(|producer| {
+            let _detached = runtime::spawn(producer);
+        }))
     });
     check_exact(&got);
 }
@@ -445,23 +453,9 @@ fn four_producers_x_50_000_into_channel_16_on_tokio() {
             .worker_threads(4)
             .build()
             .unwrap();
-        rt.block_on(async {
-            let (tx, mut rx) = mpsc::channel(16);
-            for id in 0..PRODUCERS {
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    for i in 0..PER_PRODUCER {
-                        tx.send((id, i)).await.unwrap();
-                    }
-                });
-            }
-            drop(tx);
-            let mut got = Vec::with_capacity((PRODUCERS * PER_PRODUCER) as usize);
-            while let Some(value) = rx.recv().await {
-                got.push(value);
-            }
-            got
-        })
+        rt.block_on(four_producers_into_channel_16(|producer| {
+            tokio::spawn(producer);
+        }))
     });
     check_exact(&got);
 }
