@@ -516,6 +516,25 @@ impl List {
         }
     }
 
+    /// The sequence number the next push will get: a waiter pushed at the
+    /// back now gets this one.
+    #[inline]
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The sequence number of the oldest queued waiter, or of the next push
+    /// if nobody is queued: every waiter pushed before it has left the
+    /// queue. It only grows as long as nobody is pushed at the front.
+    #[inline]
+    pub(crate) fn front_seq(&self) -> u64 {
+        if self.head == NIL {
+            self.next_seq
+        } else {
+            self.slot(self.head).seq
+        }
+    }
+
     /// Whether no waiter is queued.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
