@@ -30,7 +30,15 @@
 //! Wakers are never dropped or woken while the lock is held: a waker's drop
 //! may run arbitrary code (a task's destructor, which may unlock the very
 //! primitive that owns this queue). Wakers that the list replaces or frees
-//! are parked in the list and dropped by the [`Guard`] after it unlocks.
+//! are parked in the list and dropped by the [`Guard`] after it unlocks. A
+//! primitive that holds a lock of its own around the queue's (a channel's
+//! state, a barrier's) releases its own first, with
+//! [`Guard::unlock_after`], so those wakers are dropped with no lock held.
+//!
+//! A semaphore's queue only ever pushes at the back and serves through
+//! [`WaitQueue::assign`], oldest first, so [`List::front_seq`] tells which
+//! waiters have been served: the semaphore publishes it in an atomic, and a
+//! served waiter learns it was served without taking this lock.
 
 use std::fmt;
 use std::mem::{self, ManuallyDrop};
@@ -858,6 +866,33 @@ mod tests {
         let (list, left) = queue.assign(queue.lock(), 7, &mut wakers);
         assert_eq!(left, 7);
         assert!(list.is_empty());
+    }
+
+    #[test]
+    fn front_seq_passes_exactly_the_waiters_served_or_gone() {
+        let queue = WaitQueue::new();
+        let (w, _log) = wakers(3);
+        assert_eq!(queue.lock().front_seq(), 0, "empty: the next push");
+        let (seqs, keys): (Vec<u64>, Vec<Key>) = {
+            let mut list = queue.lock();
+            w.iter()
+                .map(|w| (list.next_seq(), list.push_back_wanting(w.clone(), 2)))
+                .unzip()
+        };
+        assert_eq!(seqs, [0, 1, 2]);
+        let mut wakers = Wakers::new();
+        // 3 units: the first is served, the second given 1 of 2.
+        let (list, _) = queue.assign(queue.lock(), 3, &mut wakers);
+        assert_eq!(list.front_seq(), 1);
+        drop(list);
+        wakers.wake();
+        // The second leaves: the third is at the front.
+        assert_eq!(queue.lock().remove_wanting(keys[1]), Some(1));
+        assert_eq!(queue.lock().front_seq(), 2);
+        let (list, _) = queue.assign(queue.lock(), 2, &mut wakers);
+        assert_eq!(list.front_seq(), 3, "empty again: the next push");
+        drop(list);
+        wakers.wake();
     }
 
     #[test]
