@@ -333,3 +333,29 @@ fn auto_traits() {
     send_sync::<AcquireError>();
     send_sync::<TryAcquireError>();
 }
+
+/// A served waiter learns it was served (from the semaphore's watermark,
+/// without the queue's lock) whatever waker it is re-polled with, and
+/// whether it was served by one release or piecewise by several; a
+/// waiter behind it that is still owed permits stays pending.
+#[test]
+fn served_waiters_complete_on_their_next_poll_and_later_ones_wait() {
+    let semaphore = Semaphore::new(0);
+    let (first_count, first) = CountingWaker::new();
+    let (second_count, second) = CountingWaker::new();
+    let (_fresh_count, fresh) = CountingWaker::new();
+    let mut a = semaphore.acquire_many(2);
+    let mut b = semaphore.acquire_many(2);
+    pending(&mut a, &first);
+    pending(&mut b, &second);
+    semaphore.add_permits(1);
+    pending(&mut a, &first);
+    semaphore.add_permits(2);
+    assert_eq!((first_count.wakes(), second_count.wakes()), (1, 0));
+    ready(&mut a, &fresh, 2);
+    pending(&mut b, &second);
+    semaphore.add_permits(1);
+    assert_eq!(second_count.wakes(), 1);
+    ready(&mut b, &fresh, 2);
+    assert_eq!(semaphore.available_permits(), 0);
+}
