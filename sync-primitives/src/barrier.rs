@@ -314,8 +314,11 @@ impl Future for Wait<'_> {
                 }
                 // Still waiting: keep only the newest waker. The key is
                 // still queued: the trip fills the slot before it wakes.
-                let queued = barrier.queue.lock().update_waker(key, cx.waker());
+                let mut list = barrier.queue.lock();
+                let queued = list.update_waker(key, cx.waker());
                 debug_assert!(queued, "woken before the slot was filled");
+                // The replaced waker is dropped with no lock held.
+                list.unlock_after(state);
                 Poll::Pending
             }
             WaitState::Idle => {
@@ -371,8 +374,11 @@ impl Drop for Wait<'_> {
             state.arrived.remove(place);
         }
         // Unlink the key, or nothing if we were already woken (a trip or
-        // break that filled our slot).
-        self.barrier.queue.remove(key);
+        // break that filled our slot). The freed waker is dropped with no
+        // lock held.
+        let mut list = self.barrier.queue.lock();
+        list.remove(key);
+        list.unlock_after(state);
     }
 }
 

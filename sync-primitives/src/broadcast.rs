@@ -41,7 +41,9 @@
 //! holds its value in an `Arc`, with the number of receivers that have yet
 //! to read it. A receiver takes an `Arc` clone under the lock and clones
 //! the value after releasing it (a `Clone` impl is user code, never run
-//! under the lock); the last receiver to read a slot takes the value out
+//! under the channel's lock; clones of one value are serialised by a lock
+//! of that value's own, so a `Clone` impl must not itself receive that same
+//! value through another receiver); the last receiver to read a slot takes the value out
 //! and gets it without cloning when nobody else still holds it. Overwritten
 //! and fully read values are dropped after the lock is released. Parked
 //! receivers wait in the crate's wait queue; a send wakes them all.
@@ -160,6 +162,18 @@ impl<T> State<T> {
 }
 
 impl<T> Shared<T> {
+    /// A new receiver of `shared` that sees the values sent from now on.
+    fn subscribe(shared: &Arc<Shared<T>>) -> Receiver<T> {
+        let mut state = shared.state.lock();
+        state.receivers += 1;
+        let next = state.tail;
+        drop(state);
+        Receiver {
+            shared: shared.clone(),
+            next,
+        }
+    }
+
     /// Wakes every parked receiver, after releasing `state`.
     fn wake_receivers(&self, mut state: MutexGuard<'_, State<T>>) {
         if !std::mem::take(&mut state.parked) {
@@ -250,14 +264,7 @@ impl<T> Sender<T> {
     /// ```
     #[must_use]
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut state = self.shared.state.lock();
-        state.receivers += 1;
-        let next = state.tail;
-        drop(state);
-        Receiver {
-            shared: self.shared.clone(),
-            next,
-        }
+        Shared::subscribe(&self.shared)
     }
 
     /// How many receivers there are.
@@ -293,9 +300,14 @@ impl<T> Drop for Sender<T> {
 /// Its own lock serialises the receivers' clones: `T` need only be `Send`
 /// (as in tokio) even though receivers on several threads clone the same
 /// value, and `Clone` for a `!Sync` type may assume it is not called
-/// concurrently. It is never held together with the channel's lock, and
-/// `clone` cannot reach it again, so a `Clone` impl that uses the channel
-/// cannot deadlock.
+/// concurrently. This is the one place the crate runs user code (`T`'s
+/// `Clone`) under a lock of its own, and it is deliberate: that lock
+/// guards nothing but this one value, it is never held together with the
+/// channel's lock (taken only after `state` is released), and nothing is
+/// woken or dropped under it. A `Clone` impl may use the channel (send,
+/// subscribe, receive other values); the one thing it cannot do is receive
+/// *this same value* again through another receiver, which would wait for
+/// the lock it runs under (a re-entrant clone of itself).
 struct Value<T>(Mutex<T>);
 
 /// What a receiver took from the ring under the lock: the value is made
@@ -361,14 +373,7 @@ impl<T> Receiver<T> {
     /// this receiver has yet to read).
     #[must_use]
     pub fn resubscribe(&self) -> Receiver<T> {
-        let mut state = self.shared.state.lock();
-        state.receivers += 1;
-        let next = state.tail;
-        drop(state);
-        Receiver {
-            shared: self.shared.clone(),
-            next,
-        }
+        Shared::subscribe(&self.shared)
     }
 }
 
@@ -470,13 +475,17 @@ impl<T: Clone> Future for Recv<'_, T> {
                     Some(key) if list.update_waker(key, cx.waker()) => key,
                     _ => list.push_back(cx.waker().clone()),
                 });
+                // The replaced waker is dropped with neither lock held.
+                list.unlock_after(state);
                 return Poll::Pending;
             }
         };
+        drop(state);
+        // After releasing `state`: the freed waker is dropped with no lock
+        // held. A send meanwhile may wake us once more, needlessly.
         if let Some(key) = this.key.take() {
             shared.queue.remove(key);
         }
-        drop(state);
         Poll::Ready(result.map(Taken::into_value))
     }
 }

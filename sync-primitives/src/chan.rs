@@ -268,9 +268,13 @@ impl<T, B: Buffer<T>> Chan<T, B> {
         let mut state = self.state.lock();
         match *key {
             Some(queued) => {
-                if self.senders.lock().update_waker(queued, cx.waker()) {
+                let mut senders = self.senders.lock();
+                if senders.update_waker(queued, cx.waker()) {
+                    // The replaced waker is dropped with no lock held.
+                    senders.unlock_after(state);
                     return Poll::Pending;
                 }
+                drop(senders);
                 // Woken: a slot was reserved for us (by a receive, an
                 // abandoned turn, or `close`, which makes us fail).
                 *key = None;
@@ -302,6 +306,8 @@ impl<T, B: Buffer<T>> Chan<T, B> {
         let mut senders = self.senders.lock();
         if senders.remove(key) {
             state.parked_senders -= 1;
+            // The freed waker is dropped with no lock held.
+            senders.unlock_after(state);
             return;
         }
         state.reserved -= 1;
@@ -426,9 +432,13 @@ impl<T, B: Buffer<T>> Chan<T, B> {
         let mut state = self.state.lock();
         let woken = match *key {
             Some(queued) => {
-                if self.receivers.lock().update_waker(queued, cx.waker()) {
+                let mut receivers = self.receivers.lock();
+                if receivers.update_waker(queued, cx.waker()) {
+                    // The replaced waker is dropped with no lock held.
+                    receivers.unlock_after(state);
                     return Poll::Pending;
                 }
+                drop(receivers);
                 *key = None;
                 true
             }
@@ -462,6 +472,8 @@ impl<T, B: Buffer<T>> Chan<T, B> {
         let mut receivers = self.receivers.lock();
         if receivers.remove(key) {
             state.parked_receivers -= 1;
+            // The freed waker is dropped with no lock held.
+            receivers.unlock_after(state);
             return;
         }
         if state.buf.is_empty() || state.parked_receivers == 0 {
@@ -575,9 +587,13 @@ impl<T, B: Buffer<T>> Watched for Chan<T, B> {
     fn poll_watch(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
         let mut state = self.state.lock();
         if let Some(queued) = *key {
-            if self.watchers.lock().update_waker(queued, cx.waker()) {
+            let mut watchers = self.watchers.lock();
+            if watchers.update_waker(queued, cx.waker()) {
+                // The replaced waker is dropped with no lock held.
+                watchers.unlock_after(state);
                 return Poll::Pending;
             }
+            drop(watchers);
             // Woken: the condition held when we were woken (asyncio's join
             // completes even if an item was put since).
             *key = None;
@@ -597,9 +613,12 @@ impl<T, B: Buffer<T>> Watched for Chan<T, B> {
 
     fn cancel_watch(&self, key: Key) {
         let mut state = self.state.lock();
-        if self.watchers.lock().remove(key) {
+        let mut watchers = self.watchers.lock();
+        if watchers.remove(key) {
             state.parked_watchers -= 1;
         }
+        // The freed waker is dropped with no lock held.
+        watchers.unlock_after(state);
     }
 }
 

@@ -4,14 +4,11 @@ use std::fmt;
 use std::future::Future;
 use std::mem;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use crate::loom::loom_const_fn;
 use crate::mutex::{Lock, Mutex, MutexGuard};
 use crate::wait_queue::{Key, WaitQueue};
-
-/// How many wakers `notify(n)` keeps on the stack before it allocates.
-const NOTIFY_BATCH: usize = 32;
 
 /// A condition variable for async code, like `asyncio.Condition`: tasks
 /// holding a [`Mutex`] wait for a notification, releasing the mutex while
@@ -163,33 +160,10 @@ impl Condition {
         }
     }
 
-    /// Wakes up to `n` of the tasks waiting now, oldest first.
+    /// Wakes up to `n` of the tasks waiting now, oldest first (not those
+    /// that start waiting while it runs).
     pub fn notify(&self, n: usize) {
-        match n {
-            0 => {}
-            1 => self.notify_one(),
-            _ => {
-                // Every waker is taken in one hold of the lock (so exactly
-                // the tasks waiting now), then woken after it: the first
-                // `NOTIFY_BATCH` on the stack, the rest (rare) in a `Vec`.
-                let mut batch: [Option<Waker>; NOTIFY_BATCH] = [const { None }; NOTIFY_BATCH];
-                let mut spill = Vec::new();
-                let mut list = self.queue.lock();
-                for slot in &mut batch[..n.min(NOTIFY_BATCH)] {
-                    *slot = list.pop_front();
-                }
-                for _ in NOTIFY_BATCH..n {
-                    match list.pop_front() {
-                        Some(waker) => spill.push(waker),
-                        None => break,
-                    }
-                }
-                drop(list);
-                for waker in batch.into_iter().flatten().chain(spill) {
-                    waker.wake();
-                }
-            }
-        }
+        self.queue.wake_n(self.queue.lock(), n);
     }
 
     /// Wakes every task waiting now, oldest first (not those that start

@@ -1,6 +1,12 @@
-//! `Waiter`, `Event` and `Mutex` for async Rust, built on
+//! Synchronisation primitives for async Rust, built on
 //! [`std::task::Waker`]: a waiting task is parked, polled once to register
 //! and once more when it is woken, never in a loop.
+//!
+//! - to wait for something to happen: [`Waiter`], [`Event`],
+//!   [`Condition`], [`Barrier`], [`OnceCell`];
+//! - to share state: [`Mutex`], [`RwLock`], [`Semaphore`];
+//! - to pass values between tasks: [`oneshot`], [`mpsc`], [`broadcast`],
+//!   [`watch`], and asyncio's [`Queue`], [`LifoQueue`], [`PriorityQueue`].
 //!
 //! They grew out of the chapter "Attendez-moi !", whose `Waiter` yields on
 //! every turn of a loop until a flag flips. They work under any executor
@@ -45,6 +51,11 @@
 //! | [`OnceCell`] | `tokio::sync::OnceCell`, `async_lock::OnceCell` | every waiter once the value is set; the oldest one if the initialiser gives up |
 //! | [`Semaphore`] | `asyncio.Semaphore`, `tokio::sync::Semaphore` | the oldest waiters its released permits cover in full |
 //! | [`RwLock`] | `tokio::sync::RwLock` (fair) | the readers at the head of the line together, or one writer |
+//! | [`oneshot`] | `tokio::sync::oneshot` | the receiver, at the send (or the sender's drop) |
+//! | [`mpsc`] | `tokio::sync::mpsc` (bounded, unbounded) | the oldest receiver at each send; the oldest sender at each freed slot |
+//! | [`broadcast`] | `tokio::sync::broadcast` | every receiver at each send |
+//! | [`watch`] | `tokio::sync::watch` | every receiver at each new version |
+//! | [`Queue`], [`LifoQueue`], [`PriorityQueue`] | `asyncio.Queue`, `LifoQueue`, `PriorityQueue` | the oldest getter at each put; the oldest putter at each freed slot |
 //!
 //! All of them share one FIFO wait queue: wake-ups go out in the order the
 //! waits started.
@@ -57,7 +68,12 @@
 //! [`mutex::LockOwned`] (an `_owned` method's future adds `Owned`), and
 //! [`semaphore::Acquire`] (for `acquire` and `acquire_many`),
 //! [`semaphore::AcquireOwned`], [`rwlock::Read`], [`rwlock::Write`],
-//! [`rwlock::ReadOwned`], [`rwlock::WriteOwned`]. Two
+//! [`rwlock::ReadOwned`], [`rwlock::WriteOwned`], [`condition::Wait`],
+//! [`condition::WaitFor`], [`barrier::Wait`], [`mpsc::Send`],
+//! [`mpsc::Recv`], [`mpsc::RecvMany`], [`mpsc::Closed`],
+//! [`oneshot::Closed`] (a [`oneshot::Receiver`] is itself the future of the
+//! value), [`broadcast::Recv`], [`watch::Changed`], [`watch::Closed`],
+//! [`queue::Put`], [`queue::Get`], [`queue::Join`]. Two
 //! primitives may thus both have a `Wait`: they are told apart by their
 //! module (`event::Wait`, `waiter::Wait`), and only the primitives and
 //! their guards and errors are re-exported at the crate root, never a

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::loom::{loom_const_fn, AtomicUsize, Ordering};
+use crate::loom::{loom_const_fn, AtomicU64, AtomicUsize, Ordering};
 use crate::wait_queue::{Guard, Key, WaitQueue, Wakers};
 
 /// The state word's bits: `permits << SHIFT | WAITING | CLOSED`.
@@ -46,6 +46,14 @@ const MAX_PERMITS: usize = usize::MAX >> 3;
 /// no lifetimes, shared by [`Semaphore`] and [`RwLock`](crate::RwLock).
 pub(crate) struct RawSemaphore {
     state: AtomicUsize,
+    /// Every waiter whose push number (its `seq`) is below this has been
+    /// served in full, or has left the queue itself: the queue's
+    /// [`front_seq`](crate::wait_queue::List::front_seq), stored after each
+    /// `assign` (only `assign` serves waiters, oldest first, and nobody is
+    /// pushed at the front, so it only grows). A queued waiter that reads
+    /// a value above its own `seq` knows it was served without taking the
+    /// queue's lock.
+    served_below: AtomicU64,
     queue: WaitQueue,
 }
 
@@ -54,10 +62,11 @@ pub(crate) struct RawSemaphore {
 pub(crate) enum AcquireState {
     /// Not polled yet: not queued, holds nothing; dropping needs nothing.
     Idle,
-    /// Queued under this key, possibly holding part of its permits; served
-    /// in full if the key has gone stale. Dropping must unlink it and give
+    /// Queued under `key` with push number `seq`, possibly holding part
+    /// of its permits; served in full if the key has gone stale (or
+    /// `served_below` has passed `seq`). Dropping must unlink it and give
     /// back what it was given (all of it if served).
-    Queued(Key),
+    Queued { key: Key, seq: u64 },
     /// Completed: the permits belong to the output. Dropping needs nothing;
     /// polling again panics.
     Done,
@@ -70,6 +79,7 @@ impl RawSemaphore {
             assert!(permits <= MAX_PERMITS, "a semaphore holds at most usize::MAX >> 3 permits");
             RawSemaphore {
                 state: AtomicUsize::new(permits << SHIFT),
+                served_below: AtomicU64::new(0),
                 queue: WaitQueue::new(),
             }
         }
@@ -149,7 +159,15 @@ impl RawSemaphore {
     ) -> Poll<Result<(), AcquireError>> {
         match *state {
             AcquireState::Done => panic!("a semaphore's `Acquire` polled after it completed"),
-            AcquireState::Queued(key) => {
+            AcquireState::Queued { key, seq } => {
+                // Acquire: pairs with the Release store in `release_locked`
+                // after the `assign` that served us, so what the releasers
+                // did before handing us their permits happens-before our
+                // use of them; no need for the queue's lock.
+                if self.served_below.load(Ordering::Acquire) > seq {
+                    *state = AcquireState::Done;
+                    return Poll::Ready(Ok(()));
+                }
                 let mut list = self.queue.lock();
                 if list.is_closed() {
                     *state = AcquireState::Done;
@@ -203,8 +221,9 @@ impl RawSemaphore {
                             return Poll::Ready(Ok(()));
                         }
                         Ok(_) => {
+                            let seq = list.next_seq();
                             let key = list.push_back_wanting(cx.waker().clone(), n - take);
-                            *state = AcquireState::Queued(key);
+                            *state = AcquireState::Queued { key, seq };
                             return Poll::Pending;
                         }
                         Err(actual) => current = actual,
@@ -217,7 +236,7 @@ impl RawSemaphore {
     /// Called when a future acquiring `n` permits is dropped before it
     /// completed: leaves the queue and passes on what it had been given.
     pub(crate) fn abandon(&self, n: usize, state: AcquireState) {
-        let AcquireState::Queued(key) = state else {
+        let AcquireState::Queued { key, .. } = state else {
             return;
         };
         let mut list = self.queue.lock();
@@ -261,6 +280,10 @@ impl RawSemaphore {
     fn release_locked(&self, list: Guard<'_>, n: usize) {
         let mut wakers = Wakers::new();
         let (list, left) = self.queue.assign(list, n, &mut wakers);
+        // Release: pairs with the Acquire load of a served waiter's poll.
+        // Stored under the lock, so the stores are in lock order and the
+        // value only grows.
+        self.served_below.store(list.front_seq(), Ordering::Release);
         let waiting = if list.is_empty() { 0 } else { WAITING };
         let mut current = self.state.load(Ordering::Relaxed);
         loop {

@@ -30,7 +30,15 @@
 //! Wakers are never dropped or woken while the lock is held: a waker's drop
 //! may run arbitrary code (a task's destructor, which may unlock the very
 //! primitive that owns this queue). Wakers that the list replaces or frees
-//! are parked in the list and dropped by the [`Guard`] after it unlocks.
+//! are parked in the list and dropped by the [`Guard`] after it unlocks. A
+//! primitive that holds a lock of its own around the queue's (a channel's
+//! state, a barrier's) releases its own first, with
+//! [`Guard::unlock_after`], so those wakers are dropped with no lock held.
+//!
+//! A semaphore's queue only ever pushes at the back and serves through
+//! [`WaitQueue::assign`], oldest first, so [`List::front_seq`] tells which
+//! waiters have been served: the semaphore publishes it in an atomic, and a
+//! served waiter learns it was served without taking this lock.
 
 use std::fmt;
 use std::mem::{self, ManuallyDrop};
@@ -183,13 +191,25 @@ impl WaitQueue {
     /// queued after it. `list` is the guard the caller already holds
     /// (taken so that its own state change and the choice of whom to wake
     /// are one atomic step).
-    pub(crate) fn wake_all<'a>(&'a self, mut list: Guard<'a>) {
+    pub(crate) fn wake_all<'a>(&'a self, list: Guard<'a>) {
+        self.wake_n(list, usize::MAX);
+    }
+
+    /// Wakes up to `n` of the waiters queued before this call, oldest
+    /// first, and none queued after it; `list` as for
+    /// [`WaitQueue::wake_all`]. The wakers are taken out under the lock and
+    /// woken after it is released, [`WAKE_BATCH`] at a time.
+    pub(crate) fn wake_n<'a>(&'a self, mut list: Guard<'a>, mut n: usize) {
         let limit = list.next_seq;
         // The common cases without the batch: nobody, or one waiter.
+        if n == 0 {
+            return;
+        }
         let Some(first) = list.pop_front_before(limit) else {
             return;
         };
-        if !list.has_front_before(limit) {
+        n -= 1;
+        if n == 0 || !list.has_front_before(limit) {
             drop(list);
             first.wake();
             return;
@@ -197,13 +217,16 @@ impl WaitQueue {
         let mut wakers = Wakers::new();
         wakers.push(first);
         loop {
-            while !wakers.is_full() {
+            while n > 0 && !wakers.is_full() {
                 match list.pop_front_before(limit) {
-                    Some(waker) => wakers.push(waker),
+                    Some(waker) => {
+                        wakers.push(waker);
+                        n -= 1;
+                    }
                     None => break,
                 }
             }
-            let more = wakers.is_full();
+            let more = n > 0 && wakers.is_full() && list.has_front_before(limit);
             drop(list);
             wakers.wake();
             if !more {
@@ -290,6 +313,20 @@ impl WaitQueue {
         for waker in wakers {
             waker.wake();
         }
+    }
+}
+
+impl Guard<'_> {
+    /// Releases `outer` (the guard of the caller's own lock, taken before
+    /// this one), then this guard. Dropping them in declaration order would
+    /// release this one first and drop the wakers it discarded (replaced by
+    /// [`List::update_waker`], freed by [`List::remove`]) while `outer` is
+    /// still held: a waker's destructor may run a task's destructor, which
+    /// may take `outer`'s lock (dropping a channel's sender, say).
+    #[inline]
+    pub(crate) fn unlock_after<G>(self, outer: G) {
+        drop(outer);
+        drop(self);
     }
 }
 
@@ -487,6 +524,25 @@ impl List {
         }
     }
 
+    /// The sequence number the next push will get: a waiter pushed at the
+    /// back now gets this one.
+    #[inline]
+    pub(crate) fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The sequence number of the oldest queued waiter, or of the next push
+    /// if nobody is queued: every waiter pushed before it has left the
+    /// queue. It only grows as long as nobody is pushed at the front.
+    #[inline]
+    pub(crate) fn front_seq(&self) -> u64 {
+        if self.head == NIL {
+            self.next_seq
+        } else {
+            self.slot(self.head).seq
+        }
+    }
+
     /// Whether no waiter is queued.
     #[inline]
     pub(crate) fn is_empty(&self) -> bool {
@@ -614,6 +670,32 @@ mod tests {
         queue.wake_all(queue.lock());
         assert_eq!(*log.lock(), (0..n).collect::<Vec<_>>());
         assert!(queue.lock().is_empty());
+    }
+
+    #[test]
+    fn wake_n_wakes_that_many_in_order_and_none_queued_after_it() {
+        let queue = WaitQueue::new();
+        let n = 2 * WAKE_BATCH + 5;
+        let (w, log) = wakers(n + 1);
+        {
+            let mut list = queue.lock();
+            for waker in &w[..n] {
+                list.push_back(waker.clone());
+            }
+        }
+        queue.wake_n(queue.lock(), 0);
+        assert!(log.lock().is_empty());
+        queue.wake_n(queue.lock(), 1);
+        assert_eq!(*log.lock(), vec![0]);
+        queue.wake_n(queue.lock(), WAKE_BATCH + 2);
+        assert_eq!(*log.lock(), (0..WAKE_BATCH + 3).collect::<Vec<_>>());
+        assert_eq!(queue.lock().len, n - WAKE_BATCH - 3);
+        // More than are queued: all of them, and not a later one.
+        let list = queue.lock();
+        queue.wake_n(list, 10 * n);
+        queue.lock().push_back(w[n].clone());
+        assert_eq!(*log.lock(), (0..n).collect::<Vec<_>>());
+        assert_eq!(queue.lock().len, 1);
     }
 
     #[test]
@@ -784,6 +866,33 @@ mod tests {
         let (list, left) = queue.assign(queue.lock(), 7, &mut wakers);
         assert_eq!(left, 7);
         assert!(list.is_empty());
+    }
+
+    #[test]
+    fn front_seq_passes_exactly_the_waiters_served_or_gone() {
+        let queue = WaitQueue::new();
+        let (w, _log) = wakers(3);
+        assert_eq!(queue.lock().front_seq(), 0, "empty: the next push");
+        let (seqs, keys): (Vec<u64>, Vec<Key>) = {
+            let mut list = queue.lock();
+            w.iter()
+                .map(|w| (list.next_seq(), list.push_back_wanting(w.clone(), 2)))
+                .unzip()
+        };
+        assert_eq!(seqs, [0, 1, 2]);
+        let mut wakers = Wakers::new();
+        // 3 units: the first is served, the second given 1 of 2.
+        let (list, _) = queue.assign(queue.lock(), 3, &mut wakers);
+        assert_eq!(list.front_seq(), 1);
+        drop(list);
+        wakers.wake();
+        // The second leaves: the third is at the front.
+        assert_eq!(queue.lock().remove_wanting(keys[1]), Some(1));
+        assert_eq!(queue.lock().front_seq(), 2);
+        let (list, _) = queue.assign(queue.lock(), 2, &mut wakers);
+        assert_eq!(list.front_seq(), 3, "empty again: the next push");
+        drop(list);
+        wakers.wake();
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::task::Poll;
 use common::{poll_with, recording_wakers, with_watchdog, CountPolls, CountingWaker};
 use sync_primitives::{Barrier, BarrierWaitResult, BrokenBarrier};
 
-/// Seconds before a hang fails a test (miri runs some 100 times slower).
-const WATCHDOG_SECS: u64 = if cfg!(miri) { 900 } else { 20 };
+/// Seconds before a hang fails a test (`with_watchdog` allows more under
+/// miri).
+const WATCHDOG_SECS: u64 = 20;
 
 fn ok(poll: Poll<Result<BarrierWaitResult, BrokenBarrier>>) -> (usize, bool) {
     match poll {
@@ -283,4 +284,30 @@ fn futures_are_send_errors_display_and_debug() {
     );
     let error: Box<dyn std::error::Error> = Box::new(BrokenBarrier);
     assert_eq!(error.to_string(), "the barrier is broken");
+}
+
+/// A waker replaced by a re-poll, or freed by a withdrawal, is dropped
+/// with no lock held: its destructor may use the barrier.
+#[test]
+fn a_waker_dropped_by_a_wait_may_use_the_barrier() {
+    with_watchdog(WATCHDOG_SECS, || {
+        let barrier = Arc::new(Barrier::new(2));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let hook = || {
+            let (barrier, drops) = (barrier.clone(), drops.clone());
+            common::drop_hook_waker(move || {
+                let _ = barrier.n_waiting();
+                drops.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let (_other, other) = CountingWaker::new();
+        let mut wait = barrier.wait();
+        assert!(poll_with(&mut wait, &hook()).is_pending());
+        assert!(poll_with(&mut wait, &other).is_pending());
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "replaced");
+        assert!(poll_with(&mut wait, &hook()).is_pending());
+        drop(wait);
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "freed by the withdrawal");
+        assert_eq!(barrier.n_waiting(), 0);
+    });
 }

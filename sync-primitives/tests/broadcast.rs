@@ -227,57 +227,58 @@ fn the_last_reader_takes_the_value_without_a_clone_and_nothing_leaks() {
 #[test]
 fn four_receivers_on_threads_see_every_value_of_two_senders_in_sender_order() {
     const PER_SENDER: u64 = 20_000;
-    let _watchdog = common::Watchdog::new("broadcast across threads", 120);
-    let rt = runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        // Big enough that nobody lags: then every value must arrive.
-        let (tx, rx) = broadcast::channel::<(u64, u64)>(2 * PER_SENDER as usize);
-        let mut receivers = vec![rx];
-        for _ in 0..3 {
-            receivers.push(tx.subscribe());
-        }
-        let readers: Vec<_> = receivers
-            .into_iter()
-            .map(|mut rx| {
-                runtime::spawn(async move {
-                    let mut next = [0u64; 2];
-                    loop {
-                        match rx.recv().await {
-                            Ok((sender, i)) => {
-                                let sender = sender as usize;
-                                assert_eq!(i, next[sender], "per-sender order");
-                                next[sender] += 1;
+    common::with_watchdog(120, || {
+        let rt = runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            // Big enough that nobody lags: then every value must arrive.
+            let (tx, rx) = broadcast::channel::<(u64, u64)>(2 * PER_SENDER as usize);
+            let mut receivers = vec![rx];
+            for _ in 0..3 {
+                receivers.push(tx.subscribe());
+            }
+            let readers: Vec<_> = receivers
+                .into_iter()
+                .map(|mut rx| {
+                    runtime::spawn(async move {
+                        let mut next = [0u64; 2];
+                        loop {
+                            match rx.recv().await {
+                                Ok((sender, i)) => {
+                                    let sender = sender as usize;
+                                    assert_eq!(i, next[sender], "per-sender order");
+                                    next[sender] += 1;
+                                }
+                                Err(RecvError::Closed) => return next,
+                                Err(RecvError::Lagged(n)) => panic!("lagged by {n}"),
                             }
-                            Err(RecvError::Closed) => return next,
-                            Err(RecvError::Lagged(n)) => panic!("lagged by {n}"),
                         }
-                    }
+                    })
                 })
-            })
-            .collect();
-        let writers: Vec<_> = (0..2u64)
-            .map(|sender| {
-                let tx = tx.clone();
-                runtime::spawn(async move {
-                    for i in 0..PER_SENDER {
-                        tx.send((sender, i)).unwrap();
-                        if i % 64 == 0 {
-                            runtime::yield_now().await;
+                .collect();
+            let writers: Vec<_> = (0..2u64)
+                .map(|sender| {
+                    let tx = tx.clone();
+                    runtime::spawn(async move {
+                        for i in 0..PER_SENDER {
+                            tx.send((sender, i)).unwrap();
+                            if i % 64 == 0 {
+                                runtime::yield_now().await;
+                            }
                         }
-                    }
+                    })
                 })
-            })
-            .collect();
-        drop(tx);
-        for writer in writers {
-            writer.await.unwrap();
-        }
-        for reader in readers {
-            assert_eq!(reader.await.unwrap(), [PER_SENDER; 2]);
-        }
+                .collect();
+            drop(tx);
+            for writer in writers {
+                writer.await.unwrap();
+            }
+            for reader in readers {
+                assert_eq!(reader.await.unwrap(), [PER_SENDER; 2]);
+            }
+        });
     });
 }
 
@@ -323,4 +324,30 @@ fn the_halves_and_futures_are_send_where_t_is() {
     let reader = std::thread::spawn(move || rx2.try_recv().unwrap().get());
     assert_eq!(rx.try_recv().unwrap().get(), 4);
     assert_eq!(reader.join().unwrap(), 4);
+}
+
+/// A waker replaced by a re-poll is dropped with no lock held: its
+/// destructor may use the channel.
+#[test]
+fn a_waker_replaced_by_a_repoll_may_use_the_channel() {
+    common::with_watchdog(10, || {
+        let (tx, mut rx) = broadcast::channel::<u32>(4);
+        let tx = Arc::new(tx);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let hooked = {
+            let (tx, drops) = (tx.clone(), drops.clone());
+            common::drop_hook_waker(move || {
+                assert_eq!(tx.receiver_count(), 1);
+                drops.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let (_other, other) = CountingWaker::new();
+        let mut recv = rx.recv();
+        assert_eq!(poll_with(&mut recv, &hooked), Poll::Pending);
+        drop(hooked);
+        assert_eq!(poll_with(&mut recv, &other), Poll::Pending);
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        tx.send(3).unwrap();
+        assert_eq!(poll_with(&mut recv, &other), Poll::Ready(Ok(3)));
+    });
 }

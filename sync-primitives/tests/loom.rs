@@ -858,3 +858,38 @@ fn watch_closed_vs_last_receiver_drop() {
         dropper.join().unwrap();
     });
 }
+
+/// A queued reader re-polled while the writer's release serves it: the
+/// reader learns it was served either from the semaphore's `served_below`
+/// watermark (without the queue's lock) or from its stale key, and in both
+/// cases the writer's write happens-before its read (loom checks the
+/// lock's `UnsafeCell`); if it is still pending, it is woken.
+#[test]
+fn rwlock_release_serving_a_queued_reader_vs_its_repoll() {
+    model(|| {
+        let lock = Arc::new(RwLock::new(0u32));
+        let mut write = loom::future::block_on(lock.clone().write_owned());
+        let (counter, waker) = counting_waker();
+        let mut read = lock.read();
+        assert!(poll_once(&mut read, &waker).is_pending());
+        let writer = thread::spawn(move || {
+            *write += 1;
+            drop(write);
+        });
+        let guard = match poll_once(&mut read, &waker) {
+            Poll::Ready(guard) => guard,
+            Poll::Pending => {
+                writer.join().unwrap();
+                assert_eq!(counter.0.load(Ordering::SeqCst), 1, "served: woken");
+                let Poll::Ready(guard) = poll_once(&mut read, &waker) else {
+                    panic!("served and woken, yet pending");
+                };
+                assert_eq!(*guard, 1);
+                return;
+            }
+        };
+        assert_eq!(*guard, 1);
+        drop(guard);
+        writer.join().unwrap();
+    });
+}

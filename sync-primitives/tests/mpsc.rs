@@ -7,31 +7,14 @@
 mod common;
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use common::{poll_with, recording_wakers, CountPolls, CountingWaker};
 use futures::StreamExt;
 use sync_primitives::mpsc::{self, SendError, TryRecvError, TrySendError};
-
-/// Runs `f` on a thread and fails if it takes more than `secs` seconds (a
-/// lost wake-up hangs instead of failing).
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(value) => value,
-        Err(_) => match thread.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("watchdog: no result after {secs} s (a lost wake-up?)"),
-        },
-    }
-}
 
 /// A value that counts its drops.
 struct Counted(u32, Arc<AtomicUsize>);
@@ -44,7 +27,7 @@ impl Drop for Counted {
 
 #[test]
 fn each_senders_values_arrive_in_its_order() {
-    let got = within(20, || {
+    let got = common::with_watchdog(20, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::channel(3);
             for id in 0..4u32 {
@@ -131,7 +114,7 @@ fn dropping_a_pending_send_gives_its_turn_to_the_next_sender() {
 
 #[test]
 fn recv_drains_everything_sent_before_the_last_sender_dropped_then_none() {
-    within(10, || {
+    common::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::channel(8);
             let tx2 = tx.clone();
@@ -244,7 +227,7 @@ fn a_waiting_receiver_is_polled_exactly_twice_around_one_send() {
     assert_eq!(poll_with(&mut recv, &waker), Poll::Ready(Some(7)));
 
     // On the runtime: the receiving task is polled twice in all.
-    let polls = within(10, || {
+    let polls = common::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let polls = Arc::new(AtomicUsize::new(0));
@@ -270,7 +253,7 @@ fn a_waiting_receiver_is_polled_exactly_twice_around_one_send() {
 
 #[test]
 fn recv_many_takes_up_to_limit_and_frees_room_for_parked_senders() {
-    within(10, || {
+    common::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::channel(3);
             let producer = runtime::spawn(async move {
@@ -315,7 +298,7 @@ fn recv_many_takes_up_to_limit_and_frees_room_for_parked_senders() {
 
 #[test]
 fn the_receiver_is_a_stream() {
-    let values = within(10, || {
+    let values = common::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, rx) = mpsc::channel(2);
             let _detached = runtime::spawn(async move {
@@ -331,7 +314,7 @@ fn the_receiver_is_a_stream() {
 
 #[test]
 fn closed_completes_when_the_receiver_goes() {
-    within(10, || {
+    common::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::channel::<u8>(1);
             let utx = {
@@ -427,58 +410,52 @@ fn check_exact(got: &[(u64, u64)]) {
     assert!(next.iter().all(|&n| n == PER_PRODUCER));
 }
 
+/// Four producers, spawned with `spawn`, each send `PER_PRODUCER` values
+/// into a channel of 16; returns what the receiver got, in order.
+async fn four_producers_into_channel_16(
+    spawn: impl Fn(Pin<Box<dyn Future<Output = ()> + Send>>),
+) -> Vec<(u64, u64)> {
+    let (tx, mut rx) = mpsc::channel(16);
+    for id in 0..PRODUCERS {
+        let tx = tx.clone();
+        spawn(Box::pin(async move {
+            for i in 0..PER_PRODUCER {
+                tx.send((id, i)).await.unwrap();
+            }
+        }));
+    }
+    drop(tx);
+    let mut got = Vec::with_capacity((PRODUCERS * PER_PRODUCER) as usize);
+    while let Some(value) = rx.recv().await {
+        got.push(value);
+    }
+    got
+}
+
 #[test]
 fn four_producers_x_50_000_into_channel_16_on_our_multi_thread_runtime() {
-    let got = within(120, || {
+    let got = common::with_watchdog(120, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .build()
             .unwrap();
-        rt.block_on(async {
-            let (tx, mut rx) = mpsc::channel(16);
-            for id in 0..PRODUCERS {
-                let tx = tx.clone();
-                let _detached = runtime::spawn(async move {
-                    for i in 0..PER_PRODUCER {
-                        tx.send((id, i)).await.unwrap();
-                    }
-                });
-            }
-            drop(tx);
-            let mut got = Vec::with_capacity((PRODUCERS * PER_PRODUCER) as usize);
-            while let Some(value) = rx.recv().await {
-                got.push(value);
-            }
-            got
-        })
+        rt.block_on(four_producers_into_channel_16(|producer| {
+            let _detached = runtime::spawn(producer);
+        }))
     });
     check_exact(&got);
 }
 
 #[test]
 fn four_producers_x_50_000_into_channel_16_on_tokio() {
-    let got = within(120, || {
+    let got = common::with_watchdog(120, || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .build()
             .unwrap();
-        rt.block_on(async {
-            let (tx, mut rx) = mpsc::channel(16);
-            for id in 0..PRODUCERS {
-                let tx = tx.clone();
-                tokio::spawn(async move {
-                    for i in 0..PER_PRODUCER {
-                        tx.send((id, i)).await.unwrap();
-                    }
-                });
-            }
-            drop(tx);
-            let mut got = Vec::with_capacity((PRODUCERS * PER_PRODUCER) as usize);
-            while let Some(value) = rx.recv().await {
-                got.push(value);
-            }
-            got
-        })
+        rt.block_on(four_producers_into_channel_16(|producer| {
+            tokio::spawn(producer);
+        }))
     });
     check_exact(&got);
 }
@@ -488,7 +465,7 @@ fn sends_raced_against_cancellation_lose_no_slot() {
     // Sends that are dropped (at any point) while four producers compete
     // for 2 slots: every completed send is received once, and the channel
     // never wedges (a lost slot or turn would hang the receiver).
-    let (sent, got) = within(60, || {
+    let (sent, got) = common::with_watchdog(60, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(3)
             .build()

@@ -7,47 +7,49 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, CountPolls, CountingWaker, Watchdog};
+use common::{poll_with, CountPolls, CountingWaker};
 use sync_primitives::oneshot::{self, RecvError, TryRecvError};
 
 #[test]
 fn a_waiting_receiver_is_polled_exactly_twice_around_one_send() {
-    let _watchdog = Watchdog::new("oneshot polled twice", 10);
-    let polls = AtomicUsize::new(0);
-    let (tx, rx) = oneshot::channel();
-    let (counter, waker) = CountingWaker::new();
-    let mut rx = CountPolls {
-        inner: rx,
-        polls: &polls,
-    };
-    assert_eq!(poll_with(&mut rx, &waker), Poll::Pending);
-    assert_eq!(counter.wakes(), 0);
-    tx.send(5).unwrap();
-    assert_eq!(counter.wakes(), 1, "one send, one wake-up");
-    assert_eq!(poll_with(&mut rx, &waker), Poll::Ready(Ok(5)));
-    assert_eq!(polls.load(Ordering::SeqCst), 2);
-    assert_eq!(counter.wakes(), 1);
+    common::with_watchdog(10, || {
+        let polls = AtomicUsize::new(0);
+        let (tx, rx) = oneshot::channel();
+        let (counter, waker) = CountingWaker::new();
+        let mut rx = CountPolls {
+            inner: rx,
+            polls: &polls,
+        };
+        assert_eq!(poll_with(&mut rx, &waker), Poll::Pending);
+        assert_eq!(counter.wakes(), 0);
+        tx.send(5).unwrap();
+        assert_eq!(counter.wakes(), 1, "one send, one wake-up");
+        assert_eq!(poll_with(&mut rx, &waker), Poll::Ready(Ok(5)));
+        assert_eq!(polls.load(Ordering::SeqCst), 2);
+        assert_eq!(counter.wakes(), 1);
+    });
 }
 
 #[test]
 fn a_waiting_receiver_on_our_runtime_is_polled_twice() {
-    let _watchdog = Watchdog::new("oneshot polled twice on runtime", 10);
-    let polls = AtomicUsize::new(0);
-    let (tx, rx) = oneshot::channel();
-    runtime::block_on(async {
-        let sender = runtime::spawn(async move {
-            runtime::yield_now().await;
-            tx.send("v").unwrap();
+    common::with_watchdog(10, || {
+        let polls = AtomicUsize::new(0);
+        let (tx, rx) = oneshot::channel();
+        runtime::block_on(async {
+            let sender = runtime::spawn(async move {
+                runtime::yield_now().await;
+                tx.send("v").unwrap();
+            });
+            let got = CountPolls {
+                inner: rx,
+                polls: &polls,
+            }
+            .await;
+            assert_eq!(got, Ok("v"));
+            sender.await.unwrap();
         });
-        let got = CountPolls {
-            inner: rx,
-            polls: &polls,
-        }
-        .await;
-        assert_eq!(got, Ok("v"));
-        sender.await.unwrap();
+        assert_eq!(polls.load(Ordering::SeqCst), 2);
     });
-    assert_eq!(polls.load(Ordering::SeqCst), 2);
 }
 
 #[test]
@@ -122,20 +124,21 @@ fn try_recv_is_empty_then_the_value_then_closed() {
 
 #[test]
 fn closed_completes_when_the_receiver_goes() {
-    let _watchdog = Watchdog::new("oneshot closed", 10);
-    let (mut tx, rx) = oneshot::channel::<u32>();
-    let (counter, waker) = CountingWaker::new();
-    {
-        let mut closed = tx.closed();
-        assert_eq!(poll_with(&mut closed, &waker), Poll::Pending);
-        assert_eq!(poll_with(&mut closed, &waker), Poll::Pending);
-        drop(rx);
-        assert_eq!(counter.wakes(), 1);
-        assert_eq!(poll_with(&mut closed, &waker), Poll::Ready(()));
-    }
-    // Once closed, a new `closed()` is ready at once.
-    assert_eq!(poll_with(&mut tx.closed(), &waker), Poll::Ready(()));
-    assert_eq!(tx.send(1), Err(1));
+    common::with_watchdog(10, || {
+        let (mut tx, rx) = oneshot::channel::<u32>();
+        let (counter, waker) = CountingWaker::new();
+        {
+            let mut closed = tx.closed();
+            assert_eq!(poll_with(&mut closed, &waker), Poll::Pending);
+            assert_eq!(poll_with(&mut closed, &waker), Poll::Pending);
+            drop(rx);
+            assert_eq!(counter.wakes(), 1);
+            assert_eq!(poll_with(&mut closed, &waker), Poll::Ready(()));
+        }
+        // Once closed, a new `closed()` is ready at once.
+        assert_eq!(poll_with(&mut tx.closed(), &waker), Poll::Ready(()));
+        assert_eq!(tx.send(1), Err(1));
+    });
 }
 
 #[test]
@@ -209,28 +212,29 @@ fn an_untaken_value_is_dropped_exactly_once() {
 #[cfg(not(miri))]
 #[test]
 fn many_channels_across_threads_each_deliver_once() {
-    let _watchdog = Watchdog::new("oneshot across threads", 60);
-    let rt = runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let sum = rt.block_on(async {
-        let mut receivers = Vec::new();
-        for i in 0..2_000u64 {
-            let (tx, rx) = oneshot::channel();
-            // Detached: the receiver sees the value.
-            drop(runtime::spawn(async move {
-                tx.send(i).unwrap();
-            }));
-            receivers.push(rx);
-        }
-        let mut sum = 0;
-        for rx in receivers {
-            sum += rx.await.unwrap();
-        }
-        sum
+    common::with_watchdog(60, || {
+        let rt = runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let sum = rt.block_on(async {
+            let mut receivers = Vec::new();
+            for i in 0..2_000u64 {
+                let (tx, rx) = oneshot::channel();
+                // Detached: the receiver sees the value.
+                drop(runtime::spawn(async move {
+                    tx.send(i).unwrap();
+                }));
+                receivers.push(rx);
+            }
+            let mut sum = 0;
+            for rx in receivers {
+                sum += rx.await.unwrap();
+            }
+            sum
+        });
+        assert_eq!(sum, (0..2_000u64).sum());
     });
-    assert_eq!(sum, (0..2_000u64).sum());
 }
 
 #[test]

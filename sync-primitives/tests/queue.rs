@@ -12,27 +12,10 @@ use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use common::{poll_with, recording_wakers, CountingWaker};
 use sync_primitives::queue::{GetError, PutError, ShutDown};
 use sync_primitives::{LifoQueue, PriorityQueue, Queue};
-
-/// Runs `f` on a thread and fails if it takes more than `secs` seconds (a
-/// lost wake-up hangs instead of failing).
-fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(value) => value,
-        Err(_) => match thread.join() {
-            Err(panic) => std::panic::resume_unwind(panic),
-            Ok(()) => panic!("watchdog: no result after {secs} s (a lost wake-up?)"),
-        },
-    }
-}
 
 /// An item that counts its drops.
 struct Counted(Arc<AtomicUsize>);
@@ -82,7 +65,7 @@ fn fifo_lifo_and_priority_orders() {
 
 #[test]
 fn priority_queue_hands_out_smallest_first_to_waiting_getters() {
-    let got = within(10, || {
+    let got = common::with_watchdog(10, || {
         runtime::block_on(async {
             let q = Arc::new(PriorityQueue::new(0));
             for (p, name) in [(3, "c"), (1, "a"), (2, "b")] {
@@ -176,7 +159,7 @@ fn task_done_too_many_times_panics_and_the_queue_keeps_working() {
 
 #[test]
 fn join_waits_for_every_task_done() {
-    within(10, || {
+    common::with_watchdog(10, || {
         runtime::block_on(async {
             let q = Arc::new(Queue::new(0));
             q.join().await; // nothing unfinished: at once
@@ -300,7 +283,7 @@ fn shutdown_true_drops_items_counts_them_done_and_wakes_every_waiter() {
 
 #[test]
 fn shutdown_true_wakes_waiting_getters_and_completes_join_with_nothing_taken() {
-    within(10, || {
+    common::with_watchdog(10, || {
         runtime::block_on(async {
             let q = Arc::new(Queue::<u32>::new(0));
             let getters: Vec<_> = (0..3)
@@ -335,7 +318,7 @@ fn shutdown_true_wakes_waiting_getters_and_completes_join_with_nothing_taken() {
 #[test]
 fn four_producers_and_four_consumers_with_join_on_a_multi_thread_runtime() {
     const PER_PRODUCER: u64 = 10_000;
-    let (seen, total) = within(120, || {
+    let (seen, total) = common::with_watchdog(120, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .build()
@@ -444,7 +427,7 @@ fn gets_and_puts_raced_against_cancellation_lose_no_item() {
     // item put is got exactly once, and the run never wedges (a lost turn
     // or wake-up would hang the join).
     const PER_PRODUCER: u64 = 3_000;
-    let (put, got) = within(60, || {
+    let (put, got) = common::with_watchdog(60, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(3)
             .build()
@@ -521,4 +504,51 @@ fn gets_and_puts_raced_against_cancellation_lose_no_item() {
         })
     });
     assert_eq!(put, got);
+}
+
+/// A waker replaced by a re-poll, or freed by a cancelled put, get or
+/// join, is dropped with no lock held: its destructor may use the queue.
+#[test]
+fn a_waker_dropped_by_a_put_get_or_join_may_use_the_queue() {
+    common::with_watchdog(10, || {
+        let queue = Arc::new(Queue::new(1));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let hook = || {
+            let (queue, drops) = (queue.clone(), drops.clone());
+            common::drop_hook_waker(move || {
+                let _ = queue.qsize();
+                drops.fetch_add(1, Ordering::SeqCst);
+            })
+        };
+        let (_other, other) = CountingWaker::new();
+        queue.put_nowait(1).unwrap();
+        // A put in line (the queue is full), then a get on an empty queue,
+        // then a join with a task unfinished: each re-polled with a new
+        // waker, then re-polled with a hooked one and dropped in line.
+        {
+            let mut put = pin!(queue.put(2));
+            assert!(poll_with(&mut put, &hook()).is_pending());
+            assert!(poll_with(&mut put, &other).is_pending());
+            assert_eq!(drops.load(Ordering::SeqCst), 1, "replaced");
+            assert!(poll_with(&mut put, &hook()).is_pending());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "freed by the cancel");
+        assert_eq!(queue.get_nowait(), Ok(1));
+        {
+            let mut get = pin!(queue.get());
+            assert!(poll_with(&mut get, &hook()).is_pending());
+            assert!(poll_with(&mut get, &other).is_pending());
+            assert_eq!(drops.load(Ordering::SeqCst), 3, "replaced");
+            assert!(poll_with(&mut get, &hook()).is_pending());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 4, "freed by the cancel");
+        {
+            let mut join = pin!(queue.join());
+            assert!(poll_with(&mut join, &hook()).is_pending());
+            assert!(poll_with(&mut join, &other).is_pending());
+            assert_eq!(drops.load(Ordering::SeqCst), 5, "replaced");
+            assert!(poll_with(&mut join, &hook()).is_pending());
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 6, "freed by the cancel");
+    });
 }

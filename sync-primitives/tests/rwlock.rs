@@ -3,23 +3,10 @@
 
 mod common;
 
-use std::future::Future;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
 
-use common::{poll_with, recording_wakers, CountingWaker};
+use common::{pending, ready, recording_wakers, CountingWaker};
 use sync_primitives::RwLock;
-
-fn pending<F: Future + Unpin>(fut: &mut F, waker: &Waker) {
-    assert!(poll_with(fut, waker).is_pending(), "expected pending");
-}
-
-fn ready<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> F::Output {
-    match poll_with(fut, waker) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("expected ready"),
-    }
-}
 
 #[test]
 fn readers_share_writers_exclude() {

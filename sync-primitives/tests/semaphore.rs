@@ -6,14 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, recording_wakers, CountingWaker};
+use common::{pending, poll_with, recording_wakers, CountingWaker};
 use sync_primitives::semaphore::Acquire;
 use sync_primitives::{AcquireError, Semaphore, TryAcquireError};
-
-/// Polls `fut` and expects it to be pending.
-fn pending<F: std::future::Future + Unpin>(fut: &mut F, waker: &std::task::Waker) {
-    assert!(poll_with(fut, waker).is_pending(), "expected pending");
-}
 
 /// Polls an acquire and expects a permit of `n`.
 fn ready(acquire: &mut Acquire<'_>, waker: &std::task::Waker, n: usize) {
@@ -337,4 +332,30 @@ fn auto_traits() {
     send_sync::<sync_primitives::OwnedSemaphorePermit>();
     send_sync::<AcquireError>();
     send_sync::<TryAcquireError>();
+}
+
+/// A served waiter learns it was served (from the semaphore's watermark,
+/// without the queue's lock) whatever waker it is re-polled with, and
+/// whether it was served by one release or piecewise by several; a
+/// waiter behind it that is still owed permits stays pending.
+#[test]
+fn served_waiters_complete_on_their_next_poll_and_later_ones_wait() {
+    let semaphore = Semaphore::new(0);
+    let (first_count, first) = CountingWaker::new();
+    let (second_count, second) = CountingWaker::new();
+    let (_fresh_count, fresh) = CountingWaker::new();
+    let mut a = semaphore.acquire_many(2);
+    let mut b = semaphore.acquire_many(2);
+    pending(&mut a, &first);
+    pending(&mut b, &second);
+    semaphore.add_permits(1);
+    pending(&mut a, &first);
+    semaphore.add_permits(2);
+    assert_eq!((first_count.wakes(), second_count.wakes()), (1, 0));
+    ready(&mut a, &fresh, 2);
+    pending(&mut b, &second);
+    semaphore.add_permits(1);
+    assert_eq!(second_count.wakes(), 1);
+    ready(&mut b, &fresh, 2);
+    assert_eq!(semaphore.available_permits(), 0);
 }

@@ -5,7 +5,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
-use common::{poll_with, CountPolls, CountingWaker, Watchdog};
+use common::{poll_with, CountPolls, CountingWaker};
 use sync_primitives::watch;
 
 #[test]
@@ -97,28 +97,29 @@ fn has_changed_reports_unseen_versions_then_the_closed_sender() {
 
 #[test]
 fn changed_fails_once_the_sender_is_dropped() {
-    let _watchdog = Watchdog::new("watch sender drop", 10);
-    let (tx, mut rx) = watch::channel(0);
-    let (counter, waker) = CountingWaker::new();
-    let mut changed = rx.changed();
-    assert_eq!(poll_with(&mut changed, &waker), Poll::Pending);
-    drop(tx);
-    assert_eq!(counter.wakes(), 1);
-    assert!(matches!(
-        poll_with(&mut changed, &waker),
-        Poll::Ready(Err(_))
-    ));
-    drop(changed);
-    // And keeps failing; the last value stays readable.
-    assert!(runtime::block_on(rx.changed()).is_err());
-    assert_eq!(*rx.borrow(), 0);
+    common::with_watchdog(10, || {
+        let (tx, mut rx) = watch::channel(0);
+        let (counter, waker) = CountingWaker::new();
+        let mut changed = rx.changed();
+        assert_eq!(poll_with(&mut changed, &waker), Poll::Pending);
+        drop(tx);
+        assert_eq!(counter.wakes(), 1);
+        assert!(matches!(
+            poll_with(&mut changed, &waker),
+            Poll::Ready(Err(_))
+        ));
+        drop(changed);
+        // And keeps failing; the last value stays readable.
+        assert!(runtime::block_on(rx.changed()).is_err());
+        assert_eq!(*rx.borrow(), 0);
 
-    // A version sent just before the drop is reported first.
-    let (tx, mut rx) = watch::channel(0);
-    tx.send(1).unwrap();
-    drop(tx);
-    assert_eq!(runtime::block_on(rx.changed()), Ok(()));
-    assert!(runtime::block_on(rx.changed()).is_err());
+        // A version sent just before the drop is reported first.
+        let (tx, mut rx) = watch::channel(0);
+        tx.send(1).unwrap();
+        drop(tx);
+        assert_eq!(runtime::block_on(rx.changed()), Ok(()));
+        assert!(runtime::block_on(rx.changed()).is_err());
+    });
 }
 
 #[test]
@@ -204,44 +205,45 @@ fn a_repoll_with_a_new_waker_wakes_only_the_newest() {
 #[test]
 fn watchers_on_threads_see_versions_only_go_forward_and_see_the_last() {
     const SENDS: u64 = 20_000;
-    let _watchdog = Watchdog::new("watch across threads", 120);
-    let rt = runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let (tx, rx) = watch::channel(0u64);
-        let watchers: Vec<_> = (0..4)
-            .map(|_| {
-                let mut rx = rx.clone();
-                runtime::spawn(async move {
-                    let mut last = 0;
-                    let mut wakeups = 0u64;
-                    while rx.changed().await.is_ok() {
-                        let value = *rx.borrow_and_update();
-                        assert!(value > last, "{value} after {last}: never an old one");
-                        last = value;
-                        wakeups += 1;
-                    }
-                    (last, wakeups)
+    common::with_watchdog(120, || {
+        let rt = runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (tx, rx) = watch::channel(0u64);
+            let watchers: Vec<_> = (0..4)
+                .map(|_| {
+                    let mut rx = rx.clone();
+                    runtime::spawn(async move {
+                        let mut last = 0;
+                        let mut wakeups = 0u64;
+                        while rx.changed().await.is_ok() {
+                            let value = *rx.borrow_and_update();
+                            assert!(value > last, "{value} after {last}: never an old one");
+                            last = value;
+                            wakeups += 1;
+                        }
+                        (last, wakeups)
+                    })
                 })
-            })
-            .collect();
-        drop(rx);
-        let sender = runtime::spawn(async move {
-            for i in 1..=SENDS {
-                tx.send(i).unwrap();
-                if i % 16 == 0 {
-                    runtime::yield_now().await;
+                .collect();
+            drop(rx);
+            let sender = runtime::spawn(async move {
+                for i in 1..=SENDS {
+                    tx.send(i).unwrap();
+                    if i % 16 == 0 {
+                        runtime::yield_now().await;
+                    }
                 }
+            });
+            sender.await.unwrap();
+            for watcher in watchers {
+                let (last, wakeups) = watcher.await.unwrap();
+                assert_eq!(last, SENDS, "the last value is always seen");
+                assert!(wakeups <= SENDS);
             }
         });
-        sender.await.unwrap();
-        for watcher in watchers {
-            let (last, wakeups) = watcher.await.unwrap();
-            assert_eq!(last, SENDS, "the last value is always seen");
-            assert!(wakeups <= SENDS);
-        }
     });
 }
 

@@ -47,6 +47,9 @@
 //! costs its size in the ring buffer, which grows by doubling (to at most
 //! `capacity` for a bounded channel) and never allocates per value.
 
+#[macro_use]
+mod receiver;
+
 mod bounded;
 mod error;
 mod unbounded;

@@ -68,6 +68,19 @@ pub fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Outpu
     Pin::new(fut).poll(&mut Context::from_waker(waker))
 }
 
+/// Polls `fut` once with `waker` and expects it to be pending.
+pub fn pending<F: Future + Unpin>(fut: &mut F, waker: &Waker) {
+    assert!(poll_with(fut, waker).is_pending(), "expected pending");
+}
+
+/// Polls `fut` once with `waker` and expects it to be ready.
+pub fn ready<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> F::Output {
+    match poll_with(fut, waker) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("expected ready"),
+    }
+}
+
 /// Wraps a future and counts how many times it is polled.
 pub struct CountPolls<'a, F> {
     pub inner: F,
@@ -98,51 +111,47 @@ pub async fn yield_once() {
     .await
 }
 
-/// Runs `f` on its own thread and panics if it has not returned within
-/// `secs` seconds, so a deadlock fails the test instead of hanging the
-/// suite. A panic inside `f` is re-raised.
-pub fn with_watchdog(secs: u64, f: impl FnOnce() + Send + 'static) {
+/// Runs `f` on its own thread and returns its result, or panics if it has
+/// not returned within `secs` seconds (thirty times that under miri, which
+/// runs code far slower), so a deadlock or a lost wake-up fails the test
+/// instead of hanging the suite. A panic inside `f` is re-raised.
+pub fn with_watchdog<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let secs = if cfg!(miri) { secs * 30 } else { secs };
     let (done, finished) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
-        f();
-        let _ = done.send(());
+        let _ = done.send(f());
     });
     match finished.recv_timeout(std::time::Duration::from_secs(secs)) {
-        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = thread.join() {
-                std::panic::resume_unwind(panic);
-            }
+        Ok(value) => {
+            let _ = thread.join();
+            value
         }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match thread.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("the thread sends its result before it ends"),
+        },
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             panic!("watchdog: still running after {secs} s (a deadlock or a lost wake-up)")
         }
     }
 }
 
-/// Aborts the test process if it is still alive after `secs` seconds, so a
-/// lost wake-up fails the run instead of hanging CI. Disarmed when dropped.
-pub struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
+/// A waker that does nothing when woken and runs `hook` when its last
+/// clone is dropped, as a task's destructor may (taking the lock of the
+/// primitive the task waited on, say).
+pub struct DropHook<F: Fn() + Send + Sync + 'static>(F);
 
-impl Watchdog {
-    pub fn new(name: &'static str, secs: u64) -> Self {
-        // Miri runs code about a thousand times slower: give it room.
-        let secs = if cfg!(miri) { secs * 30 } else { secs };
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
-        std::thread::spawn(move || {
-            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                rx.recv_timeout(std::time::Duration::from_secs(secs))
-            {
-                eprintln!("watchdog: `{name}` still running after {secs} s: a hang");
-                std::process::abort();
-            }
-        });
-        Self(Some(tx))
+impl<F: Fn() + Send + Sync + 'static> Wake for DropHook<F> {
+    fn wake(self: Arc<Self>) {}
+}
+
+impl<F: Fn() + Send + Sync + 'static> Drop for DropHook<F> {
+    fn drop(&mut self) {
+        (self.0)();
     }
 }
 
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        // Disconnecting the channel wakes the watchdog thread, which exits.
-        self.0.take();
-    }
+/// A [`DropHook`] waker running `hook` on its last drop.
+pub fn drop_hook_waker(hook: impl Fn() + Send + Sync + 'static) -> Waker {
+    Waker::from(Arc::new(DropHook(hook)))
 }
