@@ -1,11 +1,12 @@
 //! [`Builder`]: choose a runtime's flavour and size.
 
 use crate::blocking::{BlockingPool, Config as BlockingConfig};
-use crate::loom::Arc;
+// `std`'s, also under loom: see `task::Scheduler`.
 use crate::runtime::Runtime;
 use crate::scheduler::{current_thread, multi_thread, Handle};
 use std::io;
 use std::num::NonZeroUsize;
+use std::sync::Arc;
 
 /// Configures and builds a [`Runtime`].
 ///
