@@ -51,6 +51,7 @@ use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
 use crate::scheduler::{self, Handle};
 use crate::task::{self, JoinHandle, OwnedTasks, Runnable, TaskMeta};
+use crate::time::{self, Timer};
 use crossbeam_deque::{Injector, Steal};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -507,6 +508,16 @@ impl task::Schedule for Shared {
 
     fn note_abort(&self, meta: &TaskMeta) {
         Shared::note_abort(self, meta);
+    }
+}
+
+impl time::Driver for Shared {
+    fn timer(&self) -> &Timer {
+        &self.drivers.timer
+    }
+
+    fn timer_changed(&self) {
+        self.unpark();
     }
 }
 

@@ -25,6 +25,7 @@ pub(crate) mod multi_thread;
 use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::driver::Drivers;
 use crate::task::{self, JoinHandle, OwnedTasks, Runnable};
+use crate::time;
 // A `std` `Arc`, also under loom: a task holds its scheduler as an
 // `Arc<dyn task::Schedule>` (see `task::Scheduler`).
 use std::future::Future;
@@ -123,12 +124,11 @@ impl Handle {
         }
     }
 
-    /// A timer entry became the earliest one: make sure a thread of the
-    /// runtime parks with the new, shorter time-out.
-    pub(crate) fn timer_changed(&self) {
+    /// This runtime as a `Sleep` keeps it (see `time::Driver`).
+    pub(crate) fn time_driver(&self) -> Arc<dyn time::Driver> {
         match self {
-            Handle::CurrentThread(shared) => shared.unpark(),
-            Handle::MultiThread(shared) => shared.wake_one_idle(),
+            Handle::CurrentThread(shared) => shared.clone(),
+            Handle::MultiThread(shared) => shared.clone(),
         }
     }
 

@@ -41,6 +41,7 @@ use crate::loom::{fence, thread, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
 use crate::scheduler::{self, current_thread, Handle};
 use crate::task::{self, OwnedTasks, Runnable, TaskMeta};
+use crate::time::{self, Timer};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use std::cell::RefCell;
 use std::fmt;
@@ -265,6 +266,16 @@ impl task::Schedule for Shared {
 
     fn note_abort(&self, _meta: &TaskMeta) {
         // Workers drop an aborted task when they pop it.
+    }
+}
+
+impl time::Driver for Shared {
+    fn timer(&self) -> &Timer {
+        &self.drivers.timer
+    }
+
+    fn timer_changed(&self) {
+        self.wake_one_idle();
     }
 }
 

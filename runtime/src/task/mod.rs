@@ -37,9 +37,9 @@
 //!   local task, so that it is never polled or dropped elsewhere.
 //!
 //! A task does not know the schedulers: it reaches its own through the
-//! [`Schedule`] trait they implement (tokio's `task::Schedule`), and its
+//! `Schedule` trait they implement (tokio's `task::Schedule`), and its
 //! wake-ups go to the zero-sized schedule function its scheduler passed to
-//! [`spawn`].
+//! `spawn`.
 
 mod abort_handle;
 mod join_error;
