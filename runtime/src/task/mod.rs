@@ -124,7 +124,7 @@ pub(crate) struct TaskMeta {
     /// Set by the task's [`guard`] when it produces its output (completed,
     /// panicked or cancelled): what [`AbortHandle::is_finished`] reads.
     finished: AtomicBool,
-    /// For `spawn_local` tasks, the [`crate::context::thread_id`] of the
+    /// For `spawn_local` tasks, the [`thread_id`] of the
     /// thread that spawned it; 0 for `Send` tasks.
     owner_thread: u64,
     /// The task's id in its runtime's [`OwnedTasks`].
@@ -181,7 +181,7 @@ impl TaskMeta {
 
     /// Whether this task may be polled or dropped on the current thread.
     pub(crate) fn is_on_its_thread(&self) -> bool {
-        self.owner_thread == 0 || self.owner_thread == crate::context::thread_id()
+        self.owner_thread == 0 || self.owner_thread == thread_id()
     }
 
     /// Unlinks the task from its runtime's list, `tasks`.
@@ -265,6 +265,32 @@ async fn guard<F: Future>(future: F, finished: FinishedFlag) -> Contained<Output
     .await
 }
 
+thread_local! {
+    /// This thread's id for local tasks (0: not assigned yet).
+    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A process-unique id of the current thread (never 0): the owner of the
+/// local tasks it spawns.
+pub(crate) fn thread_id() -> u64 {
+    // A process-wide counter (a `static`), outside what the loom models
+    // explore: `std`'s atomic, not the facade's.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    THREAD_ID
+        .try_with(|cell| {
+            let id = cell.get();
+            if id != 0 {
+                return id;
+            }
+            // Relaxed: only uniqueness matters, which the RMW guarantees.
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            cell.set(id);
+            id
+        })
+        // During thread-local destruction: an id no task can have.
+        .unwrap_or(u64::MAX)
+}
+
 /// Allocates the cell of a `Send` task belonging to `scheduler` and links it
 /// into the runtime's task list. Returns the first runnable, which the
 /// caller must schedule, or `None` if the runtime is shut down: the task
@@ -301,7 +327,7 @@ where
 {
     let id = scheduler.tasks().next_id();
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(crate::context::thread_id(), id, scheduler))
+        .metadata(TaskMeta::new(thread_id(), id, scheduler))
         .spawn_local(move |meta| guard(future, FinishedFlag::new(meta)), schedule);
     link(runnable, task)
 }
