@@ -1,11 +1,11 @@
 //! [`Builder`]: choose a runtime's flavour and size.
 
 use crate::blocking::{BlockingPool, Config as BlockingConfig};
-// `std`'s, also under loom: see `task::Scheduler`.
 use crate::runtime::Runtime;
 use crate::scheduler::{current_thread, multi_thread, Handle};
 use std::io;
 use std::num::NonZeroUsize;
+// `std`'s, also under loom: see `task::Scheduler`.
 use std::sync::Arc;
 
 /// Configures and builds a [`Runtime`].

@@ -26,9 +26,9 @@ use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::driver::Drivers;
 use crate::task::{self, JoinHandle, OwnedTasks, Runnable};
 use crate::time;
+use std::future::Future;
 // A `std` `Arc`, also under loom: a task holds its scheduler as an
 // `Arc<dyn task::Schedule>` (see `task::Scheduler`).
-use std::future::Future;
 use std::sync::Arc;
 
 /// A cheap, clonable reference to a runtime's shared state.
