@@ -3,12 +3,13 @@
 use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::driver::Drivers;
 use crate::io::Driver;
-use crate::loom::Arc;
 use crate::park::Parker;
 use crate::runtime::Runtime;
 use crate::scheduler::{current_thread, multi_thread, Handle};
 use std::io;
 use std::num::NonZeroUsize;
+// `std`'s, also under loom: see `task::Scheduler`.
+use std::sync::Arc;
 
 /// Configures and builds a [`Runtime`].
 ///

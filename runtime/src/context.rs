@@ -4,9 +4,8 @@
 
 use crate::scheduler::Handle;
 use crate::task::JoinHandle;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Context {
     /// The runtime this thread is running (inside `block_on`, or as a
@@ -15,8 +14,6 @@ struct Context {
     /// The scheduler of the `block_on` running on this thread, which runs
     /// `spawn_local` tasks. `None` on multi-thread workers.
     local: RefCell<Option<Handle>>,
-    /// This thread's id for local tasks (0: not assigned yet).
-    thread_id: Cell<u64>,
 }
 
 thread_local! {
@@ -24,7 +21,6 @@ thread_local! {
         Context {
             handle: RefCell::new(None),
             local: RefCell::new(None),
-            thread_id: Cell::new(0),
         }
     };
 }
@@ -137,24 +133,4 @@ pub(crate) fn before_yield() {
             }
         }
     });
-}
-
-/// A process-unique id of the current thread (never 0).
-pub(crate) fn thread_id() -> u64 {
-    // A process-wide counter (a `static`), outside what the loom models
-    // explore: `std`'s atomic, not the facade's.
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    CONTEXT
-        .try_with(|cx| {
-            let id = cx.thread_id.get();
-            if id != 0 {
-                return id;
-            }
-            // Relaxed: only uniqueness matters, which the RMW guarantees.
-            let id = NEXT.fetch_add(1, Ordering::Relaxed);
-            cx.thread_id.set(id);
-            id
-        })
-        // During thread-local destruction: an id no task can have.
-        .unwrap_or(u64::MAX)
 }

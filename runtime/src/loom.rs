@@ -4,15 +4,11 @@
 //! (`#[cfg(all(test, loom))]` modules beside the code, and `tests/loom*.rs`)
 //! explore every interleaving of the code that uses them; otherwise they
 //! are `std`'s atomics and `Arc`, and `parking_lot`'s lock and condition
-//! variable. The rest of the crate imports atomics, locks, `Arc` and
-//! `UnsafeCell` only from here.
+//! variable. The rest of the crate imports atomics, locks and `Arc` only
+//! from here. (It re-exports only what the crate uses: the build denies
+//! unused imports in both configurations.)
 //!
 //! (The same shape as `sync-primitives/src/loom.rs`.)
-
-// Every module but `gather/` imports from here; `AtomicU32`, `MutexGuard`
-// and `UnsafeCell` wait for `gather/`'s move onto the facade. Remove this
-// allow then.
-#![allow(unused_imports, dead_code)]
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, AtomicUsize};
@@ -37,15 +33,10 @@ pub(crate) use loom::thread;
 pub(crate) use std::thread;
 
 #[cfg(not(loom))]
-pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
+pub(crate) use parking_lot::{Condvar, Mutex};
 
 #[cfg(loom)]
-pub(crate) use loom_sync::{Condvar, Mutex, MutexGuard};
-
-#[cfg(loom)]
-pub(crate) use loom::cell::UnsafeCell;
-#[cfg(not(loom))]
-pub(crate) use std_cell::UnsafeCell;
+pub(crate) use loom_sync::{Condvar, Mutex};
 
 #[cfg(loom)]
 mod loom_sync {
@@ -135,35 +126,6 @@ mod loom_sync {
         unsafe {
             let old = std::ptr::read(slot);
             std::ptr::write(slot, f(old));
-        }
-    }
-}
-
-#[cfg(not(loom))]
-mod std_cell {
-    /// `std::cell::UnsafeCell` with loom's closure-based API, so the code
-    /// that uses it is the same under loom, which tracks every access.
-    #[derive(Debug)]
-    #[repr(transparent)]
-    pub(crate) struct UnsafeCell<T: ?Sized>(std::cell::UnsafeCell<T>);
-
-    impl<T> UnsafeCell<T> {
-        pub(crate) const fn new(value: T) -> Self {
-            Self(std::cell::UnsafeCell::new(value))
-        }
-    }
-
-    impl<T: ?Sized> UnsafeCell<T> {
-        /// Calls `f` with a shared pointer to the contents.
-        #[inline]
-        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
-            f(self.0.get())
-        }
-
-        /// Calls `f` with a unique pointer to the contents.
-        #[inline]
-        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
-            f(self.0.get())
         }
     }
 }

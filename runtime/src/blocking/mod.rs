@@ -19,7 +19,7 @@ mod pool;
 pub(crate) use pool::{BlockingPool, Config};
 
 use crate::context;
-use crate::task::{self, JoinHandle};
+use crate::task::JoinHandle;
 
 const OUTSIDE: &str = "`runtime::spawn_blocking` called outside of a runtime: call it from a \
 future driven by `runtime::block_on` / `Runtime::block_on` (or a task)";
@@ -71,7 +71,7 @@ where
     let Some(handle) = context::handle() else {
         panic!("{OUTSIDE}");
     };
-    let (runnable, join_handle) = task::spawn_unlisted(async move { f() }, handle.clone());
+    let (runnable, join_handle) = handle.spawn_unlisted(async move { f() });
     handle.blocking_pool().spawn(runnable);
     join_handle
 }

@@ -261,8 +261,8 @@ mod tests {
         pool: &BlockingPool,
         f: impl FnOnce() -> R + Send + 'static,
     ) -> JoinHandle<R> {
-        let handle = Handle::CurrentThread(crate::loom::Arc::new(current_thread::Shared::new()));
-        let (runnable, join) = task::spawn_unlisted(async move { f() }, handle);
+        let handle = Handle::CurrentThread(std::sync::Arc::new(current_thread::Shared::new()));
+        let (runnable, join) = handle.spawn_unlisted(async move { f() });
         pool.spawn(runnable);
         join
     }
@@ -364,14 +364,11 @@ mod loom_models {
     use crate::task::JoinHandle;
 
     fn job(pool: &BlockingPool, runs: &Arc<AtomicUsize>) -> JoinHandle<()> {
-        let handle = Handle::CurrentThread(Arc::new(current_thread::Shared::new()));
+        let handle = Handle::CurrentThread(std::sync::Arc::new(current_thread::Shared::new()));
         let runs = Arc::clone(runs);
-        let (runnable, join) = task::spawn_unlisted(
-            async move {
-                runs.fetch_add(1, Ordering::SeqCst);
-            },
-            handle,
-        );
+        let (runnable, join) = handle.spawn_unlisted(async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+        });
         pool.spawn(runnable);
         join
     }

@@ -47,10 +47,11 @@
 
 use crate::context;
 use crate::driver::Drivers;
-use crate::loom::{Arc, AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
 use crate::scheduler::{self, Handle};
-use crate::task::{self, JoinHandle, Runnable, TaskMeta};
+use crate::task::{self, JoinHandle, OwnedTasks, Runnable, TaskMeta};
+use crate::time::{self, Timer};
 use crossbeam_deque::{Injector, Steal};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -58,6 +59,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::ptr;
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
@@ -231,7 +233,7 @@ impl Shared {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let (runnable, handle) = task::spawn_local(future, Handle::CurrentThread(this));
+        let (runnable, handle) = task::spawn_local(future, this, schedule_task);
         if let Some(runnable) = runnable {
             schedule_task(runnable);
         }
@@ -523,21 +525,48 @@ impl fmt::Debug for Shared {
     }
 }
 
-/// The schedule function of this scheduler's tasks (see
-/// [`crate::scheduler::schedule`]).
+impl task::Schedule for Shared {
+    fn tasks(&self) -> &OwnedTasks {
+        &self.drivers.tasks
+    }
+
+    fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.drivers.metrics
+    }
+
+    fn schedule_remote_task(&self, runnable: Runnable) {
+        self.schedule_remote(Entry::Task(runnable));
+    }
+
+    fn note_abort(&self, meta: &TaskMeta) {
+        Shared::note_abort(self, meta);
+    }
+}
+
+impl time::Driver for Shared {
+    fn timer(&self) -> &Timer {
+        &self.drivers.timer
+    }
+
+    fn timer_changed(&self) {
+        self.unpark();
+    }
+}
+
+/// The schedule function of this scheduler's tasks: zero-sized, given to
+/// each task when it is spawned (see `scheduler::Handle::spawn`).
 pub(crate) fn schedule_task(runnable: Runnable) {
-    let owner: *const Shared = match runnable.metadata().scheduler() {
-        Handle::CurrentThread(shared) => Arc::as_ptr(shared),
-        Handle::MultiThread(_) => unreachable!("not a current-thread task"),
-    };
+    // Only compared, never dereferenced: the task was spawned with this
+    // function by a `current_thread::Shared`, its scheduler.
+    let owner = Arc::as_ptr(runnable.metadata().scheduler()).cast::<Shared>();
     let Some(runnable) = push_local(owner, runnable) else {
         return;
     };
-    // Woken from another thread: the slow path may clone the `Arc`.
-    if let Handle::CurrentThread(shared) = runnable.metadata().scheduler() {
-        let shared = Arc::clone(shared);
-        shared.schedule_remote(Entry::Task(runnable));
-    }
+    // Woken from another thread: the slow path clones the `Arc` (the task
+    // may run, complete and free its header before `schedule_remote_task`
+    // returns) and makes one dynamic call.
+    let shared = Arc::clone(runnable.metadata().scheduler());
+    shared.schedule_remote_task(runnable);
 }
 
 /// Pushes `runnable` on this thread's run queue if this thread runs
@@ -550,7 +579,7 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
             if let Some(runnable) = runnable.take() {
                 // This thread runs the runtime's only worker.
                 let meta = runnable.metadata();
-                let metrics = &meta.scheduler().drivers().metrics;
+                let metrics = meta.scheduler().metrics();
                 metrics.scheduled_local(0, meta.id());
                 local.queue.borrow_mut().push_task(runnable);
             }

@@ -13,8 +13,11 @@
 //! only their queues and threads. Shutdown, the same protocol for both, is
 //! written once here ([`Handle::shutdown`]).
 //!
-//! A task's cell records its scheduler's [`Handle`] (see `TaskMeta`), and
-//! [`schedule`] routes every wake-up to it.
+//! Each scheduler's shared state implements [`task::Schedule`], which is
+//! all a task knows of it; a task's wake-ups go to the zero-sized schedule
+//! function of its flavour (`current_thread::schedule_task`,
+//! `multi_thread::schedule_task`), chosen when it is spawned. The task
+//! module does not import this one.
 
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
@@ -22,9 +25,12 @@ pub(crate) mod multi_thread;
 use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::driver::Drivers;
 use crate::io::Driver;
-use crate::loom::Arc;
-use crate::task::{self, JoinHandle, OwnedTasks, Runnable, TaskMeta};
+use crate::task::{self, JoinHandle, OwnedTasks, Runnable};
+use crate::time;
 use std::future::Future;
+// A `std` `Arc`, also under loom: a task holds its scheduler as an
+// `Arc<dyn task::Schedule>` (see `task::Scheduler`).
+use std::sync::Arc;
 
 /// A cheap, clonable reference to a runtime's shared state.
 #[derive(Clone, Debug)]
@@ -39,11 +45,43 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (runnable, join_handle) = task::spawn(future, self.clone());
-        if let Some(runnable) = runnable {
-            schedule(runnable);
+        // One arm per flavour: each passes its own zero-sized schedule
+        // function, so that a wake-up needs no `match` and no dynamic call.
+        match self {
+            Handle::CurrentThread(shared) => {
+                let schedule = current_thread::schedule_task;
+                let (runnable, join_handle) = task::spawn(future, shared.clone(), schedule);
+                if let Some(runnable) = runnable {
+                    schedule(runnable);
+                }
+                join_handle
+            }
+            Handle::MultiThread(shared) => {
+                let schedule = multi_thread::schedule_task;
+                let (runnable, join_handle) = task::spawn(future, shared.clone(), schedule);
+                if let Some(runnable) = runnable {
+                    schedule(runnable);
+                }
+                join_handle
+            }
         }
-        join_handle
+    }
+
+    /// Allocates a task for the blocking pool (see `task::spawn_unlisted`),
+    /// belonging to this scheduler.
+    pub(crate) fn spawn_unlisted<F>(&self, future: F) -> (Runnable, JoinHandle<F::Output>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Handle::CurrentThread(shared) => {
+                task::spawn_unlisted(future, shared.clone(), current_thread::schedule_task)
+            }
+            Handle::MultiThread(shared) => {
+                task::spawn_unlisted(future, shared.clone(), multi_thread::schedule_task)
+            }
+        }
     }
 
     /// Spawns a `!Send` task on this scheduler: the current-thread one of
@@ -89,26 +127,15 @@ impl Handle {
 
     /// The runtime's I/O reactor, where sockets register (every runtime a
     /// `Builder` makes has one).
-    pub(crate) fn driver(&self) -> Option<&std::sync::Arc<Driver>> {
+    pub(crate) fn driver(&self) -> Option<&Arc<Driver>> {
         self.drivers().io.as_ref()
     }
 
-    /// A timer entry became the earliest one: make sure a thread of the
-    /// runtime parks with the new, shorter time-out.
-    pub(crate) fn timer_changed(&self) {
+    /// This runtime as a `Sleep` keeps it (see `time::Driver`).
+    pub(crate) fn time_driver(&self) -> Arc<dyn time::Driver> {
         match self {
-            Handle::CurrentThread(shared) => shared.unpark(),
-            Handle::MultiThread(shared) => shared.wake_one_idle(),
-        }
-    }
-
-    /// The task `meta` of this runtime was aborted and woken: the
-    /// current-thread scheduler drops it before it picks any other task.
-    pub(crate) fn note_abort(&self, meta: &TaskMeta) {
-        match self {
-            Handle::CurrentThread(shared) => shared.note_abort(meta),
-            // Workers drop an aborted task when they pop it.
-            Handle::MultiThread(_) => {}
+            Handle::CurrentThread(shared) => shared.clone(),
+            Handle::MultiThread(shared) => shared.clone(),
         }
     }
 
@@ -205,15 +232,5 @@ impl Handle {
 pub(crate) fn cancel(runnable: Runnable, tasks: &OwnedTasks) {
     if let Err(runnable) = task::shutdown(runnable, tasks) {
         task::orphan(runnable, tasks);
-    }
-}
-
-/// The schedule function of every task: queues the runnable on the
-/// scheduler recorded in its metadata. Zero-sized on purpose (see
-/// `TaskMeta::scheduler`).
-pub(crate) fn schedule(runnable: Runnable) {
-    match runnable.metadata().scheduler() {
-        Handle::CurrentThread(_) => current_thread::schedule_task(runnable),
-        Handle::MultiThread(_) => multi_thread::schedule_task(runnable),
     }
 }

@@ -37,16 +37,18 @@
 
 use crate::context;
 use crate::driver::Drivers;
-use crate::loom::{fence, thread, Arc, AtomicUsize, Mutex, Ordering};
+use crate::loom::{fence, thread, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
 use crate::scheduler::{self, current_thread, Handle};
-use crate::task::{self, Runnable};
+use crate::task::{self, OwnedTasks, Runnable, TaskMeta};
+use crate::time::{self, Timer};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::io;
 use std::ptr;
+use std::sync::Arc;
 
 /// Every this many tasks a worker looks at the injector before its own
 /// deque, and at the timer.
@@ -267,22 +269,48 @@ impl fmt::Debug for Shared {
     }
 }
 
-/// The schedule function of this scheduler's tasks (see
-/// [`crate::scheduler::schedule`]).
+impl task::Schedule for Shared {
+    fn tasks(&self) -> &OwnedTasks {
+        &self.drivers.tasks
+    }
+
+    fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.drivers.metrics
+    }
+
+    fn schedule_remote_task(&self, runnable: Runnable) {
+        self.schedule_remote(runnable);
+    }
+
+    fn note_abort(&self, _meta: &TaskMeta) {
+        // Workers drop an aborted task when they pop it.
+    }
+}
+
+impl time::Driver for Shared {
+    fn timer(&self) -> &Timer {
+        &self.drivers.timer
+    }
+
+    fn timer_changed(&self) {
+        self.wake_one_idle();
+    }
+}
+
+/// The schedule function of this scheduler's tasks: zero-sized, given to
+/// each task when it is spawned (see `scheduler::Handle::spawn`).
 pub(crate) fn schedule_task(runnable: Runnable) {
-    let owner: *const Shared = match runnable.metadata().scheduler() {
-        Handle::MultiThread(shared) => Arc::as_ptr(shared),
-        Handle::CurrentThread(_) => unreachable!("not a multi-thread task"),
-    };
+    // Only compared, never dereferenced: the task was spawned with this
+    // function by a `multi_thread::Shared`, its scheduler.
+    let owner = Arc::as_ptr(runnable.metadata().scheduler()).cast::<Shared>();
     let Some(runnable) = push_local(owner, runnable) else {
         return;
     };
-    // Woken from outside the runtime's workers: the slow path may clone the
-    // `Arc`.
-    if let Handle::MultiThread(shared) = runnable.metadata().scheduler() {
-        let shared = Arc::clone(shared);
-        shared.schedule_remote(runnable);
-    }
+    // Woken from outside the runtime's workers: the slow path clones the
+    // `Arc` (see `current_thread::schedule_task`) and makes one dynamic
+    // call.
+    let shared = Arc::clone(runnable.metadata().scheduler());
+    shared.schedule_remote_task(runnable);
 }
 
 /// Pushes `runnable` on this thread's deque if this thread is a worker of

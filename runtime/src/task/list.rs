@@ -81,7 +81,7 @@ impl OwnedTasks {
                 count
             })
             .unwrap_or(0);
-        (crate::context::thread_id() << 40) ^ count
+        (super::thread_id() << 40) ^ count
     }
 
     fn shard(&self, id: u64) -> &Mutex<Shard> {

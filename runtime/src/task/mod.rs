@@ -35,6 +35,11 @@
 //!   to (so that the schedule function is zero-sized), the abort flag that
 //!   the schedulers check before running a task, and the owning thread of a
 //!   local task, so that it is never polled or dropped elsewhere.
+//!
+//! A task does not know the schedulers: it reaches its own through the
+//! `Schedule` trait they implement (tokio's `task::Schedule`), and its
+//! wake-ups go to the zero-sized schedule function its scheduler passed to
+//! `spawn`.
 
 mod abort_handle;
 mod join_error;
@@ -49,8 +54,8 @@ pub use join_set::JoinSet;
 pub(crate) use list::OwnedTasks;
 
 use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use crate::scheduler::Handle;
 use std::cell::Cell;
+use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
@@ -86,6 +91,33 @@ impl<T> Drop for Contained<T> {
     }
 }
 
+/// What a task needs of the scheduler it belongs to, which implements it.
+///
+/// Only the cold paths go through it (spawn, abort, a wake-up from a thread
+/// that does not run the scheduler): a wake-up on the scheduler's own
+/// thread is handled by the scheduler's schedule function, a plain function
+/// that compares pointers, with no dynamic call.
+pub(crate) trait Schedule: Send + Sync + fmt::Debug + 'static {
+    /// The list of the tasks of the scheduler's runtime.
+    fn tasks(&self) -> &OwnedTasks;
+
+    /// The counters and event recorder of the scheduler's runtime.
+    fn metrics(&self) -> &crate::metrics::Metrics;
+
+    /// Queues `runnable`, a task of this scheduler woken on a thread that
+    /// does not run it (the slow path of its schedule function).
+    fn schedule_remote_task(&self, runnable: Runnable);
+
+    /// The task `meta` of this scheduler was aborted and woken: see
+    /// [`AbortHandle::abort`].
+    fn note_abort(&self, meta: &TaskMeta);
+}
+
+/// A task's scheduler, as its header holds it. A `std` `Arc` under loom
+/// too: loom's `Arc` cannot become a trait object, and no model races the
+/// count of a scheduler.
+pub(crate) type Scheduler = std::sync::Arc<dyn Schedule>;
+
 /// Per-task data kept in the task cell's header.
 #[derive(Debug)]
 pub(crate) struct TaskMeta {
@@ -95,7 +127,7 @@ pub(crate) struct TaskMeta {
     /// Set by the task's [`guard`] when it produces its output (completed,
     /// panicked or cancelled): what [`AbortHandle::is_finished`] reads.
     finished: AtomicBool,
-    /// For `spawn_local` tasks, the [`crate::context::thread_id`] of the
+    /// For `spawn_local` tasks, the [`thread_id`] of the
     /// thread that spawned it; 0 for `Send` tasks.
     owner_thread: u64,
     /// The task's id in its runtime's [`OwnedTasks`].
@@ -111,11 +143,11 @@ pub(crate) struct TaskMeta {
     /// the schedule function: a zero-sized schedule function spares
     /// async-task a waker clone and drop (two atomic operations) on every
     /// wake-up.
-    scheduler: Handle,
+    scheduler: Scheduler,
 }
 
 impl TaskMeta {
-    fn new(owner_thread: u64, id: u64, scheduler: Handle) -> TaskMeta {
+    fn new(owner_thread: u64, id: u64, scheduler: Scheduler) -> TaskMeta {
         TaskMeta {
             aborted: AtomicBool::new(false),
             finished: AtomicBool::new(false),
@@ -133,7 +165,7 @@ impl TaskMeta {
     }
 
     /// The scheduler this task belongs to.
-    pub(crate) fn scheduler(&self) -> &Handle {
+    pub(crate) fn scheduler(&self) -> &Scheduler {
         &self.scheduler
     }
 
@@ -157,12 +189,12 @@ impl TaskMeta {
 
     /// Whether this task may be polled or dropped on the current thread.
     pub(crate) fn is_on_its_thread(&self) -> bool {
-        self.owner_thread == 0 || self.owner_thread == crate::context::thread_id()
+        self.owner_thread == 0 || self.owner_thread == thread_id()
     }
 
     /// Unlinks the task from its runtime's list, `tasks`.
     fn unlink(&self, tasks: &OwnedTasks) {
-        debug_assert!(std::ptr::eq(tasks, &self.scheduler.drivers().tasks));
+        debug_assert!(std::ptr::eq(tasks, self.scheduler.tasks()));
         // Relaxed: see `slot`.
         tasks.unlink(self.id, self.slot.load(Ordering::Relaxed));
     }
@@ -241,43 +273,70 @@ async fn guard<F: Future>(future: F, finished: FinishedFlag) -> Contained<Output
     .await
 }
 
+thread_local! {
+    /// This thread's id for local tasks (0: not assigned yet).
+    static THREAD_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A process-unique id of the current thread (never 0): the owner of the
+/// local tasks it spawns.
+pub(crate) fn thread_id() -> u64 {
+    // A process-wide counter (a `static`), outside what the loom models
+    // explore: `std`'s atomic, not the facade's.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    THREAD_ID
+        .try_with(|cell| {
+            let id = cell.get();
+            if id != 0 {
+                return id;
+            }
+            // Relaxed: only uniqueness matters, which the RMW guarantees.
+            let id = NEXT.fetch_add(1, Ordering::Relaxed);
+            cell.set(id);
+            id
+        })
+        // During thread-local destruction: an id no task can have.
+        .unwrap_or(u64::MAX)
+}
+
 /// Allocates the cell of a `Send` task belonging to `scheduler` and links it
 /// into the runtime's task list. Returns the first runnable, which the
 /// caller must schedule, or `None` if the runtime is shut down: the task
 /// was then cancelled at once (its handle resolves to a cancelled
-/// [`JoinError`]). Every later wake-up goes through
-/// [`crate::scheduler::schedule`].
-pub(crate) fn spawn<F>(future: F, scheduler: Handle) -> (Option<Runnable>, JoinHandle<F::Output>)
+/// [`JoinError`]). Every later wake-up goes through `schedule`, the
+/// scheduler's schedule function (zero-sized: see `TaskMeta::scheduler`).
+pub(crate) fn spawn<F, S>(
+    future: F,
+    scheduler: Scheduler,
+    schedule: S,
+) -> (Option<Runnable>, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
 {
-    let id = scheduler.drivers().tasks.next_id();
+    let id = scheduler.tasks().next_id();
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(0, id, scheduler))
-        .spawn(
-            move |meta| guard(future, FinishedFlag::new(meta)),
-            crate::scheduler::schedule,
-        );
+        .spawn(move |meta| guard(future, FinishedFlag::new(meta)), schedule);
     link(runnable, task)
 }
 
 /// Like [`spawn`], for a `!Send` future bound to the current thread.
-pub(crate) fn spawn_local<F>(
+pub(crate) fn spawn_local<F, S>(
     future: F,
-    scheduler: Handle,
+    scheduler: Scheduler,
+    schedule: S,
 ) -> (Option<Runnable>, JoinHandle<F::Output>)
 where
     F: Future + 'static,
     F::Output: 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
 {
-    let id = scheduler.drivers().tasks.next_id();
+    let id = scheduler.tasks().next_id();
     let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta::new(crate::context::thread_id(), id, scheduler))
-        .spawn_local(
-            move |meta| guard(future, FinishedFlag::new(meta)),
-            crate::scheduler::schedule,
-        );
+        .metadata(TaskMeta::new(thread_id(), id, scheduler))
+        .spawn_local(move |meta| guard(future, FinishedFlag::new(meta)), schedule);
     link(runnable, task)
 }
 
@@ -287,18 +346,20 @@ where
 /// [`cancel_unlisted`] if its closure has not started; a closure already
 /// running cannot be cancelled, and `Runtime::shutdown_timeout` waits for
 /// it (at most its time-out) instead of the shutdown loop spinning on it.
-pub(crate) fn spawn_unlisted<F>(future: F, scheduler: Handle) -> (Runnable, JoinHandle<F::Output>)
+pub(crate) fn spawn_unlisted<F, S>(
+    future: F,
+    scheduler: Scheduler,
+    schedule: S,
+) -> (Runnable, JoinHandle<F::Output>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
 {
-    let id = scheduler.drivers().tasks.next_id();
+    let id = scheduler.tasks().next_id();
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(0, id, scheduler))
-        .spawn(
-            move |meta| guard(future, FinishedFlag::new(meta)),
-            crate::scheduler::schedule,
-        );
+        .spawn(move |meta| guard(future, FinishedFlag::new(meta)), schedule);
     let handle = JoinHandle::new(task, runnable.waker());
     (runnable, handle)
 }
@@ -328,17 +389,13 @@ fn link<T>(
     task: async_task::Task<Contained<Output<T>>, TaskMeta>,
 ) -> (Option<Runnable>, JoinHandle<T>) {
     let meta = runnable.metadata();
-    let linked = meta
-        .scheduler()
-        .drivers()
-        .tasks
-        .link(meta.id, runnable.waker());
+    let linked = meta.scheduler().tasks().link(meta.id, runnable.waker());
     let handle = JoinHandle::new(task, runnable.waker());
     match linked {
         Some(slot) => {
             // Relaxed: see `TaskMeta::slot`.
             meta.slot.store(slot, Ordering::Relaxed);
-            meta.scheduler().drivers().metrics.spawned(meta.id);
+            meta.scheduler().metrics().spawned(meta.id);
             (Some(runnable), handle)
         }
         None => {
@@ -410,19 +467,20 @@ fn run_cancelled(runnable: Runnable) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::loom::Arc;
+    use crate::scheduler::{current_thread, Handle};
+    use std::sync::Arc;
 
     /// Runs task cells by hand, without a scheduler loop: the cell, the
     /// panic wrapper and abort. Fast enough for miri.
     #[test]
     fn cell_runs_catches_panics_and_aborts() {
-        use crate::scheduler::current_thread;
         // A runtime nobody drives: scheduled tasks wait in its injector.
         let shared = Arc::new(current_thread::Shared::new());
         let handle = || Handle::CurrentThread(Arc::clone(&shared));
-        let (r1, h1) = spawn(async { 1 + 1 }, handle());
-        let (r2, h2) = spawn(async { panic!("inside") }, handle());
-        let (r3, h3) = spawn(std::future::pending::<()>(), handle());
+        let schedule = current_thread::schedule_task;
+        let (r1, h1) = spawn(async { 1 + 1 }, shared.clone(), schedule);
+        let (r2, h2) = spawn(async { panic!("inside") }, shared.clone(), schedule);
+        let (r3, h3) = spawn(std::future::pending::<()>(), shared.clone(), schedule);
         for runnable in [r1, r2, r3] {
             runnable.expect("the runtime is open").schedule();
         }

@@ -7,6 +7,9 @@
 //! whose tasks all sleep uses no CPU until the next deadline. Polled outside
 //! our runtimes (under tokio, `futures::executor`, ...), a `Sleep` uses a
 //! global timer thread started on first use instead.
+//!
+//! This module does not know the schedulers: a `Sleep` keeps the runtime
+//! it registered with as a `Driver`, the trait they implement.
 
 mod interval;
 mod timeout;
@@ -17,7 +20,6 @@ pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 pub(crate) use timer::Timer;
 
 use crate::context;
-use crate::scheduler::Handle;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -89,9 +91,21 @@ struct Registration {
     key: TimerKey,
 }
 
+/// What a [`Sleep`] needs of the runtime whose timer it registers with.
+/// Each scheduler's shared state implements it.
+pub(crate) trait Driver: Send + Sync + 'static {
+    /// The runtime's timer.
+    fn timer(&self) -> &Timer;
+
+    /// A timer entry became the earliest one: make sure a thread of the
+    /// runtime parks with the new, shorter time-out.
+    fn timer_changed(&self);
+}
+
 /// The timer a `Sleep` registered with.
 enum TimerRef {
-    Runtime(Handle),
+    /// A `std` `Arc`, also under loom (see `task::Scheduler`).
+    Runtime(std::sync::Arc<dyn Driver>),
     Global(&'static GlobalTimer),
 }
 
@@ -99,21 +113,21 @@ impl TimerRef {
     /// The timer of the runtime running on this thread, else the global one.
     fn current() -> TimerRef {
         match context::handle() {
-            Some(handle) if !handle.is_shut_down() => TimerRef::Runtime(handle),
+            Some(handle) if !handle.is_shut_down() => TimerRef::Runtime(handle.time_driver()),
             _ => TimerRef::Global(GlobalTimer::get()),
         }
     }
 
     fn timer(&self) -> &Timer {
         match self {
-            TimerRef::Runtime(handle) => &handle.drivers().timer,
+            TimerRef::Runtime(driver) => driver.timer(),
             TimerRef::Global(global) => global.timer(),
         }
     }
 
     fn timer_changed(&self) {
         match self {
-            TimerRef::Runtime(handle) => handle.timer_changed(),
+            TimerRef::Runtime(driver) => driver.timer_changed(),
             TimerRef::Global(global) => global.timer_changed(),
         }
     }
