@@ -1,5 +1,6 @@
 //! `queue`: asyncio's `Queue` (ours) against the closest multi-producer,
-//! multi-consumer async channels, async-channel and flume.
+//! multi-consumer async channels, async-channel and flume (flume only in
+//! `put_get`: see `mpmc`).
 //!
 //! Two workloads, told apart by the benchmark parameter:
 //!
@@ -151,23 +152,12 @@ fn mpmc(c: &mut Criterion) {
         |q| put |i| q.0.send(i).await.expect("open"),
         get q.1.recv().await.ok(),
         finish q.0.close());
-    mpmc!(group, "flume", tokio_rt, tokio_spawn, flume::bounded(CAPACITY),
-    |q| put |i| q.0.send_async(i).await.expect("open"),
-    get match q.1.recv_async().await {
-        Ok(STOP) | Err(_) => None,
-        Ok(item) => Some(item),
-    },
-    finish {
-        for _ in 0..TASKS {
-            q.0.send_async(STOP).await.expect("open");
-        }
-    });
+    // flume is left out of this workload: its bounded `send_async` /
+    // `recv_async` pair hung here (every thread parked, no progress for
+    // minutes) in a run on 2026-12-03, and a hang in a peer must not stall
+    // `cargo bench -- --test` in CI. It stays in `put_get` above.
     group.finish();
 }
-
-/// flume has no `close` (its channel closes when every sender, here
-/// shared, is dropped): each consumer stops at this sentinel instead.
-const STOP: u64 = u64::MAX;
 
 fn main() {
     // What `criterion_group!` + `criterion_main!` expand to, minus the
