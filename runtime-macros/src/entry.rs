@@ -155,9 +155,12 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             let err = err.to_compile_error();
             // Keep a synchronous stand-in, so that a bad option does not
             // also produce "`main` function is not allowed to be `async`".
+            // It is only ever emitted beside the `compile_error!`, so it
+            // never runs.
             let mut stand_in = function;
             stand_in.sig.asyncness = None;
-            stand_in.block = syn::parse_quote!({ ::core::unimplemented!() });
+            stand_in.block =
+                syn::parse_quote!({ ::core::panic!("not built: see the error on the attribute") });
             quote!(#err #stand_in)
         }
     }
