@@ -11,6 +11,12 @@ use std::sync::Arc;
 
 use sync_primitives::{Event, Mutex, RwLock, Semaphore, Waiter};
 
+mod common;
+
+/// Every scenario on every executor runs under a watchdog: a lost wake-up
+/// fails the test instead of hanging the suite.
+const WATCHDOG_SECS: u64 = 60;
+
 type Task = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
 
 /// What a scenario needs from an executor.
@@ -339,41 +345,53 @@ macro_rules! on_every_executor {
 
                 #[test]
                 fn futures_executor() {
-                    $scenario(&FuturesExecutor);
+                    common::with_watchdog(WATCHDOG_SECS, || {
+                        $scenario(&FuturesExecutor);
+                    });
                 }
 
                 #[test]
                 fn tokio_current_thread() {
-                    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-                    $scenario(&Tokio::<false>(rt));
+                    common::with_watchdog(WATCHDOG_SECS, || {
+                        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                        $scenario(&Tokio::<false>(rt));
+                    });
                 }
 
                 #[test]
                 fn tokio_multi_thread() {
-                    let rt = tokio::runtime::Builder::new_multi_thread()
-                        .worker_threads(2)
-                        .build()
-                        .unwrap();
-                    $scenario(&Tokio::<true>(rt));
+                    common::with_watchdog(WATCHDOG_SECS, || {
+                        let rt = tokio::runtime::Builder::new_multi_thread()
+                            .worker_threads(2)
+                            .build()
+                            .unwrap();
+                        $scenario(&Tokio::<true>(rt));
+                    });
                 }
 
                 #[test]
                 fn async_executor() {
-                    $scenario(&AsyncExecutor(Arc::new(async_executor::Executor::new())));
+                    common::with_watchdog(WATCHDOG_SECS, || {
+                        $scenario(&AsyncExecutor(Arc::new(async_executor::Executor::new())));
+                    });
                 }
 
                 #[test]
                 fn ours_current_thread() {
-                    $scenario(&Ours::<false>(runtime::Runtime::new()));
+                    common::with_watchdog(WATCHDOG_SECS, || {
+                        $scenario(&Ours::<false>(runtime::Runtime::new()));
+                    });
                 }
 
                 #[test]
                 fn ours_multi_thread() {
-                    let rt = runtime::Builder::new_multi_thread()
-                        .worker_threads(2)
-                        .build()
-                        .unwrap();
-                    $scenario(&Ours::<true>(rt));
+                    common::with_watchdog(WATCHDOG_SECS, || {
+                        let rt = runtime::Builder::new_multi_thread()
+                            .worker_threads(2)
+                            .build()
+                            .unwrap();
+                        $scenario(&Ours::<true>(rt));
+                    });
                 }
             }
         )*
