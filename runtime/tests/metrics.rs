@@ -4,28 +4,13 @@
 use runtime::recorder::{Event, EventKind};
 use runtime::{Builder, Runtime};
 use std::collections::HashMap;
-use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-/// Runs `body` on a thread; fails the test if it has not finished within
-/// `secs` seconds (a hang), and propagates its panic.
-fn watchdog<T: Send + 'static>(secs: u64, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let out = body();
-        let _ = tx.send(());
-        out
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => worker.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Ok(_) => unreachable!("finished without reporting"),
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung for {secs} s"),
-    }
-}
+mod watchdog;
+
+/// The runtime tests' one watchdog (`tests/watchdog/mod.rs`).
+use watchdog::bounded as watchdog;
 
 /// Spawns 100 tasks that yield 3 times each, and waits for them all.
 fn spawn_100_yield_3(rt: &Runtime) {

@@ -18,24 +18,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 use sync_primitives::{Event, Mutex};
 
-/// Runs `body` on a thread; fails the test if it has not finished within
-/// `secs` seconds (a hang), and propagates its panic.
-fn watchdog<T: Send + 'static>(secs: u64, body: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::spawn(move || {
-        let out = body();
-        let _ = tx.send(());
-        out
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => worker.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
-            Ok(_) => unreachable!("finished without reporting"),
-            Err(panic) => std::panic::resume_unwind(panic),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("hung for {secs} s"),
-    }
-}
+mod watchdog;
+
+/// The runtime tests' one watchdog (`tests/watchdog/mod.rs`).
+use watchdog::bounded as watchdog;
 
 /// Re-runs the test `name` in a child process with `CHILD_ENV` set, where
 /// the test runs its dangerous body; asserts the child succeeded.
