@@ -185,3 +185,22 @@ impl Builder {
         Ok(Runtime::from_handle(handle))
     }
 }
+
+// `Runtime::new` lives here, beside what it calls, so that `runtime.rs` does
+// not import the builder that builds it (see `.ci/modgraph.py`).
+impl Runtime {
+    /// A current-thread runtime, like
+    /// `Builder::new_current_thread().build().unwrap()` (which cannot fail).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rt = runtime::Runtime::new();
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// ```
+    pub fn new() -> Runtime {
+        Builder::new_current_thread()
+            .build()
+            .expect("building a current-thread runtime does not fail")
+    }
+}

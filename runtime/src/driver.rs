@@ -10,7 +10,7 @@ use crate::blocking::BlockingPool;
 use crate::io;
 use crate::metrics::Metrics;
 use crate::task::OwnedTasks;
-use crate::time::Timer;
+use crate::timer::Timer;
 
 /// The mechanisms a runtime owns beside its scheduler (see the module docs).
 #[derive(Debug)]

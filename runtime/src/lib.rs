@@ -76,7 +76,6 @@
 
 mod blocking;
 mod builder;
-mod context;
 mod driver;
 mod gather;
 mod io;
@@ -89,12 +88,13 @@ mod runtime;
 mod scheduler;
 pub mod task;
 pub mod time;
+mod timer;
 mod yield_now;
 
-pub use blocking::spawn_blocking;
 pub use builder::Builder;
 pub use metrics::RuntimeMetrics;
 pub use runtime::{block_on, Runtime};
+pub use scheduler::context::spawn_blocking;
 pub use task::{AbortHandle, JoinSet};
 pub use task::{JoinError, JoinHandle};
 pub use time::{interval, interval_at};
@@ -138,7 +138,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    context::spawn(future)
+    scheduler::context::spawn(future)
 }
 
 /// Spawns a `!Send` task that runs on the thread that called `block_on`,
@@ -167,7 +167,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::spawn_local(future)
+    scheduler::context::spawn_local(future)
 }
 
 /// Compile-time checks of the auto traits users rely on. (What must *not*

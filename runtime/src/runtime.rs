@@ -1,6 +1,5 @@
 //! [`Runtime`], and the free [`block_on`] built on it.
 
-use crate::builder::Builder;
 use crate::metrics::RuntimeMetrics;
 use crate::recorder::Event;
 use crate::scheduler::Handle;
@@ -11,7 +10,7 @@ use std::time::Duration;
 
 /// An executor: runs futures and the tasks they spawn, with a timer.
 ///
-/// Built by [`Runtime::new`] (current-thread) or a [`Builder`].
+/// Built by [`Runtime::new`] (current-thread) or a [`Builder`](crate::Builder).
 ///
 /// # Shutdown
 ///
@@ -47,21 +46,6 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// A current-thread runtime, like
-    /// `Builder::new_current_thread().build().unwrap()` (which cannot fail).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let rt = runtime::Runtime::new();
-    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
-    /// ```
-    pub fn new() -> Runtime {
-        Builder::new_current_thread()
-            .build()
-            .expect("building a current-thread runtime does not fail")
-    }
-
     pub(crate) fn from_handle(handle: Handle) -> Runtime {
         Runtime { handle }
     }
@@ -172,7 +156,7 @@ impl Runtime {
 
     /// The events recorded since the last call (or since the runtime was
     /// built), in time order, if the runtime was built with
-    /// [`Builder::record_events`]; empty otherwise. Each worker keeps at
+    /// [`Builder::record_events`](crate::Builder::record_events); empty otherwise. Each worker keeps at
     /// most the capacity given there (the newest events).
     ///
     /// # Examples
@@ -251,6 +235,7 @@ mod tests {
     //! Small end-to-end runs of both schedulers, sized for miri.
 
     use super::*;
+    use crate::builder::Builder;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::Duration;

@@ -48,7 +48,7 @@ impl Future for YieldNow {
         self.yielded = true;
         // On our current-thread runtime, tasks that became ready meanwhile
         // are queued first, so that they run before this one resumes.
-        crate::context::before_yield();
+        crate::scheduler::context::before_yield();
         cx.waker().wake_by_ref();
         Poll::Pending
     }

@@ -1,4 +1,4 @@
-//! [`spawn_blocking`]: blocking code on a pool of threads, so that it never
+//! [`spawn_blocking`](crate::spawn_blocking): blocking code on a pool of threads, so that it never
 //! stalls a runtime's thread (asyncio's `to_thread`).
 //!
 //! Each runtime has its own pool (`pool.rs`), started lazily: threads are
@@ -13,65 +13,11 @@
 //! never sees it, except through `abort`: a job aborted before a pool thread
 //! picks it up is cancelled instead of run; a running closure cannot be
 //! interrupted and runs to its end.
+//!
+//! This module is the mechanism; the front end, `spawn_blocking`, is in
+//! `scheduler/context.rs` with `spawn` and `spawn_local`, as it needs the
+//! thread's current runtime (see `.ci/modgraph.py`).
 
 mod pool;
 
 pub(crate) use pool::{BlockingPool, Config};
-
-use crate::context;
-use crate::task::JoinHandle;
-
-const OUTSIDE: &str = "`runtime::spawn_blocking` called outside of a runtime: call it from a \
-future driven by `runtime::block_on` / `Runtime::block_on` (or a task)";
-
-/// Runs the blocking function `f` on a thread of the runtime's blocking
-/// pool, and returns a [`JoinHandle`] for its result: asyncio's
-/// `to_thread`, tokio's `spawn_blocking`.
-///
-/// Use it for code that blocks the thread (file I/O, a synchronous library,
-/// a long computation): run directly in a task, it would stop every other
-/// task of a current-thread runtime, or a worker of a multi-thread one.
-///
-/// The pool grows up to `Builder::max_blocking_threads` threads (512 by
-/// default); beyond that, closures wait in line for a free thread. A thread
-/// left idle for about 10 seconds exits. If `f` panics, the handle resolves
-/// to a [`JoinError`](crate::JoinError) with
-/// [`is_panic`](crate::JoinError::is_panic). `abort` cancels a closure that
-/// has not started yet; one that runs cannot be interrupted.
-///
-/// The closure runs outside the runtime: [`spawn`](crate::spawn) would panic
-/// there, but [`block_on`](crate::block_on) works.
-///
-/// # Panics
-///
-/// Panics if called outside a runtime, or if no thread can be started for
-/// the pool while it has none.
-///
-/// # Examples
-///
-/// ```
-/// #[runtime::main]
-/// async fn main() {
-///     let contents = runtime::spawn_blocking(|| {
-///         // A blocking call, off the runtime's thread.
-///         std::thread::sleep(std::time::Duration::from_millis(10));
-///         "read"
-///     });
-///     // Meanwhile, the runtime runs other tasks.
-///     runtime::yield_now().await;
-///     assert_eq!(contents.await.unwrap(), "read");
-/// }
-/// ```
-#[track_caller]
-pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let Some(handle) = context::handle() else {
-        panic!("{OUTSIDE}");
-    };
-    let (runnable, join_handle) = handle.spawn_unlisted(async move { f() });
-    handle.blocking_pool().spawn(runnable);
-    join_handle
-}

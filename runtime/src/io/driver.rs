@@ -79,18 +79,6 @@ impl Driver {
         }))
     }
 
-    /// The reactor of the runtime running on this thread, else the global
-    /// one (see [`global`]).
-    pub(crate) fn current() -> Arc<Driver> {
-        match crate::context::handle() {
-            Some(handle) if !handle.is_shut_down() => match handle.driver() {
-                Some(driver) => Arc::clone(driver),
-                None => Arc::clone(global()),
-            },
-            _ => Arc::clone(global()),
-        }
-    }
-
     /// Becomes the thread that waits in the poller, unless another one is.
     pub(crate) fn try_lock(&self) -> Option<PollGuard<'_>> {
         self.poll.try_lock().map(|state| PollGuard {

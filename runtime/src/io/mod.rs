@@ -44,7 +44,7 @@ mod driver;
 mod registration;
 mod scheduled_io;
 
-pub(crate) use driver::Driver;
+pub(crate) use driver::{global, Driver};
 pub(crate) use registration::Registration;
 pub(crate) use scheduled_io::Direction;
 

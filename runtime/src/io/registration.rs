@@ -20,10 +20,9 @@ pub(crate) struct Registration<S: Source> {
 }
 
 impl<S: Source> Registration<S> {
-    /// Registers `io` with the reactor of the runtime running on this thread
-    /// (else the global reactor).
-    pub(crate) fn new(mut io: S) -> io::Result<Registration<S>> {
-        let driver = Driver::current();
+    /// Registers `io` with the reactor `driver` (the sockets pass the one of
+    /// the runtime running on this thread: see `Registration::new` in `net`).
+    pub(crate) fn register(mut io: S, driver: Arc<Driver>) -> io::Result<Registration<S>> {
         let (key, scheduled) = driver.register(&mut io)?;
         Ok(Registration {
             io: Some(io),

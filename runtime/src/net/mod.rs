@@ -47,8 +47,22 @@ pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
 
+use crate::io::Registration;
+use crate::scheduler::context;
+use mio::event::Source;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+
+// The sockets' constructor lives here, in the front end, because it looks up
+// the thread's current runtime: the reactor (`crate::io`) never does (see
+// `.ci/modgraph.py`).
+impl<S: Source> Registration<S> {
+    /// Registers `io` with the reactor of the runtime running on this thread
+    /// (else the global reactor).
+    pub(crate) fn new(io: S) -> io::Result<Registration<S>> {
+        Registration::register(io, context::io_driver())
+    }
+}
 
 /// Calls `f` with each address `addr` resolves to until one succeeds;
 /// returns the last error (or one saying nothing was resolved).

@@ -45,13 +45,13 @@
 //! time-out at the next timer deadline, and fires the expired timers (in
 //! deadline order) when it wakes. Remote wake-ups unpark it.
 
-use crate::context;
+use super::context;
 use crate::driver::Drivers;
 use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
 use crate::scheduler::{self, Handle};
 use crate::task::{self, JoinHandle, OwnedTasks, Runnable, TaskMeta};
-use crate::time::{self, Timer};
+use crate::timer::{self, Timer};
 use crossbeam_deque::{Injector, Steal};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -246,7 +246,9 @@ impl Shared {
     pub(crate) fn run_queued_for_test(&self) {
         loop {
             match self.injector.steal() {
-                Steal::Success(Entry::Task(runnable)) => task::run(runnable, &self.drivers, 0),
+                Steal::Success(Entry::Task(runnable)) => {
+                    task::run(runnable, &self.drivers.tasks, &self.drivers.metrics, 0)
+                }
                 Steal::Success(Entry::Main(_) | Entry::Vacant) | Steal::Retry => {}
                 Steal::Empty => return,
             }
@@ -432,7 +434,7 @@ impl Shared {
                 match entry {
                     Some(Entry::Task(runnable)) => {
                         if runnable.metadata().is_on_its_thread() {
-                            task::run(runnable, &this.drivers, 0);
+                            task::run(runnable, &this.drivers.tasks, &this.drivers.metrics, 0);
                         } else {
                             // A local task of a thread whose `block_on`
                             // ended: it waits for that thread to come back.
@@ -543,7 +545,7 @@ impl task::Schedule for Shared {
     }
 }
 
-impl time::Driver for Shared {
+impl timer::Driver for Shared {
     fn timer(&self) -> &Timer {
         &self.drivers.timer
     }

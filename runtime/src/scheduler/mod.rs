@@ -7,6 +7,9 @@
 //!   shared injector, work stealing, and a parking protocol without lost
 //!   wake-ups. Its `block_on` runs the future (and `spawn_local` tasks) on
 //!   the calling thread with a [`current_thread`] scheduler of its own.
+//! * [`context`]: the thread-local current runtime (a [`Handle`]) the
+//!   schedulers enter on their threads, and the front ends that look it up
+//!   (`spawn`, `spawn_local`, `spawn_blocking`, a socket's reactor).
 //!
 //! What both flavours have (the timer, the task list) is in their
 //! [`Drivers`], reached through [`Handle::drivers`]; the schedulers keep
@@ -19,6 +22,7 @@
 //! `multi_thread::schedule_task`), chosen when it is spawned. The task
 //! module does not import this one.
 
+pub(crate) mod context;
 pub(crate) mod current_thread;
 pub(crate) mod multi_thread;
 
@@ -26,7 +30,7 @@ use crate::blocking::{BlockingPool, Config as BlockingConfig};
 use crate::driver::Drivers;
 use crate::io::Driver;
 use crate::task::{self, JoinHandle, OwnedTasks, Runnable};
-use crate::time;
+use crate::timer;
 use std::future::Future;
 // A `std` `Arc`, also under loom: a task holds its scheduler as an
 // `Arc<dyn task::Schedule>` (see `task::Scheduler`).
@@ -131,8 +135,8 @@ impl Handle {
         self.drivers().io.as_ref()
     }
 
-    /// This runtime as a `Sleep` keeps it (see `time::Driver`).
-    pub(crate) fn time_driver(&self) -> Arc<dyn time::Driver> {
+    /// This runtime as a `Sleep` keeps it (see `timer::Driver`).
+    pub(crate) fn time_driver(&self) -> Arc<dyn timer::Driver> {
         match self {
             Handle::CurrentThread(shared) => shared.clone(),
             Handle::MultiThread(shared) => shared.clone(),

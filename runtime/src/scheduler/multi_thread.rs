@@ -35,13 +35,13 @@
 //! deadline than all others unparks an idle worker so that it re-parks with
 //! the shorter time-out.
 
-use crate::context;
+use super::context;
 use crate::driver::Drivers;
 use crate::loom::{fence, thread, AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
 use crate::scheduler::{self, current_thread, Handle};
 use crate::task::{self, OwnedTasks, Runnable, TaskMeta};
-use crate::time::{self, Timer};
+use crate::timer::{self, Timer};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
 use std::cell::RefCell;
 use std::fmt;
@@ -287,7 +287,7 @@ impl task::Schedule for Shared {
     }
 }
 
-impl time::Driver for Shared {
+impl timer::Driver for Shared {
     fn timer(&self) -> &Timer {
         &self.drivers.timer
     }
@@ -391,7 +391,12 @@ fn work(shared: &Shared, worker: &WorkerLocal) {
                         shared.notify_parked();
                     }
                 }
-                task::run(runnable, &shared.drivers, worker.index);
+                task::run(
+                    runnable,
+                    &shared.drivers.tasks,
+                    &shared.drivers.metrics,
+                    worker.index,
+                );
             }
             None => {
                 if shared.drivers.timer.fire() {

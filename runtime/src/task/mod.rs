@@ -54,6 +54,7 @@ pub use join_set::JoinSet;
 pub(crate) use list::OwnedTasks;
 
 use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::metrics::Metrics;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
@@ -102,7 +103,7 @@ pub(crate) trait Schedule: Send + Sync + fmt::Debug + 'static {
     fn tasks(&self) -> &OwnedTasks;
 
     /// The counters and event recorder of the scheduler's runtime.
-    fn metrics(&self) -> &crate::metrics::Metrics;
+    fn metrics(&self) -> &Metrics;
 
     /// Queues `runnable`, a task of this scheduler woken on a thread that
     /// does not run it (the slow path of its schedule function).
@@ -408,16 +409,16 @@ fn link<T>(
 }
 
 /// Runs a task popped from a run queue, on its own thread: polls it once,
-/// or cancels it if it was aborted; unlinks it from `drivers.tasks` (its
-/// runtime's list) if it completed; counts and records the poll as worker
+/// or cancels it if it was aborted; unlinks it from `tasks` (its runtime's
+/// list) if it completed; counts and records the poll in `metrics` as worker
 /// `worker`'s (the caller must be that worker's thread). Never panics because of the task.
-pub(crate) fn run(runnable: Runnable, drivers: &crate::driver::Drivers, worker: usize) {
+pub(crate) fn run(runnable: Runnable, tasks: &OwnedTasks, metrics: &Metrics, worker: usize) {
     let meta = runnable.metadata();
     debug_assert!(meta.is_on_its_thread());
     // Read before the run: `runnable` is consumed by it. The task stays
     // linked (its cell alive) until `unlink` below.
     let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
-    drivers.metrics.poll_start(worker, id);
+    metrics.poll_start(worker, id);
     let _span = crate::metrics::poll_span(id);
     if meta.is_aborted() {
         run_cancelled(runnable);
@@ -425,9 +426,9 @@ pub(crate) fn run(runnable: Runnable, drivers: &crate::driver::Drivers, worker: 
         runnable.run();
     }
     let completed = COMPLETED.with(|c| c.replace(false));
-    drivers.metrics.poll_end(worker, id, completed);
+    metrics.poll_end(worker, id, completed);
     if completed {
-        drivers.tasks.unlink(id, slot);
+        tasks.unlink(id, slot);
     }
 }
 

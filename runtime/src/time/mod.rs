@@ -8,24 +8,23 @@
 //! our runtimes (under tokio, `futures::executor`, ...), a `Sleep` uses a
 //! global timer thread started on first use instead.
 //!
-//! This module does not know the schedulers: a `Sleep` keeps the runtime
-//! it registered with as a `Driver`, the trait they implement.
+//! This module is the front end; the mechanism is `crate::timer` (the
+//! `Timer` and the `Driver` trait the schedulers implement), which knows
+//! neither the schedulers nor the thread's current runtime. A `Sleep` keeps
+//! the runtime it registered with as a `timer::Driver`.
 
 mod interval;
 mod timeout;
-mod timer;
 
+use crate::scheduler::context;
+use crate::timer::{Driver, GlobalTimer, Timer, TimerKey};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
-pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
-pub(crate) use timer::Timer;
-
-use crate::context;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use timer::{GlobalTimer, TimerKey};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 
 /// Waits until `duration` has elapsed. Never completes early.
 ///
@@ -89,17 +88,6 @@ pub struct Sleep {
 struct Registration {
     timer: TimerRef,
     key: TimerKey,
-}
-
-/// What a [`Sleep`] needs of the runtime whose timer it registers with.
-/// Each scheduler's shared state implements it.
-pub(crate) trait Driver: Send + Sync + 'static {
-    /// The runtime's timer.
-    fn timer(&self) -> &Timer;
-
-    /// A timer entry became the earliest one: make sure a thread of the
-    /// runtime parks with the new, shorter time-out.
-    fn timer_changed(&self);
 }
 
 /// The timer a `Sleep` registered with.

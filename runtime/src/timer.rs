@@ -2,6 +2,10 @@
 //! deadline order. Each runtime has one, driven by its threads' parking; a
 //! global one, driven by its own thread, serves `sleep`s polled outside our
 //! runtimes.
+//!
+//! The mechanism under `crate::time`'s front end (`Sleep`, `Timeout`,
+//! `Interval`): it knows neither the schedulers nor the thread's current
+//! runtime; a scheduler implements [`Driver`] for the timer it owns.
 
 use crate::loom::{AtomicUsize, Mutex, Ordering};
 use crate::park::Parker;
@@ -14,6 +18,17 @@ use std::time::Instant;
 /// Identifies a registered timer: its deadline, then a sequence number so
 /// that equal deadlines fire in registration order.
 pub(crate) type TimerKey = (Instant, u64);
+
+/// What a `Sleep` needs of the runtime whose timer it registers with.
+/// Each scheduler's shared state implements it.
+pub(crate) trait Driver: Send + Sync + 'static {
+    /// The runtime's timer.
+    fn timer(&self) -> &Timer;
+
+    /// A timer entry became the earliest one: make sure a thread of the
+    /// runtime parks with the new, shorter time-out.
+    fn timer_changed(&self);
+}
 
 /// Pending timers, ordered by [`TimerKey`].
 pub(crate) struct Timer {

@@ -1,11 +1,20 @@
 //! The thread-local "current runtime": what [`spawn`](crate::spawn),
-//! [`spawn_local`](crate::spawn_local) and [`sleep`](crate::sleep) use, and
+//! [`spawn_local`](crate::spawn_local), [`spawn_blocking`],
+//! [`sleep`](crate::sleep) and the sockets of [`net`](crate::net) use, and
 //! the check that refuses to nest `block_on`.
+//!
+//! Part of the scheduler module: it holds a [`Handle`], and the schedulers
+//! enter it on the threads they run. So the mechanisms below the schedulers
+//! (the timer, the reactor, the blocking pool, the task list) never look it
+//! up: their front ends do (`time`, `net`, and `spawn_blocking` here).
+//! `.ci/modgraph.py` keeps the module graph a DAG.
 
-use crate::scheduler::Handle;
+use super::Handle;
+use crate::io;
 use crate::task::JoinHandle;
 use std::cell::RefCell;
 use std::future::Future;
+use std::sync::Arc;
 
 struct Context {
     /// The runtime this thread is running (inside `block_on`, or as a
@@ -36,6 +45,10 @@ driven by `runtime::block_on` / `Runtime::block_on` (or a task), or use `Runtime
 const SPAWN_LOCAL_OUTSIDE: &str = "`runtime::spawn_local` called outside of `block_on`: local \
 tasks run on the thread that calls `block_on`, so call it from the future passed to `block_on` or \
 from another local task (multi-thread workers cannot run them)";
+
+const SPAWN_BLOCKING_OUTSIDE: &str =
+    "`runtime::spawn_blocking` called outside of a runtime: call it \
+from a future driven by `runtime::block_on` / `Runtime::block_on` (or a task)";
 
 /// Marks this thread as running a runtime until dropped.
 #[derive(Debug)]
@@ -118,6 +131,70 @@ where
     match local {
         Some(local) => local.spawn_local(future),
         None => panic!("{SPAWN_LOCAL_OUTSIDE}"),
+    }
+}
+
+/// Runs the blocking function `f` on a thread of the runtime's blocking
+/// pool, and returns a [`JoinHandle`] for its result: asyncio's
+/// `to_thread`, tokio's `spawn_blocking`.
+///
+/// Use it for code that blocks the thread (file I/O, a synchronous library,
+/// a long computation): run directly in a task, it would stop every other
+/// task of a current-thread runtime, or a worker of a multi-thread one.
+///
+/// The pool grows up to `Builder::max_blocking_threads` threads (512 by
+/// default); beyond that, closures wait in line for a free thread. A thread
+/// left idle for about 10 seconds exits. If `f` panics, the handle resolves
+/// to a [`JoinError`](crate::JoinError) with
+/// [`is_panic`](crate::JoinError::is_panic). `abort` cancels a closure that
+/// has not started yet; one that runs cannot be interrupted.
+///
+/// The closure runs outside the runtime: [`spawn`](crate::spawn) would panic
+/// there, but [`block_on`](crate::block_on) works.
+///
+/// # Panics
+///
+/// Panics if called outside a runtime, or if no thread can be started for
+/// the pool while it has none.
+///
+/// # Examples
+///
+/// ```
+/// #[runtime::main]
+/// async fn main() {
+///     let contents = runtime::spawn_blocking(|| {
+///         // A blocking call, off the runtime's thread.
+///         std::thread::sleep(std::time::Duration::from_millis(10));
+///         "read"
+///     });
+///     // Meanwhile, the runtime runs other tasks.
+///     runtime::yield_now().await;
+///     assert_eq!(contents.await.unwrap(), "read");
+/// }
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let Some(handle) = handle() else {
+        panic!("{SPAWN_BLOCKING_OUTSIDE}");
+    };
+    let (runnable, join_handle) = handle.spawn_unlisted(async move { f() });
+    handle.blocking_pool().spawn(runnable);
+    join_handle
+}
+
+/// The reactor of the runtime running on this thread, else the global one
+/// (see `io::driver::global`): where a new socket registers.
+pub(crate) fn io_driver() -> Arc<io::Driver> {
+    match handle() {
+        Some(handle) if !handle.is_shut_down() => match handle.driver() {
+            Some(driver) => Arc::clone(driver),
+            None => Arc::clone(io::global()),
+        },
+        _ => Arc::clone(io::global()),
     }
 }
 

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""The module graph of runtime/src, and a check that it has no cycle.
+
+An edge X -> Y means a file of the top-level module X (X.rs, or any file
+under X/) names `crate::Y` (in a `use` or in a path, grouped imports
+included) or reaches Y through `super::`. Comments are skipped, and so is test code: a module
+under `#[cfg(test)]` (or any cfg naming `test`, such as the loom models'
+`#[cfg(all(test, loom))]`), inline or in its own file, is a consumer of the
+crate from above, not part of its layering. lib.rs, the crate root, is left
+out: it declares and re-exports every module.
+
+    .ci/modgraph.py            print "module -> what it imports", top first;
+                               fail on a cycle
+    .ci/modgraph.py DIR        the same for another crate's src/ directory
+
+Exit status 1 and the cycle(s) printed when the graph is not a DAG.
+"""
+import os
+import re
+import sys
+
+IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def strip_comments(text):
+    """Removes // and /* */ comments, keeping string literals intact."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if text.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif text.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+        elif c == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            out.append(text[i : j + 1])
+            i = j + 1
+        elif c == "'" and i + 2 < n and (text[i + 2] == "'" or text[i + 1] == "\\"):
+            # a char literal such as '{' or '\n' (not a lifetime)
+            j = text.find("'", i + 2)
+            out.append(" ")
+            i = j + 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+TEST_MOD = re.compile(
+    r"#\[cfg\(([^\]]*)\)\]\s*(?:#\[[^\]]*\]\s*)*(?:pub(?:\([a-z]+\))?\s+)?mod\s+([A-Za-z_][A-Za-z0-9_]*)\s*([;{])"
+)
+
+
+def is_test_cfg(cfg):
+    return re.search(r"(?<![A-Za-z0-9_])test\b", cfg) is not None and "not(test)" not in cfg
+
+
+def strip_test_modules(text):
+    """Removes inline test modules; returns the text and the test-only file modules."""
+    skipped_files, out, i = set(), [], 0
+    for m in TEST_MOD.finditer(text):
+        if m.start() < i or not is_test_cfg(m.group(1)):
+            continue
+        out.append(text[i : m.start()])
+        if m.group(3) == ";":
+            skipped_files.add(m.group(2))
+            i = m.end()
+        else:
+            depth, j = 0, m.end() - 1
+            while j < len(text):
+                if text[j] == "{":
+                    depth += 1
+                elif text[j] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            i = j + 1
+    out.append(text[i:])
+    return "".join(out), skipped_files
+
+
+def first_segments(text, start):
+    """The first path segment of each item of the group `{...}` at `start`."""
+    names, depth, i, expect = [], 0, start, True
+    while i < len(text):
+        c = text[i]
+        if c == "{":
+            depth += 1
+            expect = depth == 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                break
+        elif c == "," and depth == 1:
+            expect = True
+        elif depth == 1 and expect and not c.isspace():
+            m = IDENT.match(text, i)
+            if m:
+                names.append(m.group(0))
+                i = m.end()
+                expect = False
+                continue
+            expect = False
+        i += 1
+    return names
+
+
+def imports(text, depth):
+    """Top-level modules named by `crate::`/`super::` paths in one file.
+
+    `depth` is how many `super::` reach the crate root from this file
+    (1 for X.rs and X/mod.rs, 2 for X/y.rs, ...).
+    """
+    found = set()
+    root = r"(?<![A-Za-z0-9_$])crate::" + "|" + r"(?<![A-Za-z0-9_:])" + r"(?:super::){%d}" % depth
+    for m in re.finditer(root, text):
+        rest = m.end()
+        if text.startswith("{", rest):
+            found.update(first_segments(text, rest))
+        else:
+            seg = IDENT.match(text, rest)
+            if seg:
+                found.add(seg.group(0))
+    return found
+
+
+def read_module_files(src, files):
+    """The code of each file of one module, without test-only code or files."""
+    texts, skipped = {}, set()
+    for path, _ in files:
+        with open(path, encoding="utf-8") as f:
+            texts[path], skip = strip_test_modules(strip_comments(f.read()))
+        here = os.path.dirname(path)
+        skipped |= {os.path.join(here, name + ".rs") for name in skip}
+        skipped |= {os.path.join(here, name, "mod.rs") for name in skip}
+        if not path.endswith("mod.rs"):
+            # `mod x;` in a/b.rs lives in a/b/x.rs
+            stem = path[:-3]
+            skipped |= {os.path.join(stem, name + ".rs") for name in skip}
+    return [(texts[p], d) for p, d in files if p not in skipped]
+
+
+def graph(src):
+    modules = {}
+    for entry in sorted(os.listdir(src)):
+        path = os.path.join(src, entry)
+        if entry.endswith(".rs") and entry not in ("lib.rs", "main.rs"):
+            modules[entry[:-3]] = [(path, 1)]
+        elif os.path.isdir(path):
+            files = []
+            for dirpath, _, names in os.walk(path):
+                rel = os.path.relpath(dirpath, src).split(os.sep)
+                for name in names:
+                    if name.endswith(".rs"):
+                        depth = len(rel) + (0 if name == "mod.rs" else 1)
+                        files.append((os.path.join(dirpath, name), depth))
+            modules[entry] = sorted(files)
+    edges = {}
+    for module, files in modules.items():
+        deps = set()
+        for text, depth in read_module_files(src, files):
+            deps |= imports(text, depth)
+        edges[module] = sorted(d for d in deps if d in modules and d != module)
+    return edges
+
+
+def cycles(edges):
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+
+    for v in edges:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def layered(edges):
+    """The modules top first: by the length of their longest import chain
+    down to a module that imports nothing, then by name (the graph must be
+    a DAG)."""
+    height = {}
+
+    def h(v):
+        if v not in height:
+            height[v] = 1 + max((h(w) for w in edges[v]), default=-1)
+        return height[v]
+
+    return sorted(edges, key=lambda v: (-h(v), v))
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "runtime", "src")
+    edges = graph(src)
+    found = cycles(edges)
+    width = max(len(m) for m in edges)
+    for module in layered(edges) if not found else sorted(edges):
+        print(f"{module:<{width}} -> {', '.join(edges[module]) or '(nothing)'}")
+    sys.stdout.flush()
+    for comp in found:
+        inside = ", ".join(f"{m} -> {d}" for m in comp for d in edges[m] if d in comp)
+        print(f"CYCLE between {', '.join(comp)}: {inside}", file=sys.stderr)
+    sys.exit(1 if found else 0)
+
+
+if __name__ == "__main__":
+    main()
