@@ -210,26 +210,17 @@ impl GlobalTimer {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::Timer;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
-    use std::task::{Wake, Waker};
+    use parking_lot::Mutex;
+    use std::sync::Arc;
     use std::time::{Duration, Instant};
-
-    struct Record(usize, Arc<Mutex<Vec<usize>>>, AtomicUsize);
-
-    impl Wake for Record {
-        fn wake(self: Arc<Self>) {
-            self.2.fetch_add(1, Ordering::Relaxed);
-            self.1.lock().unwrap().push(self.0);
-        }
-    }
+    use test_util::{drop_hook_waker, RecordingWaker};
 
     #[test]
     fn fires_in_deadline_order_then_registration_order() {
         let timer = Timer::new();
         let log = Arc::new(Mutex::new(Vec::new()));
         let now = Instant::now();
-        let waker = |i| Waker::from(Arc::new(Record(i, Arc::clone(&log), AtomicUsize::new(0))));
+        let waker = |i| RecordingWaker::waker(i, &log);
         let (_, first) = timer.register(now + Duration::from_millis(3), &waker(0));
         assert!(first);
         let (_, earlier) = timer.register(now + Duration::from_millis(1), &waker(1));
@@ -244,7 +235,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(1));
         }
         assert!(timer.fire());
-        assert_eq!(*log.lock().unwrap(), [1, 0, 2]);
+        assert_eq!(*log.lock(), [1, 0, 2]);
         assert!(timer.update(far, &waker(5)));
         assert_eq!(timer.next_deadline(), Some(far.0));
         timer.clear();
@@ -258,30 +249,19 @@ mod tests {
     /// timer's lock.
     #[test]
     fn update_drops_the_replaced_waker_outside_the_lock() {
-        struct Reenter(Arc<Timer>);
-        impl Wake for Reenter {
-            fn wake(self: Arc<Self>) {}
-        }
-        impl Drop for Reenter {
-            fn drop(&mut self) {
-                let _ = self.0.next_deadline();
-            }
-        }
-        let (done_tx, done_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        test_util::with_watchdog(10, || {
             let timer = Arc::new(Timer::new());
             let deadline = Instant::now() + Duration::from_secs(3600);
-            let reenter = Waker::from(Arc::new(Reenter(Arc::clone(&timer))));
+            let reentrant = Arc::clone(&timer);
+            let reenter = drop_hook_waker(move || {
+                let _ = reentrant.next_deadline();
+            });
             let (key, _) = timer.register(deadline, &reenter);
             drop(reenter); // the timer holds the last one
             let log = Arc::new(Mutex::new(Vec::new()));
-            let other = Waker::from(Arc::new(Record(0, log, AtomicUsize::new(0))));
+            let other = RecordingWaker::waker(0, &log);
             assert!(timer.update(key, &other));
             timer.clear();
-            done_tx.send(()).unwrap();
         });
-        done_rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("deadlocked: a waker was dropped under the timer's lock");
     }
 }

@@ -59,26 +59,16 @@ mod tests {
     use super::yield_now;
     use std::future::Future;
     use std::pin::pin;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+    use std::task::{Context, Poll};
+    use test_util::CountingWaker;
 
     #[test]
     fn pending_once_and_wakes() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(Arc::clone(&count));
+        let (count, waker) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
         let mut fut = pin!(yield_now());
         assert_eq!(fut.as_mut().poll(&mut cx), Poll::Pending);
-        assert_eq!(count.0.load(Ordering::Relaxed), 1);
+        assert_eq!(count.wakes(), 1);
         assert_eq!(fut.as_mut().poll(&mut cx), Poll::Ready(()));
     }
 }

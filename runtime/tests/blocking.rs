@@ -1,21 +1,19 @@
 //! `spawn_blocking`: off the runtime's threads, bounded by
 //! `max_blocking_threads`, panics as `JoinError`s, on both flavours.
 
-mod watchdog;
-
 use runtime::Builder;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
-use watchdog::bounded;
+use test_util::with_watchdog;
 
 #[test]
 fn a_current_thread_runtime_stays_responsive_while_closures_block() {
     // Four closures block until the runtime has done async work that needs
     // its only thread (tasks that yield and sleep): if a closure ran on
     // that thread, nothing would release it (the watchdog fails the test).
-    bounded(30, || {
+    with_watchdog(30, || {
         runtime::block_on(async {
             let (release_tx, release_rx) = mpsc::channel::<()>();
             let release_rx = Arc::new(Mutex::new(release_rx));
@@ -59,7 +57,7 @@ fn a_current_thread_runtime_stays_responsive_while_closures_block() {
 #[test]
 fn never_more_than_max_blocking_threads_at_once() {
     for multi in [false, true] {
-        bounded(30, move || {
+        with_watchdog(30, move || {
             let rt = if multi {
                 Builder::new_multi_thread()
                     .worker_threads(2)
@@ -117,7 +115,7 @@ fn never_more_than_max_blocking_threads_at_once() {
 
 #[test]
 fn a_panic_comes_back_as_a_join_error() {
-    bounded(30, || {
+    with_watchdog(30, || {
         runtime::block_on(async {
             let err = runtime::spawn_blocking(|| -> u32 { panic!("blocked and panicked") })
                 .await
@@ -136,7 +134,7 @@ fn a_panic_comes_back_as_a_join_error() {
 
 #[test]
 fn works_from_a_multi_thread_worker_and_leaves_the_workers_free() {
-    bounded(30, || {
+    with_watchdog(30, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(1)
             .build()
@@ -161,7 +159,7 @@ fn works_from_a_multi_thread_worker_and_leaves_the_workers_free() {
 
 #[test]
 fn an_abort_before_the_closure_starts_cancels_it() {
-    bounded(30, || {
+    with_watchdog(30, || {
         let rt = Builder::new_current_thread()
             .max_blocking_threads(1)
             .build()

@@ -13,39 +13,13 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 use runtime::{gather, try_gather, Gather, TryGather};
 use sync_primitives::Waiter;
+use test_util::{poll_with, yield_once, CountingWaker};
 
 // ---- helpers -------------------------------------------------------------
-
-/// Pending once, waking itself: asyncio's `sleep(0)` under any executor.
-fn yield_once() -> impl Future<Output = ()> + Send {
-    let mut yielded = false;
-    poll_fn(move |cx| {
-        if std::mem::replace(&mut yielded, true) {
-            Poll::Ready(())
-        } else {
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    })
-}
-
-/// A parent waker counting its wakes.
-struct CountWake(AtomicUsize);
-
-impl Wake for CountWake {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn count_waker() -> (Arc<CountWake>, Waker) {
-    let count = Arc::new(CountWake(AtomicUsize::new(0)));
-    (count.clone(), Waker::from(count))
-}
 
 /// Counts its drops.
 struct DropGuard(Arc<AtomicUsize>);
@@ -117,10 +91,6 @@ impl Future for Probe {
         }
         Poll::Pending
     }
-}
-
-fn poll_with<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
-    Pin::new(fut).poll(&mut Context::from_waker(waker))
 }
 
 /// Runs `make()` on futures' `block_on`, tokio's two runtimes and
@@ -240,7 +210,7 @@ fn try_gather_stops_at_first_error_on_first_poll_among_10_000() {
     let (probes, handles): (Vec<_>, Vec<_>) = (0..n).map(|_| probe(&dropped)).unzip();
     *handles[failing].output.lock().unwrap() = Some(Err(failing));
     let mut all = try_gather(probes);
-    let (parent_wakes, parent) = count_waker();
+    let (parent_wakes, parent) = CountingWaker::new();
     assert_eq!(poll_with(&mut all, &parent), Poll::Ready(Err(failing)));
     // Polled in input order up to the failing child, none after it...
     assert!(handles[..=failing].iter().all(|h| h.polls() == 1));
@@ -250,7 +220,7 @@ fn try_gather_stops_at_first_error_on_first_poll_among_10_000() {
     assert_eq!(dropped.load(Ordering::SeqCst), n);
     // The wakers children kept are harmless now.
     handles[0].waker().wake();
-    assert_eq!(parent_wakes.0.load(Ordering::SeqCst), 0);
+    assert_eq!(parent_wakes.wakes(), 0);
     drop(all);
     assert_eq!(dropped.load(Ordering::SeqCst), n);
 }
@@ -261,7 +231,7 @@ fn try_gather_stops_at_first_error_after_a_wake_among_10_000() {
     let dropped = Arc::new(AtomicUsize::new(0));
     let (probes, handles): (Vec<_>, Vec<_>) = (0..n).map(|_| probe(&dropped)).unzip();
     let mut all = try_gather(probes);
-    let (_, parent) = count_waker();
+    let (_, parent) = CountingWaker::new();
     assert!(poll_with(&mut all, &parent).is_pending());
     // Some succeed, then one fails, then one more succeeds in the same batch.
     handles[10].finish(Ok(10));
@@ -326,13 +296,13 @@ fn one_child_woken_1_000_times_among_10_000_is_the_only_one_repolled() {
     let dropped = Arc::new(AtomicUsize::new(0));
     let (probes, handles): (Vec<_>, Vec<_>) = (0..n).map(|_| probe(&dropped)).unzip();
     let mut all = gather(probes);
-    let (parent_wakes, parent) = count_waker();
+    let (parent_wakes, parent) = CountingWaker::new();
     assert!(poll_with(&mut all, &parent).is_pending());
     assert!(handles.iter().all(|h| h.polls() == 1));
     let waker = handles[busy].waker();
     for round in 1..=1_000 {
         waker.wake_by_ref();
-        assert_eq!(parent_wakes.0.load(Ordering::SeqCst), round);
+        assert_eq!(parent_wakes.wakes(), round);
         assert!(poll_with(&mut all, &parent).is_pending());
     }
     assert_eq!(handles[busy].polls(), 1_001);
@@ -356,7 +326,7 @@ fn gather_macro_repolls_only_the_woken_child() {
     let (b, hb) = probe(&dropped);
     let (c, hc) = probe(&dropped);
     let mut fut = pin!(async { runtime::gather!(a, b, c) });
-    let (_, parent) = count_waker();
+    let (_, parent) = CountingWaker::new();
     let mut cx = Context::from_waker(&parent);
     assert!(fut.as_mut().poll(&mut cx).is_pending());
     for _ in 0..100 {
@@ -378,7 +348,7 @@ fn gather_macro_repolls_only_the_woken_child() {
 
 #[test]
 fn zero_futures_ready_at_once() {
-    let (parent_wakes, parent) = count_waker();
+    let (parent_wakes, parent) = CountingWaker::new();
     let mut none = gather(Vec::<std::future::Ready<u8>>::new());
     assert_eq!(poll_with(&mut none, &parent), Poll::Ready(vec![]));
     let mut none = try_gather(Vec::<std::future::Ready<Result<u8, ()>>>::new());
@@ -388,7 +358,7 @@ fn zero_futures_ready_at_once() {
         unit.as_mut().poll(&mut Context::from_waker(&parent)),
         Poll::Ready(())
     );
-    assert_eq!(parent_wakes.0.load(Ordering::SeqCst), 0);
+    assert_eq!(parent_wakes.wakes(), 0);
 }
 
 #[test]
@@ -432,7 +402,7 @@ fn panic_in_a_child_propagates() {
 fn wakers_used_after_the_gather_is_dropped_are_harmless() {
     let dropped = Arc::new(AtomicUsize::new(0));
     let (probes, handles): (Vec<_>, Vec<_>) = (0..8).map(|_| probe(&dropped)).unzip();
-    let (parent_wakes, parent) = count_waker();
+    let (parent_wakes, parent) = CountingWaker::new();
     let mut all = gather(probes);
     assert!(poll_with(&mut all, &parent).is_pending());
     let wakers: Vec<Waker> = handles.iter().map(ProbeHandle::waker).collect();
@@ -453,7 +423,7 @@ fn wakers_used_after_the_gather_is_dropped_are_harmless() {
     for t in threads {
         t.join().unwrap();
     }
-    assert_eq!(parent_wakes.0.load(Ordering::SeqCst), 0);
+    assert_eq!(parent_wakes.wakes(), 0);
 }
 
 #[test]
@@ -494,7 +464,7 @@ fn dropping_a_gather_drops_every_child_and_output_once() {
         })
         .collect();
     let mut all = gather(futs);
-    let (_, parent) = count_waker();
+    let (_, parent) = CountingWaker::new();
     assert!(poll_with(&mut all, &parent).is_pending());
     // The five finished children dropped their futures (guards), not yet
     // their outputs.
@@ -613,7 +583,7 @@ fn debug_shows_progress() {
         Box::pin(std::future::ready(Ok(1usize))),
     ]);
     assert_eq!(format!("{all:?}"), "Gather { len: 2, remaining: 2 }");
-    let (_, parent) = count_waker();
+    let (_, parent) = CountingWaker::new();
     assert!(poll_with(&mut all, &parent).is_pending());
     assert_eq!(format!("{all:?}"), "Gather { len: 2, remaining: 1 }");
     let t = try_gather([std::future::ready(Ok::<u8, ()>(1))]);
@@ -662,7 +632,7 @@ fn wake_after_a_caught_child_panic_reaches_the_parent() {
         }
         Poll::Pending
     }));
-    let (parent_wakes, parent) = count_waker();
+    let (parent_wakes, parent) = CountingWaker::new();
     let mut all = gather(vec![self_waking, panics_once]);
     let err = catch_unwind(AssertUnwindSafe(|| poll_with(&mut all, &parent))).unwrap_err();
     assert_eq!(err.downcast_ref::<&str>(), Some(&"child 1 panics once"));
@@ -670,14 +640,10 @@ fn wake_after_a_caught_child_panic_reaches_the_parent() {
     assert!(poll_with(&mut all, &parent).is_pending());
     assert_eq!(polls.load(Ordering::SeqCst), 2);
     // A wake from outside now reaches the parent, and re-polls child 0.
-    let before = parent_wakes.0.load(Ordering::SeqCst);
+    let before = parent_wakes.wakes();
     let waker = kept.lock().unwrap().take().unwrap();
     std::thread::spawn(move || waker.wake()).join().unwrap();
-    assert_eq!(
-        parent_wakes.0.load(Ordering::SeqCst),
-        before + 1,
-        "wake lost"
-    );
+    assert_eq!(parent_wakes.wakes(), before + 1, "wake lost");
     assert!(poll_with(&mut all, &parent).is_pending());
     assert_eq!(polls.load(Ordering::SeqCst), 3);
 }

@@ -4,11 +4,9 @@
 //! follow from the start and from when the stall ended, not from the load
 //! of the machine.
 
-mod watchdog;
-
 use runtime::time::MissedTickBehavior;
 use std::time::{Duration, Instant};
-use watchdog::bounded;
+use test_util::with_watchdog;
 
 const PERIOD: Duration = Duration::from_millis(100);
 
@@ -25,7 +23,7 @@ async fn stalled(behavior: MissedTickBehavior) -> (Instant, Instant, runtime::ti
 
 #[test]
 fn ticks_follow_the_period_and_never_come_early() {
-    bounded(30, || {
+    with_watchdog(30, || {
         runtime::block_on(async {
             let start = Instant::now();
             let mut interval = runtime::interval(Duration::from_millis(20));
@@ -42,7 +40,7 @@ fn ticks_follow_the_period_and_never_come_early() {
 
 #[test]
 fn interval_at_starts_at_start() {
-    bounded(30, || {
+    with_watchdog(30, || {
         runtime::block_on(async {
             let start = Instant::now() + Duration::from_millis(30);
             let mut interval = runtime::interval_at(start, Duration::from_millis(10));
@@ -54,7 +52,7 @@ fn interval_at_starts_at_start() {
 
 #[test]
 fn burst_catches_up_with_every_missed_tick() {
-    bounded(30, || {
+    with_watchdog(30, || {
         runtime::block_on(async {
             let (start, stall_end, mut interval) = stalled(MissedTickBehavior::Burst).await;
             // Every tick scheduled before the stall ended comes, on the
@@ -74,7 +72,7 @@ fn burst_catches_up_with_every_missed_tick() {
 
 #[test]
 fn delay_restarts_the_schedule_from_the_late_tick() {
-    bounded(30, || {
+    with_watchdog(30, || {
         runtime::block_on(async {
             let (start, stall_end, mut interval) = stalled(MissedTickBehavior::Delay).await;
             assert_eq!(interval.tick().await, start + PERIOD);
@@ -93,7 +91,7 @@ fn delay_restarts_the_schedule_from_the_late_tick() {
 
 #[test]
 fn skip_drops_the_missed_ticks_and_stays_on_the_grid() {
-    bounded(30, || {
+    with_watchdog(30, || {
         runtime::block_on(async {
             let (start, stall_end, mut interval) = stalled(MissedTickBehavior::Skip).await;
             assert_eq!(interval.tick().await, start + PERIOD);
@@ -115,7 +113,7 @@ fn skip_drops_the_missed_ticks_and_stays_on_the_grid() {
 
 #[test]
 fn works_on_a_multi_thread_runtime_and_under_other_executors() {
-    bounded(30, || {
+    with_watchdog(30, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()

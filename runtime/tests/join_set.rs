@@ -1,7 +1,5 @@
 //! `JoinSet`: completion order, input order, abort on drop, panics.
 
-mod watchdog;
-
 use futures::channel::oneshot;
 use runtime::{Builder, JoinSet};
 use std::future::{pending, Future};
@@ -9,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use watchdog::bounded;
+use test_util::with_watchdog;
 
 /// Counts its drops.
 struct DropCount(Arc<AtomicUsize>);
@@ -22,7 +20,7 @@ impl Drop for DropCount {
 
 #[test]
 fn join_next_returns_tasks_in_completion_order() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut set = JoinSet::new();
             let mut senders = Vec::new();
@@ -48,7 +46,7 @@ fn join_next_returns_tasks_in_completion_order() {
 
 #[test]
 fn join_next_follows_completion_order_when_all_finish_before_it_looks() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut set = JoinSet::new();
             // Task i finishes after 4 - i yields: the last spawned first.
@@ -74,7 +72,7 @@ fn join_next_follows_completion_order_when_all_finish_before_it_looks() {
 
 #[test]
 fn join_all_returns_outputs_in_input_order() {
-    bounded(20, || {
+    with_watchdog(20, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(2)
             .build()
@@ -98,7 +96,7 @@ fn join_all_returns_outputs_in_input_order() {
 #[test]
 fn dropping_the_set_aborts_every_task() {
     for multi in [false, true] {
-        bounded(20, move || {
+        with_watchdog(20, move || {
             let rt = if multi {
                 Builder::new_multi_thread()
                     .worker_threads(2)
@@ -137,7 +135,7 @@ fn dropping_the_set_aborts_every_task() {
 
 #[test]
 fn a_panicking_task_comes_back_as_a_join_error() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut set = JoinSet::new();
             set.spawn(async { panic!("boom") });
@@ -151,7 +149,7 @@ fn a_panicking_task_comes_back_as_a_join_error() {
 
 #[test]
 fn join_all_resumes_a_panic_and_aborts_the_rest() {
-    bounded(20, || {
+    with_watchdog(20, || {
         let drops = Arc::new(AtomicUsize::new(0));
         let d = Arc::clone(&drops);
         let result = catch_unwind(AssertUnwindSafe(|| {
@@ -181,7 +179,7 @@ fn join_all_resumes_a_panic_and_aborts_the_rest() {
 
 #[test]
 fn abort_all_keeps_tasks_until_join_next_returns_them() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut set = JoinSet::new();
             set.spawn(async { 7 });
@@ -210,7 +208,7 @@ fn abort_all_keeps_tasks_until_join_next_returns_them() {
 
 #[test]
 fn the_abort_handle_from_spawn_aborts_that_task_only() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut set = JoinSet::new();
             let (tx, rx) = oneshot::channel::<()>();
@@ -234,7 +232,7 @@ fn the_abort_handle_from_spawn_aborts_that_task_only() {
 
 #[test]
 fn shutdown_waits_until_every_future_is_dropped() {
-    bounded(20, || {
+    with_watchdog(20, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(2)
             .build()
@@ -258,7 +256,7 @@ fn shutdown_waits_until_every_future_is_dropped() {
 
 #[test]
 fn spawn_local_tasks_join_too() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut set = JoinSet::new();
             let shared = Rc::new(5);
@@ -275,7 +273,7 @@ fn spawn_local_tasks_join_too() {
 
 #[test]
 fn ten_thousand_tasks_on_two_workers_each_come_back_once() {
-    bounded(60, || {
+    with_watchdog(60, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(2)
             .build()
@@ -303,7 +301,7 @@ fn ten_thousand_tasks_on_two_workers_each_come_back_once() {
 
 #[test]
 fn a_slot_reused_after_join_next_does_not_confuse_tasks() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut set = JoinSet::new();
             for round in 0..100u32 {
@@ -322,7 +320,7 @@ fn a_slot_reused_after_join_next_does_not_confuse_tasks() {
 
 #[test]
 fn a_dropped_join_next_loses_no_output() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut set = JoinSet::new();
             let (tx, rx) = oneshot::channel::<()>();
@@ -346,7 +344,7 @@ fn a_dropped_join_next_loses_no_output() {
 
 #[test]
 fn an_abort_handle_aborts_from_another_thread() {
-    bounded(20, || {
+    with_watchdog(20, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(2)
             .build()

@@ -7,10 +7,7 @@ use std::collections::HashMap;
 use std::thread;
 use std::time::Duration;
 
-mod watchdog;
-
-/// The runtime tests' one watchdog (`tests/watchdog/mod.rs`).
-use watchdog::bounded as watchdog;
+use test_util::with_watchdog;
 
 /// Spawns 100 tasks that yield 3 times each, and waits for them all.
 fn spawn_100_yield_3(rt: &Runtime) {
@@ -32,7 +29,7 @@ fn spawn_100_yield_3(rt: &Runtime) {
 
 #[test]
 fn current_thread_counters_are_exact() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Runtime::new();
         let before = rt.metrics();
         assert_eq!(before.poll_count, 0);
@@ -57,7 +54,7 @@ fn current_thread_counters_are_exact() {
 
 #[test]
 fn spawns_from_outside_are_remote_and_alive_until_run() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Runtime::new();
         let handles: Vec<_> = (0..5).map(|_| rt.spawn(async {})).collect();
         let m = rt.metrics();
@@ -80,7 +77,7 @@ fn spawns_from_outside_are_remote_and_alive_until_run() {
 
 #[test]
 fn sleeping_runtime_parks() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Runtime::new();
         rt.block_on(async {
             runtime::spawn(runtime::sleep(Duration::from_millis(5)))
@@ -95,7 +92,7 @@ fn sleeping_runtime_parks() {
 
 #[test]
 fn multi_thread_counters_are_exact() {
-    watchdog(60, || {
+    with_watchdog(60, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(2)
             .build()
@@ -131,7 +128,7 @@ fn kinds_of(events: &[Event], task: u64) -> Vec<EventKind> {
 
 #[test]
 fn recorder_is_off_by_default() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Runtime::new();
         spawn_100_yield_3(&rt);
         assert!(rt.take_events().is_empty());
@@ -140,7 +137,7 @@ fn recorder_is_off_by_default() {
 
 #[test]
 fn recorder_events_in_order() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Builder::new_current_thread()
             .record_events(10_000)
             .build()
@@ -203,7 +200,7 @@ fn recorder_events_in_order() {
 
 #[test]
 fn recorder_is_bounded_and_keeps_the_newest() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Builder::new_current_thread()
             .record_events(50)
             .build()
@@ -221,7 +218,7 @@ fn recorder_is_bounded_and_keeps_the_newest() {
 
 #[test]
 fn recorder_on_multi_thread_records_every_poll() {
-    watchdog(60, || {
+    with_watchdog(60, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(2)
             .record_events(10_000)

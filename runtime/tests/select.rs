@@ -1,8 +1,6 @@
 //! `select!`: losers dropped before the handler, `biased;`, fairness,
 //! refused patterns, preconditions, `else`, under any executor.
 
-mod watchdog;
-
 use std::future::{pending, ready, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -10,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use watchdog::bounded;
+use test_util::with_watchdog;
 
 /// Sets its flag when dropped.
 struct DropFlag(Arc<AtomicBool>);
@@ -34,7 +32,7 @@ impl Future for CountPolls {
 
 #[test]
 fn the_losers_destructors_run_before_the_winners_handler() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let loser_dropped = Arc::new(AtomicBool::new(false));
             let guard = DropFlag(Arc::clone(&loser_dropped));
@@ -58,7 +56,7 @@ fn the_losers_destructors_run_before_the_winners_handler() {
 
 #[test]
 fn biased_polls_in_written_order() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             for _ in 0..100 {
                 let first = runtime::select! {
@@ -75,7 +73,7 @@ fn biased_polls_in_written_order() {
 
 #[test]
 fn without_biased_each_ready_branch_wins_its_share() {
-    bounded(20, || {
+    with_watchdog(20, || {
         let mut wins = [0usize; 3];
         futures::executor::block_on(async {
             for _ in 0..3000 {
@@ -94,7 +92,7 @@ fn without_biased_each_ready_branch_wins_its_share() {
 
 #[test]
 fn a_refused_pattern_disables_its_branch_and_the_others_go_on() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let out = runtime::select! {
                 Some(x) = ready(None::<u32>) => x,
@@ -110,7 +108,7 @@ fn a_refused_pattern_disables_its_branch_and_the_others_go_on() {
 
 #[test]
 fn every_pattern_refused_runs_else_or_panics() {
-    bounded(20, || {
+    with_watchdog(20, || {
         let out = runtime::block_on(async {
             runtime::select! {
                 Some(x) = ready(None::<u32>) => x,
@@ -139,7 +137,7 @@ fn every_pattern_refused_runs_else_or_panics() {
 
 #[test]
 fn a_false_precondition_never_polls_its_future() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let polls = Arc::new(AtomicUsize::new(0));
             let enabled = false;
@@ -162,7 +160,7 @@ fn a_false_precondition_never_polls_its_future() {
 
 #[test]
 fn mut_and_ref_mut_patterns_bind() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let out = runtime::select! {
                 biased;
@@ -187,7 +185,7 @@ fn mut_and_ref_mut_patterns_bind() {
 
 #[test]
 fn a_future_kept_across_a_loop_is_polled_to_completion() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let done = runtime::sleep(Duration::from_millis(30));
             let mut done = std::pin::pin!(done);
@@ -206,7 +204,7 @@ fn a_future_kept_across_a_loop_is_polled_to_completion() {
 
 #[test]
 fn handlers_can_break_and_continue_the_enclosing_loop() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut i = 0;
             let mut odd = 0;
@@ -227,7 +225,7 @@ fn handlers_can_break_and_continue_the_enclosing_loop() {
 
 #[test]
 fn works_under_tokio_and_futures_executors() {
-    bounded(20, || {
+    with_watchdog(20, || {
         let out = futures::executor::block_on(async {
             runtime::select! {
                 _ = pending::<()>() => 0,
@@ -251,7 +249,7 @@ fn works_under_tokio_and_futures_executors() {
 
 #[test]
 fn sixty_four_branches() {
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             macro_rules! sixty_four {
                 ($($i:literal)*) => {
@@ -275,7 +273,7 @@ fn sixty_four_branches() {
 fn a_completed_branch_is_not_polled_again_while_another_waits() {
     // A branch whose output is refused is done: later polls skip it (its
     // future would panic if polled after completion).
-    bounded(20, || {
+    with_watchdog(20, || {
         runtime::block_on(async {
             let mut once = Some(());
             let refused = std::future::poll_fn(move |_| {

@@ -18,10 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 use sync_primitives::{Event, Mutex};
 
-mod watchdog;
-
-/// The runtime tests' one watchdog (`tests/watchdog/mod.rs`).
-use watchdog::bounded as watchdog;
+use test_util::with_watchdog;
 
 /// Re-runs the test `name` in a child process with `CHILD_ENV` set, where
 /// the test runs its dangerous body; asserts the child succeeded.
@@ -79,7 +76,7 @@ fn run_until(rt: &Runtime, done: impl Fn() -> bool) {
 
 #[test]
 fn a_task_blocked_forever_on_an_event_is_dropped_with_its_runtime() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         for (flavour, rt) in flavours() {
             let event = Arc::new(Event::new());
             let mutex = Arc::new(Mutex::new(0));
@@ -121,7 +118,7 @@ fn a_task_blocked_forever_on_an_event_is_dropped_with_its_runtime() {
 
 #[test]
 fn a_task_waiting_on_another_runtimes_task_is_dropped() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         for (flavour, rt) in flavours() {
             let other = Runtime::new();
             let foreign = other.spawn(std::future::pending::<()>());
@@ -141,7 +138,7 @@ fn a_task_waiting_on_another_runtimes_task_is_dropped() {
 
 #[test]
 fn a_task_sleeping_an_hour_is_dropped_promptly() {
-    watchdog(30, || {
+    with_watchdog(30, || {
         for (flavour, rt) in flavours() {
             let drops = Arc::new(AtomicUsize::new(0));
             let guard = DropCount(Arc::clone(&drops));
@@ -182,7 +179,7 @@ fn a_detached_task_pending_without_a_waker_is_dropped() {
 #[allow(clippy::async_yields_async)] // the block_on returns the handle, on purpose
 fn local_task_outliving_a_multi_thread_block_on_is_dropped_on_its_thread() {
     // Issue 10, bug 1.
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Builder::new_multi_thread()
             .worker_threads(2)
             .build()
@@ -222,7 +219,7 @@ fn local_task_outliving_a_multi_thread_block_on_is_dropped_on_its_thread() {
 #[test]
 fn spawn_local_from_a_second_concurrent_block_on_completes() {
     // Issue 10, bug 2.
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Arc::new(Runtime::new());
         let (started_tx, started_rx) = mpsc::channel();
         let first = {
@@ -257,7 +254,7 @@ fn local_tasks_are_never_dropped_on_another_thread() {
     // A current-thread runtime dropped on another thread than its local
     // task's: the task cannot be dropped there (documented on `Runtime`),
     // so it is leaked, and the process does not abort.
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Runtime::new();
         let drops = Arc::new(AtomicUsize::new(0));
         rt.block_on({
@@ -374,7 +371,7 @@ fn a_local_task_woken_while_another_thread_runs_the_runtime_waits_for_its_own() 
     // A local task of thread T, woken while thread U runs the runtime, is
     // set aside (U cannot poll it) and runs when T runs the runtime again;
     // it is neither lost nor polled on U.
-    watchdog(30, || {
+    with_watchdog(30, || {
         let rt = Arc::new(Runtime::new());
         let event = Arc::new(Event::new());
         let handle = rt.block_on({

@@ -590,33 +590,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::task::Wake;
-
-    struct Recorder {
-        id: usize,
-        log: Arc<parking_lot::Mutex<Vec<usize>>>,
-        wakes: AtomicUsize,
-    }
-
-    impl Wake for Recorder {
-        fn wake(self: Arc<Self>) {
-            self.wakes.fetch_add(1, Ordering::Relaxed);
-            self.log.lock().push(self.id);
-        }
-    }
-
-    fn wakers(n: usize) -> (Vec<Waker>, Arc<parking_lot::Mutex<Vec<usize>>>) {
-        let log = Arc::new(parking_lot::Mutex::new(Vec::new()));
-        let wakers = (0..n)
-            .map(|id| {
-                Waker::from(Arc::new(Recorder {
-                    id,
-                    log: log.clone(),
-                    wakes: AtomicUsize::new(0),
-                }))
-            })
-            .collect();
-        (wakers, log)
-    }
+    use test_util::recording_wakers as wakers;
 
     #[test]
     fn pops_in_push_order_and_skips_removed() {
@@ -751,56 +725,21 @@ mod tests {
         assert_eq!(*log.lock(), vec![2]);
     }
 
-    /// Runs `f` on a thread and fails the test if it has not returned
-    /// within ten seconds (a deadlock), instead of hanging the suite.
-    fn with_watchdog(f: impl FnOnce() + Send + 'static) {
-        let (done, finished) = std::sync::mpsc::channel();
-        let thread = std::thread::spawn(move || {
-            f();
-            done.send(()).unwrap();
-        });
-        match finished.recv_timeout(std::time::Duration::from_secs(10)) {
-            Ok(()) => thread.join().unwrap(),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                // `f` panicked: report its panic.
-                thread.join().unwrap();
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                panic!("deadlock: a waker was dropped under the queue's lock")
-            }
-        }
-    }
-
-    /// A waker whose last drop locks the queue, as a task's destructor
-    /// may (it unlocks the mutex that owns the queue).
-    struct Reentrant {
-        queue: Arc<WaitQueue>,
-        drops: Arc<AtomicUsize>,
-    }
-
-    impl Wake for Reentrant {
-        fn wake(self: Arc<Self>) {}
-    }
-
-    impl Drop for Reentrant {
-        fn drop(&mut self) {
-            let list = self.queue.lock();
-            assert!(list.len <= 2);
-            drop(list);
-            self.drops.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
     #[test]
     fn a_replaced_or_removed_waker_is_dropped_after_unlocking() {
-        with_watchdog(|| {
+        test_util::with_watchdog(10, || {
             let queue = Arc::new(WaitQueue::new());
             let drops = Arc::new(AtomicUsize::new(0));
+            // A waker whose last drop locks the queue, as a task's
+            // destructor may (it unlocks the mutex that owns the queue).
             let reentrant = || {
-                Waker::from(Arc::new(Reentrant {
-                    queue: queue.clone(),
-                    drops: drops.clone(),
-                }))
+                let (queue, drops) = (queue.clone(), drops.clone());
+                test_util::drop_hook_waker(move || {
+                    let list = queue.lock();
+                    assert!(list.len <= 2);
+                    drop(list);
+                    drops.fetch_add(1, Ordering::SeqCst);
+                })
             };
             let (w, _log) = wakers(1);
             // `update_waker` replaces the re-entrant waker.

@@ -1,14 +1,12 @@
 //! `Barrier`: asyncio 3.11's rules (arrival index, one leader, cyclic,
 //! `abort`/`reset`), and cancel-safe withdrawal, unlike tokio's.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, recording_wakers, with_watchdog, CountPolls, CountingWaker};
 use sync_primitives::{Barrier, BarrierWaitResult, BrokenBarrier};
+use test_util::{poll_with, recording_wakers, with_watchdog, CountPolls, CountingWaker};
 
 /// Seconds before a hang fails a test (`with_watchdog` allows more under
 /// miri).
@@ -295,7 +293,7 @@ fn a_waker_dropped_by_a_wait_may_use_the_barrier() {
         let drops = Arc::new(AtomicUsize::new(0));
         let hook = || {
             let (barrier, drops) = (barrier.clone(), drops.clone());
-            common::drop_hook_waker(move || {
+            test_util::drop_hook_waker(move || {
                 let _ = barrier.n_waiting();
                 drops.fetch_add(1, Ordering::SeqCst);
             })

@@ -1,14 +1,12 @@
 //! `broadcast`: every receiver sees every value, in order; a slow one is
 //! told how many it missed, once.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, CountPolls, CountingWaker};
 use sync_primitives::broadcast::{self, RecvError, TryRecvError};
+use test_util::{poll_with, CountPolls, CountingWaker};
 
 #[test]
 fn every_receiver_sees_every_value_in_order() {
@@ -227,7 +225,7 @@ fn the_last_reader_takes_the_value_without_a_clone_and_nothing_leaks() {
 #[test]
 fn four_receivers_on_threads_see_every_value_of_two_senders_in_sender_order() {
     const PER_SENDER: u64 = 20_000;
-    common::with_watchdog(120, || {
+    test_util::with_watchdog(120, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()
@@ -330,13 +328,13 @@ fn the_halves_and_futures_are_send_where_t_is() {
 /// destructor may use the channel.
 #[test]
 fn a_waker_replaced_by_a_repoll_may_use_the_channel() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         let (tx, mut rx) = broadcast::channel::<u32>(4);
         let tx = Arc::new(tx);
         let drops = Arc::new(AtomicUsize::new(0));
         let hooked = {
             let (tx, drops) = (tx.clone(), drops.clone());
-            common::drop_hook_waker(move || {
+            test_util::drop_hook_waker(move || {
                 assert_eq!(tx.receiver_count(), 1);
                 drops.fetch_add(1, Ordering::SeqCst);
             })

@@ -3,13 +3,11 @@
 
 #![cfg(not(loom))]
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use common::{poll_with, CountingWaker};
 use sync_primitives::{mpsc, Queue};
+use test_util::{poll_with, CountingWaker};
 
 /// The system allocator, counting the calling thread's allocations (tests
 /// run in parallel on other threads).

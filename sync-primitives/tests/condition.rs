@@ -2,14 +2,12 @@
 //! FIFO notifications, a dropped notified wait passes its notification on,
 //! `wait_for` re-checks under the lock.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, recording_wakers, with_watchdog, CountPolls, CountingWaker};
 use sync_primitives::{Condition, Mutex};
+use test_util::{poll_with, recording_wakers, with_watchdog, CountPolls, CountingWaker};
 
 /// Seconds before a hang fails a test (`with_watchdog` allows more under
 /// miri).

@@ -1,11 +1,9 @@
 //! `Event`: asyncio's rules, on wakers.
 
-mod common;
-
 use std::task::Poll;
 
-use common::{poll_with, recording_wakers, CountingWaker};
 use sync_primitives::Event;
+use test_util::{poll_with, recording_wakers, CountingWaker};
 
 #[test]
 fn wait_on_a_set_event_completes_at_once() {

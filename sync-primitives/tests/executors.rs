@@ -11,8 +11,6 @@ use std::sync::Arc;
 
 use sync_primitives::{Event, Mutex, RwLock, Semaphore, Waiter};
 
-mod common;
-
 /// Every scenario on every executor runs under a watchdog: a lost wake-up
 /// fails the test instead of hanging the suite.
 const WATCHDOG_SECS: u64 = 60;
@@ -345,14 +343,14 @@ macro_rules! on_every_executor {
 
                 #[test]
                 fn futures_executor() {
-                    common::with_watchdog(WATCHDOG_SECS, || {
+                    test_util::with_watchdog(WATCHDOG_SECS, || {
                         $scenario(&FuturesExecutor);
                     });
                 }
 
                 #[test]
                 fn tokio_current_thread() {
-                    common::with_watchdog(WATCHDOG_SECS, || {
+                    test_util::with_watchdog(WATCHDOG_SECS, || {
                         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
                         $scenario(&Tokio::<false>(rt));
                     });
@@ -360,7 +358,7 @@ macro_rules! on_every_executor {
 
                 #[test]
                 fn tokio_multi_thread() {
-                    common::with_watchdog(WATCHDOG_SECS, || {
+                    test_util::with_watchdog(WATCHDOG_SECS, || {
                         let rt = tokio::runtime::Builder::new_multi_thread()
                             .worker_threads(2)
                             .build()
@@ -371,21 +369,21 @@ macro_rules! on_every_executor {
 
                 #[test]
                 fn async_executor() {
-                    common::with_watchdog(WATCHDOG_SECS, || {
+                    test_util::with_watchdog(WATCHDOG_SECS, || {
                         $scenario(&AsyncExecutor(Arc::new(async_executor::Executor::new())));
                     });
                 }
 
                 #[test]
                 fn ours_current_thread() {
-                    common::with_watchdog(WATCHDOG_SECS, || {
+                    test_util::with_watchdog(WATCHDOG_SECS, || {
                         $scenario(&Ours::<false>(runtime::Runtime::new()));
                     });
                 }
 
                 #[test]
                 fn ours_multi_thread() {
-                    common::with_watchdog(WATCHDOG_SECS, || {
+                    test_util::with_watchdog(WATCHDOG_SECS, || {
                         let rt = runtime::Builder::new_multi_thread()
                             .worker_threads(2)
                             .build()

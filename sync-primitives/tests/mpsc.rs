@@ -4,17 +4,15 @@
 
 #![cfg(not(loom))]
 
-mod common;
-
 use std::future::Future;
 use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use common::{poll_with, recording_wakers, CountPolls, CountingWaker};
 use futures::StreamExt;
 use sync_primitives::mpsc::{self, SendError, TryRecvError, TrySendError};
+use test_util::{poll_with, recording_wakers, CountPolls, CountingWaker};
 
 /// A value that counts its drops.
 struct Counted(u32, Arc<AtomicUsize>);
@@ -27,7 +25,7 @@ impl Drop for Counted {
 
 #[test]
 fn each_senders_values_arrive_in_its_order() {
-    let got = common::with_watchdog(20, || {
+    let got = test_util::with_watchdog(20, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::channel(3);
             for id in 0..4u32 {
@@ -114,7 +112,7 @@ fn dropping_a_pending_send_gives_its_turn_to_the_next_sender() {
 
 #[test]
 fn recv_drains_everything_sent_before_the_last_sender_dropped_then_none() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::channel(8);
             let tx2 = tx.clone();
@@ -227,7 +225,7 @@ fn a_waiting_receiver_is_polled_exactly_twice_around_one_send() {
     assert_eq!(poll_with(&mut recv, &waker), Poll::Ready(Some(7)));
 
     // On the runtime: the receiving task is polled twice in all.
-    let polls = common::with_watchdog(10, || {
+    let polls = test_util::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::unbounded_channel();
             let polls = Arc::new(AtomicUsize::new(0));
@@ -253,7 +251,7 @@ fn a_waiting_receiver_is_polled_exactly_twice_around_one_send() {
 
 #[test]
 fn recv_many_takes_up_to_limit_and_frees_room_for_parked_senders() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::channel(3);
             let producer = runtime::spawn(async move {
@@ -298,7 +296,7 @@ fn recv_many_takes_up_to_limit_and_frees_room_for_parked_senders() {
 
 #[test]
 fn the_receiver_is_a_stream() {
-    let values = common::with_watchdog(10, || {
+    let values = test_util::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, rx) = mpsc::channel(2);
             let _detached = runtime::spawn(async move {
@@ -314,7 +312,7 @@ fn the_receiver_is_a_stream() {
 
 #[test]
 fn closed_completes_when_the_receiver_goes() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         runtime::block_on(async {
             let (tx, mut rx) = mpsc::channel::<u8>(1);
             let utx = {
@@ -434,7 +432,7 @@ async fn four_producers_into_channel_16(
 
 #[test]
 fn four_producers_x_50_000_into_channel_16_on_our_multi_thread_runtime() {
-    let got = common::with_watchdog(120, || {
+    let got = test_util::with_watchdog(120, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .build()
@@ -448,7 +446,7 @@ fn four_producers_x_50_000_into_channel_16_on_our_multi_thread_runtime() {
 
 #[test]
 fn four_producers_x_50_000_into_channel_16_on_tokio() {
-    let got = common::with_watchdog(120, || {
+    let got = test_util::with_watchdog(120, || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .build()
@@ -465,7 +463,7 @@ fn sends_raced_against_cancellation_lose_no_slot() {
     // Sends that are dropped (at any point) while four producers compete
     // for 2 slots: every completed send is received once, and the channel
     // never wedges (a lost slot or turn would hang the receiver).
-    let (sent, got) = common::with_watchdog(60, || {
+    let (sent, got) = test_util::with_watchdog(60, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(3)
             .build()

@@ -1,12 +1,10 @@
 //! `Mutex`: FIFO hand-off, cancellation, no poisoning, never blocking Debug.
 
-mod common;
-
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, recording_wakers, CountingWaker};
 use sync_primitives::Mutex;
+use test_util::{poll_with, recording_wakers, CountingWaker};
 
 #[test]
 fn uncontended_lock_try_lock_and_is_locked() {
@@ -227,7 +225,7 @@ impl std::task::Wake for GuardInWaker {
 
 #[test]
 fn a_waker_dropped_by_the_queue_may_unlock_the_same_mutex() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         let mutex = Arc::new(Mutex::new(0u32));
         let guard = futures::executor::block_on(mutex.clone().lock_owned());
         let guard_waker = |guard| {

@@ -1,8 +1,6 @@
 //! `OnceCell`: one initialiser at a time, parked waiters, and recovery from
 //! a cancelled, failed or panicking initialiser.
 
-mod common;
-
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -10,8 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, recording_wakers, with_watchdog, CountingWaker};
 use sync_primitives::{Event, OnceCell};
+use test_util::{poll_with, recording_wakers, with_watchdog, CountingWaker};
 
 /// Seconds before a hang fails a test (`with_watchdog` allows more under
 /// miri).
@@ -264,7 +262,7 @@ fn each_waiting_task_is_polled_exactly_twice_on_our_runtime() {
                 let (cell, polls) = (cell.clone(), polls.clone());
                 rt.spawn(async move {
                     let wait = Box::pin(cell.get_or_init(|| async { unreachable!() }));
-                    *common::CountPolls {
+                    *test_util::CountPolls {
                         inner: wait,
                         polls: &polls,
                     }

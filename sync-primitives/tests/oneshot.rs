@@ -1,18 +1,16 @@
 //! `oneshot`: one value, handed over once; every way of not handing it over
 //! is an error value.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{poll_with, CountPolls, CountingWaker};
 use sync_primitives::oneshot::{self, RecvError, TryRecvError};
+use test_util::{poll_with, CountPolls, CountingWaker};
 
 #[test]
 fn a_waiting_receiver_is_polled_exactly_twice_around_one_send() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         let polls = AtomicUsize::new(0);
         let (tx, rx) = oneshot::channel();
         let (counter, waker) = CountingWaker::new();
@@ -32,7 +30,7 @@ fn a_waiting_receiver_is_polled_exactly_twice_around_one_send() {
 
 #[test]
 fn a_waiting_receiver_on_our_runtime_is_polled_twice() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         let polls = AtomicUsize::new(0);
         let (tx, rx) = oneshot::channel();
         runtime::block_on(async {
@@ -124,7 +122,7 @@ fn try_recv_is_empty_then_the_value_then_closed() {
 
 #[test]
 fn closed_completes_when_the_receiver_goes() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         let (mut tx, rx) = oneshot::channel::<u32>();
         let (counter, waker) = CountingWaker::new();
         {
@@ -212,7 +210,7 @@ fn an_untaken_value_is_dropped_exactly_once() {
 #[cfg(not(miri))]
 #[test]
 fn many_channels_across_threads_each_deliver_once() {
-    common::with_watchdog(60, || {
+    test_util::with_watchdog(60, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()

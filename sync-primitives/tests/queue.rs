@@ -4,8 +4,6 @@
 
 #![cfg(not(loom))]
 
-mod common;
-
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::pin;
@@ -13,9 +11,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use common::{poll_with, recording_wakers, CountingWaker};
 use sync_primitives::queue::{GetError, PutError, ShutDown};
 use sync_primitives::{LifoQueue, PriorityQueue, Queue};
+use test_util::{poll_with, recording_wakers, CountingWaker};
 
 /// An item that counts its drops.
 struct Counted(Arc<AtomicUsize>);
@@ -65,7 +63,7 @@ fn fifo_lifo_and_priority_orders() {
 
 #[test]
 fn priority_queue_hands_out_smallest_first_to_waiting_getters() {
-    let got = common::with_watchdog(10, || {
+    let got = test_util::with_watchdog(10, || {
         runtime::block_on(async {
             let q = Arc::new(PriorityQueue::new(0));
             for (p, name) in [(3, "c"), (1, "a"), (2, "b")] {
@@ -159,7 +157,7 @@ fn task_done_too_many_times_panics_and_the_queue_keeps_working() {
 
 #[test]
 fn join_waits_for_every_task_done() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         runtime::block_on(async {
             let q = Arc::new(Queue::new(0));
             q.join().await; // nothing unfinished: at once
@@ -283,7 +281,7 @@ fn shutdown_true_drops_items_counts_them_done_and_wakes_every_waiter() {
 
 #[test]
 fn shutdown_true_wakes_waiting_getters_and_completes_join_with_nothing_taken() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         runtime::block_on(async {
             let q = Arc::new(Queue::<u32>::new(0));
             let getters: Vec<_> = (0..3)
@@ -318,7 +316,7 @@ fn shutdown_true_wakes_waiting_getters_and_completes_join_with_nothing_taken() {
 #[test]
 fn four_producers_and_four_consumers_with_join_on_a_multi_thread_runtime() {
     const PER_PRODUCER: u64 = 10_000;
-    let (seen, total) = common::with_watchdog(120, || {
+    let (seen, total) = test_util::with_watchdog(120, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(4)
             .build()
@@ -427,7 +425,7 @@ fn gets_and_puts_raced_against_cancellation_lose_no_item() {
     // item put is got exactly once, and the run never wedges (a lost turn
     // or wake-up would hang the join).
     const PER_PRODUCER: u64 = 3_000;
-    let (put, got) = common::with_watchdog(60, || {
+    let (put, got) = test_util::with_watchdog(60, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(3)
             .build()
@@ -510,12 +508,12 @@ fn gets_and_puts_raced_against_cancellation_lose_no_item() {
 /// join, is dropped with no lock held: its destructor may use the queue.
 #[test]
 fn a_waker_dropped_by_a_put_get_or_join_may_use_the_queue() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         let queue = Arc::new(Queue::new(1));
         let drops = Arc::new(AtomicUsize::new(0));
         let hook = || {
             let (queue, drops) = (queue.clone(), drops.clone());
-            common::drop_hook_waker(move || {
+            test_util::drop_hook_waker(move || {
                 let _ = queue.qsize();
                 drops.fetch_add(1, Ordering::SeqCst);
             })

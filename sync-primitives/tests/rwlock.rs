@@ -1,12 +1,10 @@
 //! `RwLock`: phase order, no writer starvation, cancel-safe hand-off,
 //! `downgrade`, FIFO, no busy polling.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::{pending, ready, recording_wakers, CountingWaker};
 use sync_primitives::RwLock;
+use test_util::{pending, ready, recording_wakers, CountingWaker};
 
 #[test]
 fn readers_share_writers_exclude() {

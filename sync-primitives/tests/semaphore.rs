@@ -1,14 +1,12 @@
 //! `Semaphore`: FIFO permits, `acquire_many` at the head, no barging,
 //! cancellation that passes permits on, `close`, `forget`.
 
-mod common;
-
 use std::sync::Arc;
 use std::task::Poll;
 
-use common::{pending, poll_with, recording_wakers, CountingWaker};
 use sync_primitives::semaphore::Acquire;
 use sync_primitives::{AcquireError, Semaphore, TryAcquireError};
+use test_util::{pending, poll_with, recording_wakers, CountingWaker};
 
 /// Polls an acquire and expects a permit of `n`.
 fn ready(acquire: &mut Acquire<'_>, waker: &std::task::Waker, n: usize) {

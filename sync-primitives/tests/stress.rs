@@ -7,8 +7,6 @@ use std::sync::Arc;
 
 use sync_primitives::Mutex;
 
-mod common;
-
 const THREADS: u64 = 8;
 const ROUNDS: u64 = 100_000;
 
@@ -126,7 +124,7 @@ fn eight_threads_20_000_acquires_on_semaphore_3_never_more_than_3_holders() {
     const THREADS: usize = 8;
     const ROUNDS: usize = 20_000;
 
-    common::with_watchdog(120, || {
+    test_util::with_watchdog(120, || {
         let semaphore = Arc::new(Semaphore::new(3));
         let held = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
@@ -145,7 +143,7 @@ fn eight_threads_20_000_acquires_on_semaphore_3_never_more_than_3_holders() {
                         let acquire = semaphore.acquire_many(n);
                         let permit = if t % 4 == 3 && round % 3 == 0 {
                             // Sometimes give up after a yield.
-                            let give_up = Box::pin(common::yield_once());
+                            let give_up = Box::pin(test_util::yield_once());
                             match futures::executor::block_on(select(acquire, give_up)) {
                                 Either::Left((permit, _)) => permit.unwrap(),
                                 Either::Right(_) => continue,
@@ -183,7 +181,7 @@ fn rwlock_reader_writer_invariant_holds_under_8_threads() {
     const THREADS: usize = 8;
     const ROUNDS: usize = 10_000;
 
-    common::with_watchdog(120, || {
+    test_util::with_watchdog(120, || {
         let lock = Arc::new(RwLock::new(0usize));
         // Readers inside, or -1 while a writer is.
         let inside = Arc::new(AtomicIsize::new(0));

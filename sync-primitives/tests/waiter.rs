@@ -1,12 +1,10 @@
 //! `Waiter`: parks, wakes once, in FIFO order, never polls in a loop.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
-use common::{poll_with, recording_wakers, yield_once, CountPolls, CountingWaker};
 use sync_primitives::Waiter;
+use test_util::{poll_with, recording_wakers, yield_once, CountPolls, CountingWaker};
 
 #[test]
 fn wait_on_a_done_waiter_is_ready_at_once() {

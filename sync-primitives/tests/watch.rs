@@ -1,12 +1,10 @@
 //! `watch`: the latest value, and `changed` once per version.
 
-mod common;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
-use common::{poll_with, CountPolls, CountingWaker};
 use sync_primitives::watch;
+use test_util::{poll_with, CountPolls, CountingWaker};
 
 #[test]
 fn changed_completes_once_per_version_and_never_for_a_seen_one() {
@@ -97,7 +95,7 @@ fn has_changed_reports_unseen_versions_then_the_closed_sender() {
 
 #[test]
 fn changed_fails_once_the_sender_is_dropped() {
-    common::with_watchdog(10, || {
+    test_util::with_watchdog(10, || {
         let (tx, mut rx) = watch::channel(0);
         let (counter, waker) = CountingWaker::new();
         let mut changed = rx.changed();
@@ -205,7 +203,7 @@ fn a_repoll_with_a_new_waker_wakes_only_the_newest() {
 #[test]
 fn watchers_on_threads_see_versions_only_go_forward_and_see_the_last() {
     const SENDS: u64 = 20_000;
-    common::with_watchdog(120, || {
+    test_util::with_watchdog(120, || {
         let rt = runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .build()

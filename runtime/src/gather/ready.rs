@@ -1065,23 +1065,8 @@ mod loom_models;
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    /// A parent waker that counts its wakes.
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (count.clone(), Waker::from(count))
-    }
+    use test_util::CountingWaker;
 
     /// Polls every child handed out, records their indices, and clones
     /// their wakers into `keep` (if given).
@@ -1101,7 +1086,7 @@ mod tests {
 
     #[test]
     fn first_poll_polls_all_then_only_woken_in_wake_order() {
-        let (count, parent) = counter();
+        let (count, parent) = CountingWaker::new();
         let mut set = ReadySet::new(5);
         let mut wakers = Vec::new();
         assert_eq!(
@@ -1115,16 +1100,16 @@ mod tests {
         let by_value = wakers[4].clone();
         by_value.wake();
         // One parent wake for the whole batch.
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.wakes(), 1);
         assert_eq!(poll_round(&mut set, &parent, None), [3, 1, 4]);
         wakers[1].wake_by_ref();
-        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(count.wakes(), 2);
         assert_eq!(poll_round(&mut set, &parent, None), [1]);
     }
 
     #[test]
     fn wake_during_poll_requeues_the_child() {
-        let (count, parent) = counter();
+        let (count, parent) = CountingWaker::new();
         let mut set = ReadySet::new(2);
         let flow: ControlFlow<()> = set.poll_children(&Context::from_waker(&parent), |i, cx| {
             if i == 1 {
@@ -1133,57 +1118,53 @@ mod tests {
             ControlFlow::Continue(())
         });
         assert!(flow.is_continue());
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.wakes(), 1);
         let flow: ControlFlow<()> = set.poll_children(&Context::from_waker(&parent), |i, cx| {
             assert_eq!(i, 1);
             cx.waker().wake_by_ref();
             ControlFlow::Continue(())
         });
         assert!(flow.is_continue());
-        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(count.wakes(), 2);
         assert_eq!(poll_round(&mut set, &parent, None), [1]);
     }
 
     #[test]
     fn newest_parent_waker_is_woken() {
-        let (old_count, old) = counter();
-        let (new_count, new) = counter();
+        let (old_count, old) = CountingWaker::new();
+        let (new_count, new) = CountingWaker::new();
         let mut set = ReadySet::new(1);
         let mut wakers = Vec::new();
         poll_round(&mut set, &old, Some(&mut wakers));
         poll_round(&mut set, &new, None);
         wakers[0].wake_by_ref();
-        assert_eq!(old_count.0.load(Ordering::SeqCst), 0);
-        assert_eq!(new_count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(old_count.wakes(), 0);
+        assert_eq!(new_count.wakes(), 1);
     }
 
     #[test]
     fn switching_parent_wakers_back_and_forth() {
-        let (a_count, a) = counter();
-        let (b_count, b) = counter();
+        let (a_count, a) = CountingWaker::new();
+        let (b_count, b) = CountingWaker::new();
         let mut set = ReadySet::new(1);
         let mut wakers = Vec::new();
         poll_round(&mut set, &a, Some(&mut wakers));
         for (parent, count, expected) in [(&b, &b_count, 1), (&a, &a_count, 1), (&a, &a_count, 2)] {
             poll_round(&mut set, parent, None);
             wakers[0].wake_by_ref();
-            assert_eq!(count.0.load(Ordering::SeqCst), expected);
+            assert_eq!(count.wakes(), expected);
         }
-        assert_eq!(b_count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(b_count.wakes(), 1);
         set.close();
         wakers[0].wake_by_ref(); // still queued: no push, no wake
         poll_round(&mut set, &a, None);
         wakers[0].wake_by_ref();
-        assert_eq!(
-            a_count.0.load(Ordering::SeqCst),
-            3,
-            "registered again after close"
-        );
+        assert_eq!(a_count.wakes(), 3, "registered again after close");
     }
 
     #[test]
     fn break_puts_back_the_rest() {
-        let (_count, parent) = counter();
+        let (_count, parent) = CountingWaker::new();
         let mut set = ReadySet::new(4);
         let mut wakers = Vec::new();
         poll_round(&mut set, &parent, Some(&mut wakers));
@@ -1206,7 +1187,7 @@ mod tests {
 
     #[test]
     fn panicking_child_loses_no_wake() {
-        let (_count, parent) = counter();
+        let (_count, parent) = CountingWaker::new();
         let mut set = ReadySet::new(3);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _: ControlFlow<()> = set.poll_children(&Context::from_waker(&parent), |i, _| {
@@ -1221,7 +1202,7 @@ mod tests {
 
     #[test]
     fn wakers_outlive_the_set_and_cross_threads() {
-        let (count, parent) = counter();
+        let (count, parent) = CountingWaker::new();
         let mut set = ReadySet::new(3);
         let mut wakers = Vec::new();
         poll_round(&mut set, &parent, Some(&mut wakers));
@@ -1238,7 +1219,7 @@ mod tests {
             })
             .collect();
         let mut back: Vec<Waker> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.wakes(), 1);
         let mut seen = poll_round(&mut set, &parent, None);
         seen.sort_unstable();
         assert_eq!(seen, [0, 1, 2]);
@@ -1247,7 +1228,7 @@ mod tests {
         for w in &wakers {
             w.wake_by_ref();
         }
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.wakes(), 1);
         let last = back.pop().unwrap();
         drop(wakers);
         let t = std::thread::spawn(move || {
@@ -1262,7 +1243,7 @@ mod tests {
 
     #[test]
     fn concurrent_wakes_from_many_threads() {
-        let (count, parent) = counter();
+        let (count, parent) = CountingWaker::new();
         let n = 8;
         let mut set = ReadySet::new(n);
         let mut wakers = Vec::new();
@@ -1296,7 +1277,7 @@ mod tests {
         }
         // Every child's last wake was seen by some poll.
         assert!(seen.iter().all(|&s| s >= 1), "{seen:?}");
-        assert!(count.0.load(Ordering::SeqCst) >= 1);
+        assert!(count.wakes() >= 1);
     }
 
     #[test]

@@ -216,22 +216,8 @@ impl fmt::Debug for ScheduledIo {
 mod tests {
     use super::{Direction, ScheduledIo};
     use std::io;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        (Arc::clone(&count), Waker::from(count))
-    }
+    use std::task::{Context, Poll, Waker};
+    use test_util::CountingWaker;
 
     fn would_block() -> io::Result<usize> {
         Err(io::ErrorKind::WouldBlock.into())
@@ -240,8 +226,8 @@ mod tests {
     #[test]
     fn one_event_wakes_each_waiter_once() {
         let io = ScheduledIo::new();
-        let (a, waker_a) = counter();
-        let (b, waker_b) = counter();
+        let (a, waker_a) = CountingWaker::new();
+        let (b, waker_b) = CountingWaker::new();
         // First try: ready, WouldBlock, the slot clears and a waits.
         assert!(io
             .poll_io(
@@ -256,7 +242,7 @@ mod tests {
                 1
             ))
             .is_pending());
-        assert_eq!(a.0.load(Ordering::SeqCst), 0);
+        assert_eq!(a.wakes(), 0);
         let mut wakers = Vec::new();
         io.set_ready(Direction::Write, false, &mut wakers);
         assert!(wakers.is_empty(), "a write event wakes no reader");
@@ -265,8 +251,8 @@ mod tests {
         // A second event with nobody waiting wakes nobody again.
         io.set_ready(Direction::Read, false, &mut wakers);
         assert!(wakers.is_empty());
-        assert_eq!(a.0.load(Ordering::SeqCst), 1);
-        assert_eq!(b.0.load(Ordering::SeqCst), 1);
+        assert_eq!(a.wakes(), 1);
+        assert_eq!(b.wakes(), 1);
         let mut cx = Context::from_waker(&waker_b);
         assert!(matches!(
             io.poll_io(Direction::Read, &mut cx, || Ok(7)),
@@ -277,7 +263,7 @@ mod tests {
     #[test]
     fn an_event_during_the_operation_is_not_erased() {
         let io = ScheduledIo::new();
-        let (count, waker) = counter();
+        let (count, waker) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
         let mut attempts = 0;
         let result = io.poll_io(Direction::Read, &mut cx, || {
@@ -293,13 +279,13 @@ mod tests {
         });
         assert!(matches!(result, Poll::Ready(Ok(5))));
         assert_eq!(attempts, 2);
-        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        assert_eq!(count.wakes(), 0);
     }
 
     #[test]
     fn a_short_read_clears_readiness_but_not_the_end_of_stream() {
         let io = ScheduledIo::new();
-        let (_, waker) = counter();
+        let (_, waker) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
         let short = |_: &usize| true;
         // Data then FIN, reported by one edge: the short read of the data
@@ -324,7 +310,7 @@ mod tests {
     #[test]
     fn shut_down_fails_operations_and_wakes_waiters() {
         let io = ScheduledIo::new();
-        let (count, waker) = counter();
+        let (count, waker) = CountingWaker::new();
         let mut cx = Context::from_waker(&waker);
         assert!(io
             .poll_io(Direction::Write, &mut cx, would_block)
@@ -332,7 +318,7 @@ mod tests {
         let mut wakers = Vec::new();
         io.shut_down(&mut wakers);
         wakers.drain(..).for_each(Waker::wake);
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.wakes(), 1);
         assert!(matches!(
             io.poll_io(Direction::Write, &mut cx, || Ok(1)),
             Poll::Ready(Err(_))

@@ -189,23 +189,13 @@ impl fmt::Debug for OwnedTasks {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::OwnedTasks;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    use std::task::{Wake, Waker};
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use test_util::CountingWaker;
 
     #[test]
     fn link_unlink_close() {
         let list = OwnedTasks::new();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(Arc::clone(&count));
+        let (count, waker) = CountingWaker::new();
         let ids: Vec<(u64, usize)> = (0..40)
             .map(|_| {
                 let id = list.next_id();
@@ -233,7 +223,7 @@ mod tests {
         for waker in list.wakers() {
             waker.wake();
         }
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.wakes(), 1);
         list.unlink(ids[39].0, ids[39].1);
         assert!(list.is_empty());
         drop(waker);
