@@ -4,22 +4,29 @@
 use std::sync::Arc;
 
 use sync_primitives::RwLock;
+use test_util::with_watchdog;
 use test_util::{pending, ready, recording_wakers, CountingWaker};
+
+/// Seconds before a hang fails a test (`with_watchdog` allows more under
+/// miri).
+const WATCHDOG_SECS: u64 = 20;
 
 #[test]
 fn readers_share_writers_exclude() {
-    let lock = RwLock::new(1);
-    let a = lock.try_read().unwrap();
-    let b = futures::executor::block_on(lock.read());
-    assert_eq!(*a + *b, 2);
-    assert!(lock.try_write().is_none());
-    drop((a, b));
-    let mut w = lock.try_write().unwrap();
-    *w += 1;
-    assert!(lock.try_read().is_none());
-    assert!(lock.try_write().is_none());
-    drop(w);
-    assert_eq!(lock.into_inner(), 2);
+    with_watchdog(WATCHDOG_SECS, || {
+        let lock = RwLock::new(1);
+        let a = lock.try_read().unwrap();
+        let b = futures::executor::block_on(lock.read());
+        assert_eq!(*a + *b, 2);
+        assert!(lock.try_write().is_none());
+        drop((a, b));
+        let mut w = lock.try_write().unwrap();
+        *w += 1;
+        assert!(lock.try_read().is_none());
+        assert!(lock.try_write().is_none());
+        drop(w);
+        assert_eq!(lock.into_inner(), 2);
+    });
 }
 
 #[test]
@@ -159,23 +166,25 @@ fn downgrade_admits_the_readers_right_behind_it_and_no_writer() {
 
 #[test]
 fn owned_guards_and_owned_downgrade() {
-    let lock = Arc::new(RwLock::new(String::from("a")));
-    let mut w = futures::executor::block_on(lock.clone().write_owned());
-    w.push('b');
-    assert!(Arc::ptr_eq(
-        sync_primitives::OwnedRwLockWriteGuard::rwlock(&w),
-        &lock
-    ));
-    let r = w.downgrade();
-    assert_eq!(*r, "ab");
-    let other = std::thread::spawn({
-        let lock = lock.clone();
-        move || futures::executor::block_on(lock.read_owned()).clone()
+    with_watchdog(WATCHDOG_SECS, || {
+        let lock = Arc::new(RwLock::new(String::from("a")));
+        let mut w = futures::executor::block_on(lock.clone().write_owned());
+        w.push('b');
+        assert!(Arc::ptr_eq(
+            sync_primitives::OwnedRwLockWriteGuard::rwlock(&w),
+            &lock
+        ));
+        let r = w.downgrade();
+        assert_eq!(*r, "ab");
+        let other = std::thread::spawn({
+            let lock = lock.clone();
+            move || futures::executor::block_on(lock.read_owned()).clone()
+        });
+        assert_eq!(other.join().unwrap(), "ab");
+        drop(r);
+        assert_eq!(Arc::strong_count(&lock), 1, "no guard leaked its Arc");
+        assert!(lock.try_write().is_some());
     });
-    assert_eq!(other.join().unwrap(), "ab");
-    drop(r);
-    assert_eq!(Arc::strong_count(&lock), 1, "no guard leaked its Arc");
-    assert!(lock.try_write().is_some());
 }
 
 #[test]
@@ -207,13 +216,15 @@ fn debug_shows_the_data_or_locked_and_never_blocks() {
 
 #[test]
 fn get_mut_and_unsized_data() {
-    let mut lock = RwLock::new(1);
-    *lock.get_mut() += 1;
-    assert_eq!(lock.into_inner(), 2);
-    let lock: Arc<RwLock<[u8]>> = Arc::new(RwLock::new([1, 2, 3]));
-    futures::executor::block_on(async {
-        lock.write().await[0] = 9;
-        assert_eq!(&*lock.read().await, &[9, 2, 3]);
+    with_watchdog(WATCHDOG_SECS, || {
+        let mut lock = RwLock::new(1);
+        *lock.get_mut() += 1;
+        assert_eq!(lock.into_inner(), 2);
+        let lock: Arc<RwLock<[u8]>> = Arc::new(RwLock::new([1, 2, 3]));
+        futures::executor::block_on(async {
+            lock.write().await[0] = 9;
+            assert_eq!(&*lock.read().await, &[9, 2, 3]);
+        });
     });
 }
 

@@ -6,7 +6,12 @@ use std::task::Poll;
 
 use sync_primitives::semaphore::Acquire;
 use sync_primitives::{AcquireError, Semaphore, TryAcquireError};
+use test_util::with_watchdog;
 use test_util::{pending, poll_with, recording_wakers, CountingWaker};
+
+/// Seconds before a hang fails a test (`with_watchdog` allows more under
+/// miri).
+const WATCHDOG_SECS: u64 = 20;
 
 /// Polls an acquire and expects a permit of `n`.
 fn ready(acquire: &mut Acquire<'_>, waker: &std::task::Waker, n: usize) {
@@ -22,21 +27,23 @@ fn ready(acquire: &mut Acquire<'_>, waker: &std::task::Waker, n: usize) {
 
 #[test]
 fn uncontended_acquire_and_release() {
-    let semaphore = Semaphore::new(3);
-    let a = futures::executor::block_on(semaphore.acquire()).unwrap();
-    let b = futures::executor::block_on(semaphore.acquire_many(2)).unwrap();
-    assert_eq!((a.num_permits(), b.num_permits()), (1, 2));
-    assert_eq!(semaphore.available_permits(), 0);
-    assert_eq!(
-        semaphore.try_acquire().unwrap_err(),
-        TryAcquireError::NoPermits
-    );
-    drop(b);
-    assert_eq!(semaphore.available_permits(), 2);
-    drop(a);
-    assert_eq!(semaphore.available_permits(), 3);
-    let zero = semaphore.try_acquire_many(0).unwrap();
-    assert_eq!(zero.num_permits(), 0);
+    with_watchdog(WATCHDOG_SECS, || {
+        let semaphore = Semaphore::new(3);
+        let a = futures::executor::block_on(semaphore.acquire()).unwrap();
+        let b = futures::executor::block_on(semaphore.acquire_many(2)).unwrap();
+        assert_eq!((a.num_permits(), b.num_permits()), (1, 2));
+        assert_eq!(semaphore.available_permits(), 0);
+        assert_eq!(
+            semaphore.try_acquire().unwrap_err(),
+            TryAcquireError::NoPermits
+        );
+        drop(b);
+        assert_eq!(semaphore.available_permits(), 2);
+        drop(a);
+        assert_eq!(semaphore.available_permits(), 3);
+        let zero = semaphore.try_acquire_many(0).unwrap();
+        assert_eq!(zero.num_permits(), 0);
+    });
 }
 
 #[test]
@@ -163,33 +170,35 @@ fn add_permits_wakes_as_many_waiters_as_it_covers_in_order() {
 
 #[test]
 fn close_fails_pending_and_later_acquires_and_keeps_held_permits_valid() {
-    let semaphore = Semaphore::new(2);
-    let held = semaphore.try_acquire().unwrap();
-    let (wakers, log) = recording_wakers(2);
-    let mut big = semaphore.acquire_many(3); // given 1, owes 2
-    let mut small = semaphore.acquire();
-    pending(&mut big, &wakers[0]);
-    pending(&mut small, &wakers[1]);
-    semaphore.close();
-    assert!(semaphore.is_closed());
-    assert_eq!(*log.lock(), vec![0, 1], "every waiter is woken");
-    assert_eq!(
-        poll_with(&mut big, &wakers[0]).map(|r| r.err()),
-        Poll::Ready(Some(err()))
-    );
-    assert!(matches!(
-        poll_with(&mut small, &wakers[1]),
-        Poll::Ready(Err(_))
-    ));
-    assert!(futures::executor::block_on(semaphore.acquire()).is_err());
-    assert_eq!(
-        semaphore.try_acquire().unwrap_err(),
-        TryAcquireError::Closed
-    );
-    // The closed waiter's one permit came back; the held one still counts.
-    assert_eq!(semaphore.available_permits(), 1);
-    drop(held);
-    assert_eq!(semaphore.available_permits(), 2);
+    with_watchdog(WATCHDOG_SECS, || {
+        let semaphore = Semaphore::new(2);
+        let held = semaphore.try_acquire().unwrap();
+        let (wakers, log) = recording_wakers(2);
+        let mut big = semaphore.acquire_many(3); // given 1, owes 2
+        let mut small = semaphore.acquire();
+        pending(&mut big, &wakers[0]);
+        pending(&mut small, &wakers[1]);
+        semaphore.close();
+        assert!(semaphore.is_closed());
+        assert_eq!(*log.lock(), vec![0, 1], "every waiter is woken");
+        assert_eq!(
+            poll_with(&mut big, &wakers[0]).map(|r| r.err()),
+            Poll::Ready(Some(err()))
+        );
+        assert!(matches!(
+            poll_with(&mut small, &wakers[1]),
+            Poll::Ready(Err(_))
+        ));
+        assert!(futures::executor::block_on(semaphore.acquire()).is_err());
+        assert_eq!(
+            semaphore.try_acquire().unwrap_err(),
+            TryAcquireError::Closed
+        );
+        // The closed waiter's one permit came back; the held one still counts.
+        assert_eq!(semaphore.available_permits(), 1);
+        drop(held);
+        assert_eq!(semaphore.available_permits(), 2);
+    });
 }
 
 /// An `AcquireError`, got the only way there is: from a closed semaphore.
@@ -235,20 +244,22 @@ fn re_polling_a_queued_acquire_keeps_only_the_newest_waker() {
 
 #[test]
 fn owned_permits_move_across_threads() {
-    let semaphore = Arc::new(Semaphore::new(1));
-    let permit = futures::executor::block_on(semaphore.clone().acquire_many_owned(1)).unwrap();
-    assert!(Arc::ptr_eq(permit.semaphore(), &semaphore));
-    let waiter = {
-        let semaphore = semaphore.clone();
-        std::thread::spawn(move || {
-            futures::executor::block_on(semaphore.acquire_owned())
-                .unwrap()
-                .num_permits()
-        })
-    };
-    std::thread::spawn(move || drop(permit)).join().unwrap();
-    assert_eq!(waiter.join().unwrap(), 1);
-    assert_eq!(semaphore.available_permits(), 1);
+    with_watchdog(WATCHDOG_SECS, || {
+        let semaphore = Arc::new(Semaphore::new(1));
+        let permit = futures::executor::block_on(semaphore.clone().acquire_many_owned(1)).unwrap();
+        assert!(Arc::ptr_eq(permit.semaphore(), &semaphore));
+        let waiter = {
+            let semaphore = semaphore.clone();
+            std::thread::spawn(move || {
+                futures::executor::block_on(semaphore.acquire_owned())
+                    .unwrap()
+                    .num_permits()
+            })
+        };
+        std::thread::spawn(move || drop(permit)).join().unwrap();
+        assert_eq!(waiter.join().unwrap(), 1);
+        assert_eq!(semaphore.available_permits(), 1);
+    });
 }
 
 #[test]
@@ -271,23 +282,25 @@ fn a_dropped_queued_acquire_owned_passes_on() {
 
 #[test]
 fn errors_and_debug() {
-    let e = err();
-    assert_eq!(e.to_string(), "semaphore closed");
-    assert_eq!(
-        TryAcquireError::NoPermits.to_string(),
-        "no permits available"
-    );
-    assert_eq!(TryAcquireError::Closed.to_string(), "semaphore closed");
-    let _: &dyn std::error::Error = &e;
-    let _: &dyn std::error::Error = &TryAcquireError::Closed;
-    let semaphore = Semaphore::new(2);
-    assert_eq!(
-        format!("{semaphore:?}"),
-        "Semaphore { available_permits: 2, is_closed: false }"
-    );
-    let permit = semaphore.try_acquire().unwrap();
-    assert!(format!("{permit:?}").contains("permits: 1"));
-    assert!(format!("{:?}", semaphore.acquire()).starts_with("Acquire"));
+    with_watchdog(WATCHDOG_SECS, || {
+        let e = err();
+        assert_eq!(e.to_string(), "semaphore closed");
+        assert_eq!(
+            TryAcquireError::NoPermits.to_string(),
+            "no permits available"
+        );
+        assert_eq!(TryAcquireError::Closed.to_string(), "semaphore closed");
+        let _: &dyn std::error::Error = &e;
+        let _: &dyn std::error::Error = &TryAcquireError::Closed;
+        let semaphore = Semaphore::new(2);
+        assert_eq!(
+            format!("{semaphore:?}"),
+            "Semaphore { available_permits: 2, is_closed: false }"
+        );
+        let permit = semaphore.try_acquire().unwrap();
+        assert!(format!("{permit:?}").contains("permits: 1"));
+        assert!(format!("{:?}", semaphore.acquire()).starts_with("Acquire"));
+    });
 }
 
 #[test]
