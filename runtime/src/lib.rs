@@ -86,15 +86,21 @@ mod park;
 pub mod recorder;
 mod runtime;
 mod scheduler;
+mod select;
 pub mod task;
 pub mod time;
 mod timer;
 mod yield_now;
 
 pub use builder::Builder;
+#[doc(hidden)]
+pub use gather::__private;
+pub use gather::{gather, try_gather, Gather, TryGather};
 pub use metrics::RuntimeMetrics;
 pub use runtime::{block_on, Runtime};
 pub use scheduler::context::spawn_blocking;
+#[doc(hidden)]
+pub use select::__private as __select;
 pub use task::{AbortHandle, JoinSet};
 pub use task::{JoinError, JoinHandle};
 pub use time::{interval, interval_at};
@@ -217,14 +223,6 @@ fn _assert_auto_traits() {
 fn unreachable_ref<T>() -> &'static T {
     unreachable!("only type-checked")
 }
-
-#[doc(hidden)]
-pub use gather::__private;
-pub use gather::{gather, try_gather, Gather, TryGather};
-
-mod select;
-#[doc(hidden)]
-pub use select::__private as __select;
 
 /// Marks `async fn main` to run on a runtime: builds one with the given
 /// options, `block_on`s the body, and returns its output.

@@ -12,9 +12,13 @@
 //! `spawn_local`. Writing our own would have cost a few hundred lines of
 //! `unsafe` for no gain in speed (its `Runnable` is a single pointer, and
 //! with a zero-sized schedule function a wake-up is one CAS and a push), so
-//! this module has no `unsafe` code of its own. (The crate's `unsafe` is in
-//! `gather/`, which manages its children's memory and wakers itself, and in
-//! the pin projection of [`Timeout`](crate::Timeout).)
+//! this module's own `unsafe` is small: the pointers from a task's future
+//! and from an [`AbortHandle`] back into the header of its cell
+//! (`FinishedFlag`, `abort_handle.rs`), each with its `SAFETY` note. (The
+//! rest of the crate's `unsafe` is in `gather/`, which manages its
+//! children's memory and wakers itself, the pin projections of
+//! [`Timeout`](crate::Timeout) and `gather!`, and the loom facade's
+//! `UnsafeCell` shim.)
 //!
 //! On top of the cell this module adds, in the future it wraps around the
 //! user's (`guard`):
