@@ -12,6 +12,7 @@ out: it declares and re-exports every module.
     .ci/modgraph.py            print "module -> what it imports", top first;
                                fail on a cycle
     .ci/modgraph.py DIR        the same for another crate's src/ directory
+    .ci/modgraph.py --self-test  check the parser and the cycle finder
 
 Exit status 1 and the cycle(s) printed when the graph is not a DAG.
 """
@@ -22,8 +23,11 @@ import sys
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+RAW_STRING = re.compile(r'b?r(#*)"')
+
+
 def strip_comments(text):
-    """Removes // and /* */ comments, keeping string literals intact."""
+    """Removes comments and the text of string literals."""
     out, i, n = [], 0, len(text)
     while i < n:
         c = text[i]
@@ -40,11 +44,16 @@ def strip_comments(text):
                 else:
                     i += 1
         elif c == '"':
+            # a string literal: its text is not code
             j = i + 1
             while j < n and text[j] != '"':
                 j += 2 if text[j] == "\\" else 1
-            out.append(text[i : j + 1])
+            out.append('""')
             i = j + 1
+        elif (m := RAW_STRING.match(text, i)) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            end = text.find('"' + m.group(1), m.end())
+            out.append('""')
+            i = n if end < 0 else end + 1 + len(m.group(1))
         elif c == "'" and i + 2 < n and (text[i + 2] == "'" or text[i + 1] == "\\"):
             # a char literal such as '{' or '\n' (not a lifetime)
             j = text.find("'", i + 2)
@@ -221,7 +230,35 @@ def layered(edges):
     return sorted(edges, key=lambda v: (-h(v), v))
 
 
+def self_test():
+    """Checks the parser and the cycle finder on a small made-up crate."""
+    import tempfile
+
+    files = {
+        "a.rs": "use crate::b::X;\n#[cfg(test)]\nmod tests { use crate::c; }\n",
+        "b.rs": "// use crate::c;\nuse crate::{a::Y, d::{self, Z}};\n",
+        "c.rs": "#[cfg(all(test, loom))]\nmod loom_models;\nfn f() { super::d::g(); }\n",
+        "c/loom_models.rs": "use super::super::a;\n",
+        "d/mod.rs": "mod e;\n",
+        "d/e.rs": "fn f() -> &'static str { \"crate::a\" }\nconst R: &str = r#\"\" crate::b\"#;\n",
+    }
+    with tempfile.TemporaryDirectory() as src:
+        for name, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(src, name)), exist_ok=True)
+            with open(os.path.join(src, name), "w", encoding="utf-8") as f:
+                f.write(text)
+        edges = graph(src)
+    expected = {"a": ["b"], "b": ["a", "d"], "c": ["d"], "d": []}
+    assert edges == expected, edges
+    assert cycles(edges) == [["a", "b"]], cycles(edges)
+    assert layered({"x": ["y"], "y": []}) == ["x", "y"]
+    print("modgraph self-test: ok")
+
+
 def main():
+    if sys.argv[1:] == ["--self-test"]:
+        self_test()
+        return
     here = os.path.dirname(os.path.abspath(__file__))
     src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "..", "runtime", "src")
     edges = graph(src)

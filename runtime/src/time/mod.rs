@@ -16,15 +16,16 @@
 mod interval;
 mod timeout;
 
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
 use crate::scheduler::context;
 use crate::timer::{Driver, GlobalTimer, Timer, TimerKey};
-pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 
 /// Waits until `duration` has elapsed. Never completes early.
 ///
