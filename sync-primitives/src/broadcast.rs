@@ -312,12 +312,24 @@ struct Value<T>(Mutex<T>);
 
 /// What a receiver took from the ring under the lock: the value is made
 /// into a `T` after the lock is released.
-struct Taken<T>(Arc<Value<T>>);
+struct Taken<T> {
+    value: Arc<Value<T>>,
+    /// Whether this receiver was the last to read the value (it took the
+    /// slot's `Arc` rather than a clone of it).
+    last: bool,
+}
 
 impl<T: Clone> Taken<T> {
     fn into_value(self) -> T {
-        // The last holder gets the value without a clone.
-        match Arc::try_unwrap(self.0) {
+        if !self.last {
+            // The slot keeps its own `Arc` for the receivers still to
+            // read: ours cannot be the only one, so do not try to unwrap
+            // it (one atomic read-modify-write saved per receiver).
+            return T::clone(&self.value.0.lock());
+        }
+        // The last reader gets the value without a clone, unless another
+        // receiver is still cloning it.
+        match Arc::try_unwrap(self.value) {
             Ok(value) => value.0.into_inner(),
             Err(shared) => T::clone(&shared.0.lock()),
         }
@@ -346,12 +358,16 @@ impl<T> Receiver<T> {
         let slot = state.slot_mut(pos);
         debug_assert_eq!(slot.pos, pos, "a kept position is in its slot");
         slot.unread -= 1;
-        let value = if slot.unread == 0 {
+        let last = slot.unread == 0;
+        let value = if last {
             slot.value.take()
         } else {
             slot.value.clone()
         };
-        Ok(Taken(value.expect("an unread value is kept")))
+        Ok(Taken {
+            value: value.expect("an unread value is kept"),
+            last,
+        })
     }
 
     /// How many values this receiver has yet to read (at most the
