@@ -950,3 +950,37 @@ fn broadcast_last_reader_vs_concurrent_clone() {
         assert_eq!(drops.load(Ordering::SeqCst), cloned + 1);
     });
 }
+
+/// broadcast: a send overwriting a slot (ring of 1) while a receiver that
+/// is not the value's last reader clones the old value: the send reuses
+/// the slot's cell only if nobody holds it, so the cloning receiver gets
+/// the old value intact (or, if it came too late, `Lagged(1)` and then the
+/// new value), the receiver that never read the old value is told it
+/// lagged by 1 and then gets the new one, and each value is dropped once.
+#[test]
+fn broadcast_overwrite_vs_lagging_clone() {
+    use sync_primitives::broadcast::TryRecvError;
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut reader) = sync_primitives::broadcast::channel(1);
+        let mut lagging = tx.subscribe();
+        tx.send(Arc::new((0u8, Dropped(drops.clone())))).unwrap();
+        let cloner = thread::spawn(move || match reader.try_recv().map(|v| v.0) {
+            Ok(value) => assert_eq!(value, 0, "the old value, intact"),
+            Err(lag) => {
+                assert_eq!(lag, TryRecvError::Lagged(1));
+                assert_eq!(reader.try_recv().map(|v| v.0), Ok(1));
+            }
+        });
+        tx.send(Arc::new((1u8, Dropped(drops.clone())))).unwrap();
+        assert_eq!(
+            lagging.try_recv().map(|v| v.0),
+            Err(TryRecvError::Lagged(1))
+        );
+        assert_eq!(lagging.try_recv().map(|v| v.0), Ok(1));
+        cloner.join().unwrap();
+        assert!(drops.load(Ordering::SeqCst) >= 1, "the old value is gone");
+        drop((tx, lagging));
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "both values, once each");
+    });
+}
