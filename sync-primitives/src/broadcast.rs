@@ -47,6 +47,13 @@
 //! and gets it without cloning when nobody else still holds it. Overwritten
 //! and fully read values are dropped after the lock is released. Parked
 //! receivers wait in the crate's wait queue; a send wakes them all.
+//!
+//! A slot's `Arc` is reused: when no receiver holds a clone of it (the
+//! common case), the last reader moves the value out of it and the next
+//! send to that slot moves its value in, so a value passing through
+//! allocates nothing once the ring has gone round once. A new `Arc` is
+//! allocated (under the lock) only for a slot's first value, or when a
+//! receiver is still cloning the value being replaced or taken.
 
 use std::fmt;
 use std::future::Future;
@@ -137,9 +144,42 @@ struct Slot<T> {
     pos: u64,
     /// Receivers that have yet to read this value; the last one takes it.
     unread: usize,
-    /// `None` before the first send to this slot, and once every receiver
-    /// has read the value.
+    /// `None` before the first send to this slot, and when the last
+    /// reader took the `Arc` itself (another receiver was cloning the
+    /// value). Otherwise the cell holds the value until its last reader
+    /// moves it out, and is then empty, kept for the next value.
     value: Option<Arc<Value<T>>>,
+}
+
+impl<T> Slot<T> {
+    /// Stores `value`, in the slot's `Arc` if nobody else holds it, and
+    /// returns what it replaced, to be dropped after the lock is released
+    /// (a destructor is user code): the old value (or nothing) moved out of
+    /// the reused `Arc`, or else the slot's old `Arc` (or nothing), which a
+    /// receiver still holds.
+    fn store(&mut self, value: T) -> (Option<T>, Option<Arc<Value<T>>>) {
+        if let Some(cell) = self.value.as_mut().and_then(Arc::get_mut) {
+            // Unique: no receiver is cloning the old value; reuse the
+            // allocation.
+            return (cell.0.get_mut().replace(value), None);
+        }
+        // The slot's first value, or a lagging receiver is still cloning
+        // the value being overwritten: that receiver keeps the old `Arc`.
+        let cell = Arc::new(Value(Mutex::new(Some(value))));
+        (None, self.value.replace(cell))
+    }
+
+    /// Takes the value for its last reader: moved out of the `Arc` if
+    /// nobody else holds it, otherwise the `Arc` itself.
+    fn take_last(&mut self) -> Taken<T> {
+        let value = self.value.as_mut().expect("an unread value is kept");
+        if let Some(cell) = Arc::get_mut(value) {
+            // Unique: no receiver is cloning it. A move, no user code.
+            let value = cell.0.get_mut().take();
+            return Taken::Owned(value.expect("an unread value is in its cell"));
+        }
+        Taken::Last(self.value.take().expect("an unread value is kept"))
+    }
 }
 
 impl<T> State<T> {
@@ -224,24 +264,17 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send("b").unwrap_err().0, "b");
     /// ```
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
-        // Allocated before taking the lock, to keep the critical section
-        // short.
-        let value = Arc::new(Value(Mutex::new(value)));
         let mut state = self.shared.state.lock();
         let receivers = state.receivers;
         if receivers == 0 {
             drop(state);
-            let value = Arc::into_inner(value)
-                .expect("not shared yet")
-                .0
-                .into_inner();
             return Err(SendError(value));
         }
         let pos = state.tail;
         let slot = state.slot_mut(pos);
         slot.pos = pos;
         slot.unread = receivers;
-        let overwritten = slot.value.replace(value);
+        let overwritten = slot.store(value);
         state.tail = pos + 1;
         self.shared.wake_receivers(state);
         // A destructor is user code: run outside the lock.
@@ -308,18 +341,50 @@ impl<T> Drop for Sender<T> {
 /// subscribe, receive other values); the one thing it cannot do is receive
 /// *this same value* again through another receiver, which would wait for
 /// the lock it runs under (a re-entrant clone of itself).
-struct Value<T>(Mutex<T>);
+///
+/// `None` once its last reader moved the value out: the empty cell stays
+/// in its slot for the next value.
+struct Value<T>(Mutex<Option<T>>);
+
+impl<T: Clone> Value<T> {
+    /// A clone of the value, under its own lock.
+    fn clone_value(&self) -> T {
+        // Whoever holds an `Arc` clone of a cell keeps it from being
+        // emptied or refilled (both need the `Arc` to be unique).
+        T::clone(
+            self.0
+                .lock()
+                .as_ref()
+                .expect("a shared cell holds its value"),
+        )
+    }
+}
 
 /// What a receiver took from the ring under the lock: the value is made
 /// into a `T` after the lock is released.
-struct Taken<T>(Arc<Value<T>>);
+enum Taken<T> {
+    /// The value itself, moved out by its last reader.
+    Owned(T),
+    /// A clone of the slot's `Arc`, for a reader that is not the last.
+    Shared(Arc<Value<T>>),
+    /// The slot's `Arc`, taken by the last reader while another receiver
+    /// was cloning the value.
+    Last(Arc<Value<T>>),
+}
 
 impl<T: Clone> Taken<T> {
     fn into_value(self) -> T {
-        // The last holder gets the value without a clone.
-        match Arc::try_unwrap(self.0) {
-            Ok(value) => value.0.into_inner(),
-            Err(shared) => T::clone(&shared.0.lock()),
+        match self {
+            Taken::Owned(value) => value,
+            // The slot keeps its own `Arc` for the receivers still to
+            // read: ours is not the only one, so no unwrapping is tried.
+            Taken::Shared(cell) => cell.clone_value(),
+            // The last reader gets the value without a clone if the other
+            // receiver is done with it by now.
+            Taken::Last(cell) => match Arc::try_unwrap(cell) {
+                Ok(cell) => cell.0.into_inner().expect("a shared cell holds its value"),
+                Err(cell) => cell.clone_value(),
+            },
         }
     }
 }
@@ -346,12 +411,11 @@ impl<T> Receiver<T> {
         let slot = state.slot_mut(pos);
         debug_assert_eq!(slot.pos, pos, "a kept position is in its slot");
         slot.unread -= 1;
-        let value = if slot.unread == 0 {
-            slot.value.take()
-        } else {
-            slot.value.clone()
-        };
-        Ok(Taken(value.expect("an unread value is kept")))
+        if slot.unread == 0 {
+            return Ok(slot.take_last());
+        }
+        let cell = slot.value.clone();
+        Ok(Taken::Shared(cell.expect("an unread value is kept")))
     }
 
     /// How many values this receiver has yet to read (at most the
@@ -434,7 +498,7 @@ impl<T> Drop for Receiver<T> {
             let slot = state.slot_mut(pos);
             slot.unread -= 1;
             if slot.unread == 0 {
-                unwanted.extend(slot.value.take());
+                unwanted.push(slot.take_last());
             }
         }
         drop(state);
@@ -600,8 +664,9 @@ mod tests {
         // and counters, and the wait queue with its inline slot.
         let shared = std::mem::size_of::<Shared<u64>>();
         assert!(shared <= 232, "broadcast Shared grew to {shared} bytes");
-        // Per kept value: position, unread count, the `Arc` pointer (the
-        // value itself lives in the `Arc`'s allocation: 16 bytes + T).
+        // Per slot: position, unread count, the `Arc` pointer (the value
+        // lives in the `Arc`'s allocation, kept and reused once the slot
+        // was used: 16 bytes + the lock + `Option<T>`).
         assert_eq!(std::mem::size_of::<Slot<u64>>(), 24);
     }
 }

@@ -76,6 +76,13 @@ mod loom_mutex {
                 .into_inner()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
+
+        pub(crate) fn get_mut(&mut self) -> &mut T {
+            // As `into_inner`: no poisoning, as in parking_lot.
+            self.0
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
     }
 }
 

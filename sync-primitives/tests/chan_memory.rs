@@ -118,3 +118,39 @@ fn sizes() {
     // and the n-unit fields the semaphore needs.
     assert!(size_of::<Queue<u64>>() <= 640);
 }
+
+#[test]
+fn broadcast_values_allocate_nothing_once_the_ring_went_round() {
+    use sync_primitives::broadcast;
+    let (tx, mut first) = broadcast::channel::<u64>(4);
+    let mut second = tx.subscribe();
+    // The first lap gives each of the 4 slots its cell.
+    let ((), n) = allocations(|| {
+        for i in 0..4 {
+            tx.send(i).unwrap();
+        }
+    });
+    assert_eq!(n, 4, "one cell per slot, on the slot's first value");
+    for i in 0..4 {
+        assert_eq!(first.try_recv(), Ok(i));
+        assert_eq!(second.try_recv(), Ok(i));
+    }
+    let ((), n) = allocations(|| {
+        for i in 4..1004 {
+            tx.send(i).unwrap();
+            assert_eq!(first.try_recv(), Ok(i));
+            assert_eq!(second.try_recv(), Ok(i));
+        }
+        // Overwriting values nobody read reuses the cells too: a lag.
+        for i in 1004..1012 {
+            tx.send(i).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "steady state: a value reuses its slot's cell");
+    assert_eq!(
+        first.try_recv(),
+        Err(broadcast::TryRecvError::Lagged(4)),
+        "the 4 overwritten values reported once"
+    );
+    assert_eq!(first.try_recv(), Ok(1008));
+}

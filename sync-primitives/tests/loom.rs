@@ -893,3 +893,94 @@ fn rwlock_release_serving_a_queued_reader_vs_its_repoll() {
         writer.join().unwrap();
     });
 }
+
+/// broadcast: two receivers on two threads reading the same value, one of
+/// them its last reader (which takes the slot's `Arc` and unwraps it if
+/// the other is done) and the other cloning it through its own `Arc`
+/// clone: both get the value, it is cloned once or (if the last reader
+/// finds the other still holding it) twice, and every copy is dropped
+/// exactly once, the original included.
+#[test]
+fn broadcast_last_reader_vs_concurrent_clone() {
+    #[derive(Debug)]
+    struct Counted {
+        clones: Arc<AtomicUsize>,
+        drops: Arc<AtomicUsize>,
+    }
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            self.clones.fetch_add(1, Ordering::SeqCst);
+            Counted {
+                clones: self.clones.clone(),
+                drops: self.drops.clone(),
+            }
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    model(|| {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut first) = sync_primitives::broadcast::channel(1);
+        let mut second = tx.subscribe();
+        tx.send(Counted {
+            clones: clones.clone(),
+            drops: drops.clone(),
+        })
+        .unwrap();
+        let other = thread::spawn(move || {
+            let value = second.try_recv().unwrap();
+            drop(value);
+        });
+        let value = first.try_recv().unwrap();
+        drop(value);
+        other.join().unwrap();
+        let cloned = clones.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&cloned), "cloned {cloned} times");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            cloned + 1,
+            "every copy dropped once"
+        );
+        drop(tx);
+        drop(first);
+        assert_eq!(drops.load(Ordering::SeqCst), cloned + 1);
+    });
+}
+
+/// broadcast: a send overwriting a slot (ring of 1) while a receiver that
+/// is not the value's last reader clones the old value: the send reuses
+/// the slot's cell only if nobody holds it, so the cloning receiver gets
+/// the old value intact (or, if it came too late, `Lagged(1)` and then the
+/// new value), the receiver that never read the old value is told it
+/// lagged by 1 and then gets the new one, and each value is dropped once.
+#[test]
+fn broadcast_overwrite_vs_lagging_clone() {
+    use sync_primitives::broadcast::TryRecvError;
+    model(|| {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut reader) = sync_primitives::broadcast::channel(1);
+        let mut lagging = tx.subscribe();
+        tx.send(Arc::new((0u8, Dropped(drops.clone())))).unwrap();
+        let cloner = thread::spawn(move || match reader.try_recv().map(|v| v.0) {
+            Ok(value) => assert_eq!(value, 0, "the old value, intact"),
+            Err(lag) => {
+                assert_eq!(lag, TryRecvError::Lagged(1));
+                assert_eq!(reader.try_recv().map(|v| v.0), Ok(1));
+            }
+        });
+        tx.send(Arc::new((1u8, Dropped(drops.clone())))).unwrap();
+        assert_eq!(
+            lagging.try_recv().map(|v| v.0),
+            Err(TryRecvError::Lagged(1))
+        );
+        assert_eq!(lagging.try_recv().map(|v| v.0), Ok(1));
+        cloner.join().unwrap();
+        assert!(drops.load(Ordering::SeqCst) >= 1, "the old value is gone");
+        drop((tx, lagging));
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "both values, once each");
+    });
+}
