@@ -297,9 +297,11 @@ fn a_task_blocking_its_worker_does_not_hold_up_the_tasks_its_reactor_turn_woke()
         let descriptors = [ours.try_clone().unwrap(), ours];
         let mut readers = Vec::new();
         for (me, descriptor) in descriptors.into_iter().enumerate() {
-            let stream = runtime::net::UnixStream::try_from(descriptor).unwrap();
             let (mine, other) = (Arc::clone(&ran[me]), Arc::clone(&ran[1 - me]));
             readers.push(rt.spawn(async move {
+                // Made on the worker: registered with the runtime's
+                // reactor, not the global one.
+                let stream = runtime::net::UnixStream::try_from(descriptor).unwrap();
                 let mut byte = [0u8; 1];
                 (&stream).read_exact(&mut byte).await.unwrap();
                 mine.store(true, Ordering::SeqCst);
