@@ -32,10 +32,9 @@
 //! worker to steal some, which finds the poller free when it parks again
 //! and takes it over (a turn that woke one task leaves the other asleep:
 //! see "Who polls the reactor" in `scheduler/multi_thread.rs`). Busy
-//! schedulers also poll
-//! without blocking now and then (the current-thread one once per round, as
-//! asyncio's `_run_once` does; workers every few dozen tasks), so a queue
-//! that never empties does not starve I/O.
+//! schedulers also poll without blocking now and then (the current-thread
+//! one once per round, as asyncio's `_run_once` does; workers every few
+//! dozen tasks), so a queue that never empties does not starve I/O.
 //!
 //! A socket registers with the reactor of the runtime it is created in.
 //! Outside any runtime it uses a global reactor, driven by a thread of its
