@@ -272,3 +272,55 @@ fn mixed_stress_with_aborts_from_another_thread() {
         .recv_timeout(Duration::from_secs(120))
         .expect("the stress run hung");
 }
+
+#[test]
+fn a_task_blocking_its_worker_does_not_hold_up_the_tasks_its_reactor_turn_woke() {
+    // Issue 15: the tasks a parked worker's reactor turn wakes go to its own
+    // deque without a notification each, and one idle worker is woken after
+    // the turn if two or more are queued. Two readers on two descriptors of
+    // one socket (`try_clone`: two epoll registrations), so that one write
+    // makes both ready in the same turn; each reader then blocks its thread
+    // until the other has run, which is only possible if the other worker
+    // was woken to steal one.
+    use futures::AsyncReadExt;
+    use std::io::Write;
+    let rt = Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    for round in 0..20u8 {
+        let ran = [
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        ];
+        let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+        let descriptors = [ours.try_clone().unwrap(), ours];
+        let mut readers = Vec::new();
+        for (me, descriptor) in descriptors.into_iter().enumerate() {
+            let (mine, other) = (Arc::clone(&ran[me]), Arc::clone(&ran[1 - me]));
+            readers.push(rt.spawn(async move {
+                // Made on the worker: registered with the runtime's
+                // reactor, not the global one.
+                let stream = runtime::net::UnixStream::try_from(descriptor).unwrap();
+                let mut byte = [0u8; 1];
+                (&stream).read_exact(&mut byte).await.unwrap();
+                mine.store(true, Ordering::SeqCst);
+                spin_until(&other)
+            }));
+        }
+        // Both readers wait in the reactor before the write.
+        std::thread::sleep(Duration::from_millis(10));
+        theirs.write_all(&[round, round]).unwrap();
+        let both = rt.block_on(async {
+            let mut both = true;
+            for reader in readers {
+                both &= reader.await.unwrap();
+            }
+            both
+        });
+        assert!(
+            both,
+            "round {round}: a woken reader never ran beside the other"
+        );
+    }
+}

@@ -28,12 +28,13 @@
 //! writes the eventfd. Only one thread waits in the poller at a time (the
 //! poll lock, as in async-io and tokio): the others park on their condition
 //! variables. A thread leaves the poller only to run the tasks its events
-//! woke; when it found work, the multi-thread scheduler wakes another idle
-//! worker (its "last searcher wakes one more" rule), which finds the poller
-//! free when it parks again and takes it over. Busy schedulers also poll
-//! without blocking now and then (the current-thread one once per round, as
-//! asyncio's `_run_once` does; workers every few dozen tasks), so a queue
-//! that never empties does not starve I/O.
+//! woke; if they are two or more, the multi-thread scheduler wakes one idle
+//! worker to steal some, which finds the poller free when it parks again
+//! and takes it over (a turn that woke one task leaves the other asleep:
+//! see "Who polls the reactor" in `scheduler/multi_thread.rs`). Busy
+//! schedulers also poll without blocking now and then (the current-thread
+//! one once per round, as asyncio's `_run_once` does; workers every few
+//! dozen tasks), so a queue that never empties does not starve I/O.
 //!
 //! A socket registers with the reactor of the runtime it is created in.
 //! Outside any runtime it uses a global reactor, driven by a thread of its

@@ -27,6 +27,25 @@
 //!   searching (and unparks someone), or the worker's re-check sees the
 //!   task.
 //!
+//! # Who polls the reactor
+//!
+//! A worker with nothing to run parks in the reactor if no other worker
+//! waits there (see `park.rs`), else on its condition variable; busy
+//! workers also poll it without waiting every [`EVENT_INTERVAL`] ticks.
+//! The tasks a parked worker's reactor turn wakes go to its own deque
+//! without a notification each: the worker is awake and runs them itself,
+//! and it does not count as searching when it finds them. After the turn it
+//! wakes one idle worker, once, if it holds two tasks or more (there is
+//! something to steal); a turn that woke one task keeps the other worker
+//! asleep. This is tokio's `should_notify_others` after its driver park.
+//! Before, every such turn woke a worker at its first task (the other one,
+//! or, when it had parked last, itself through the eventfd: 10-40% of these
+//! notifications under `wrk`), and finding work as a searcher then woke the
+//! other anyway. Measured under `benches/net/run.sh`'s load on a busy
+//! machine (`benches/RESULTS.md`, net section): fewer context switches
+//! per request in each of three A/B series; requests/s and p99 unchanged
+//! within the noise.
+//!
 //! # Timers
 //!
 //! Idle workers park with a time-out at the runtime timer's next deadline
@@ -43,7 +62,7 @@ use crate::scheduler::{self, current_thread, Handle};
 use crate::task::{self, OwnedTasks, Runnable, TaskMeta};
 use crate::timer::{self, Timer};
 use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -77,6 +96,11 @@ struct WorkerLocal {
     shared: Arc<Shared>,
     index: usize,
     queue: Worker<Runnable>,
+    /// In `park_worker`'s call to `Parker::park`: the tasks a reactor turn
+    /// wakes meanwhile land in `queue` without waking another worker; this
+    /// one runs them, and wakes another once, afterwards, only if there are
+    /// two or more (see "Who polls the reactor" in the module docs).
+    parked: Cell<bool>,
 }
 
 thread_local! {
@@ -329,7 +353,9 @@ fn push_local(owner: *const Shared, runnable: Runnable) -> Option<Runnable> {
                         .metrics
                         .scheduled_local(worker.index, id);
                     worker.queue.push(runnable);
-                    worker.shared.notify_parked();
+                    if !worker.parked.get() {
+                        worker.shared.notify_parked();
+                    }
                 }
             }
         }
@@ -346,6 +372,7 @@ fn run_worker(shared: Arc<Shared>, index: usize, queue: Worker<Runnable>) {
             shared: Arc::clone(&shared),
             index,
             queue,
+            parked: Cell::new(false),
         });
     });
     WORKER.with(|w| {
@@ -456,18 +483,37 @@ fn park_worker(shared: &Shared, worker: &WorkerLocal, searching: &mut bool) {
     fence(Ordering::SeqCst);
     if !shared.has_work() && !shared.is_shut_down() {
         shared.drivers.metrics.park(worker.index);
+        worker.parked.set(true);
         shared.parkers[worker.index].park(shared.drivers.timer.next_deadline());
+        worker.parked.set(false);
         shared.drivers.metrics.unpark(worker.index);
     }
-    // Awake: look for work as a searcher. If a pusher woke us, it already
-    // took us off the idle list and counted us as searching.
+    // The tasks our own reactor turn woke: nobody else pushes to our deque.
+    let woken_here = worker.queue.len();
     let mut idle = shared.idle.lock();
     if let Some(position) = idle.iter().position(|&i| i == worker.index) {
         idle.swap_remove(position);
-        // SeqCst: part of the protocol of the module docs (a spurious or
-        // timed-out wake-up: nobody counted us as searching yet).
+        // SeqCst: part of the protocol of the module docs (nobody counted
+        // us as searching: a wake-up by our own reactor turn, a spurious or
+        // a timed-out one).
         shared.num_idle.fetch_sub(1, Ordering::SeqCst);
-        shared.num_searching.fetch_add(1, Ordering::SeqCst);
+        if woken_here > 0 {
+            // Work in hand: not searching, so finding it does not wake
+            // another worker (the "last searcher" rule).
+            *searching = false;
+        } else {
+            shared.num_searching.fetch_add(1, Ordering::SeqCst);
+            *searching = true;
+        }
+    } else {
+        // A pusher woke us: it took us off the idle list and counted us as
+        // searching.
+        *searching = true;
     }
-    *searching = true;
+    drop(idle);
+    if woken_here > 1 && !*searching {
+        // More than we can run at once: wake one idle worker to steal half
+        // (it then parks in the reactor we left, or finds it taken).
+        shared.notify_parked();
+    }
 }
