@@ -70,6 +70,7 @@ impl OwnedTasks {
     /// a reused slot's new task from its old one. A per-thread counter with
     /// the thread's id in the high bits: unique, and no shared atomic
     /// on the spawn path.
+    #[inline]
     pub(crate) fn next_id(&self) -> u64 {
         thread_local! {
             static NEXT: Cell<u64> = const { Cell::new(0) };
@@ -130,6 +131,20 @@ impl OwnedTasks {
             }
         };
         drop(waker);
+    }
+
+    /// A clone of the waker of task `id`, linked at `slot`; `None` if it is
+    /// not linked there (it completed, or was never linked). How an abort
+    /// reaches a task: its `JoinHandle` keeps no waker of its own, which
+    /// spares every spawn a reference count and its release. The clone is
+    /// made under the lock (the entry cannot be dropped meanwhile) and
+    /// returned to be woken after it.
+    pub(crate) fn waker(&self, id: u64, slot: usize) -> Option<Waker> {
+        let shard = self.shard(id).lock();
+        match shard.slots.get(slot) {
+            Some(Some((linked, waker))) if *linked == id => Some(waker.clone()),
+            _ => None,
+        }
     }
 
     /// Closes the list: from now on `link` fails. Idempotent.
