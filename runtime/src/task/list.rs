@@ -17,6 +17,7 @@
 //! entry keeps the task's cell alive until the task is unlinked.
 
 use crate::loom::{AtomicBool, Mutex, Ordering};
+use slab::Slab;
 use std::cell::Cell;
 use std::fmt;
 use std::task::Waker;
@@ -36,15 +37,13 @@ pub(crate) struct OwnedTasks {
 
 struct Shard {
     closed: bool,
-    /// The linked tasks: `(id, waker)`, or `None` for a free slot.
-    slots: Vec<Option<(u64, Waker)>>,
-    /// Number of linked tasks (`Some` slots).
-    linked: usize,
+    /// The linked tasks: `(id, waker)`. A slab keeps its free slots in a
+    /// list threaded through the vacant entries themselves, reused first:
+    /// linking and unlinking touch one entry, with no second vector.
+    slots: Slab<(u64, Waker)>,
     /// Number of `link` calls, for metrics (counted under the lock `link`
     /// takes anyway: no shared atomic on the spawn path).
     spawned: u64,
-    /// Indices of the free slots, reused first.
-    free: Vec<usize>,
 }
 
 impl OwnedTasks {
@@ -54,10 +53,8 @@ impl OwnedTasks {
                 .map(|_| {
                     Mutex::new(Shard {
                         closed: false,
-                        slots: Vec::new(),
-                        linked: 0,
+                        slots: Slab::new(),
                         spawned: 0,
-                        free: Vec::new(),
                     })
                 })
                 .collect(),
@@ -100,18 +97,7 @@ impl OwnedTasks {
         if shard.closed {
             return None;
         }
-        let slot = match shard.free.pop() {
-            Some(slot) => {
-                shard.slots[slot] = Some((id, waker));
-                slot
-            }
-            None => {
-                shard.slots.push(Some((id, waker)));
-                shard.slots.len() - 1
-            }
-        };
-        shard.linked += 1;
-        Some(slot)
+        Some(shard.slots.insert((id, waker)))
     }
 
     /// Unlinks task `id` from `slot` (a no-op if it is not linked there).
@@ -120,13 +106,8 @@ impl OwnedTasks {
     pub(crate) fn unlink(&self, id: u64, slot: usize) {
         let waker = {
             let mut shard = self.shard(id).lock();
-            match shard.slots.get_mut(slot) {
-                Some(entry @ Some(_)) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
-                    let taken = entry.take();
-                    shard.free.push(slot);
-                    shard.linked -= 1;
-                    taken
-                }
+            match shard.slots.get(slot) {
+                Some((linked, _)) if *linked == id => Some(shard.slots.remove(slot)),
                 _ => None,
             }
         };
@@ -142,7 +123,7 @@ impl OwnedTasks {
     pub(crate) fn waker(&self, id: u64, slot: usize) -> Option<Waker> {
         let shard = self.shard(id).lock();
         match shard.slots.get(slot) {
-            Some(Some((linked, waker))) if *linked == id => Some(waker.clone()),
+            Some((linked, waker)) if *linked == id => Some(waker.clone()),
             _ => None,
         }
     }
@@ -166,7 +147,10 @@ impl OwnedTasks {
     /// How many tasks are linked (spawned and not finished). Takes every
     /// shard's lock: for metrics, not for hot paths.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.lock().linked).sum()
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().slots.len())
+            .sum()
     }
 
     /// How many tasks were ever spawned into the list (those cancelled at
@@ -178,7 +162,9 @@ impl OwnedTasks {
     /// Whether no task is linked. Takes every shard's lock: for shutdown
     /// and for a thread about to park, not for hot paths.
     pub(crate) fn is_empty(&self) -> bool {
-        self.shards.iter().all(|shard| shard.lock().linked == 0)
+        self.shards
+            .iter()
+            .all(|shard| shard.lock().slots.is_empty())
     }
 
     /// Clones of the wakers of every linked task (to wake them outside the
@@ -187,7 +173,7 @@ impl OwnedTasks {
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            wakers.extend(shard.slots.iter().flatten().map(|(_, waker)| waker.clone()));
+            wakers.extend(shard.slots.iter().map(|(_, (_, waker))| waker.clone()));
         }
         wakers
     }
