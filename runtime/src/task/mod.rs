@@ -12,9 +12,13 @@
 //! `spawn_local`. Writing our own would have cost a few hundred lines of
 //! `unsafe` for no gain in speed (its `Runnable` is a single pointer, and
 //! with a zero-sized schedule function a wake-up is one CAS and a push), so
-//! this module has no `unsafe` code of its own. (The crate's `unsafe` is in
-//! `gather/`, which manages its children's memory and wakers itself, and in
-//! the pin projection of [`Timeout`](crate::Timeout).)
+//! this module's `unsafe` is limited to pointers into the cell's header
+//! (`FinishedFlag`, `AbortHandle`) and the pin projection of the wrapper
+//! future (`Guard`). (The crate's other `unsafe` is in `gather/`, which
+//! manages its children's memory and wakers itself, and in the pin
+//! projection of [`Timeout`](crate::Timeout).) Measured since (issue 16,
+//! `benches/RESULTS.md`): async-task's part is about a third of a spawn +
+//! run + join; reaching 2x the spawn floor would need a cell of our own.
 //!
 //! On top of the cell this module adds, in the future it wraps around the
 //! user's (`guard`):
@@ -58,8 +62,8 @@ use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
-use std::task::{Poll, Waker};
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 /// What a task's cell holds once the task is done.
 pub(crate) type Output<T> = Result<T, JoinError>;
@@ -269,9 +273,35 @@ impl FinishedFlag {
 
 /// The future stored in every task cell: runs `future`, catching panics,
 /// unless the scheduler runs it in cancel mode.
-async fn guard<F: Future>(future: F, finished: FinishedFlag) -> Contained<Output<F::Output>> {
-    let mut future = pin!(Some(future));
-    std::future::poll_fn(move |cx| {
+fn guard<F: Future>(future: F, finished: FinishedFlag) -> Guard<F> {
+    Guard {
+        future: Some(future),
+        finished,
+    }
+}
+
+/// What [`guard`] returns. A future of its own rather than an `async fn`
+/// around `poll_fn`: one layer less on every poll, inlined into the cell's.
+struct Guard<F> {
+    /// The user's future, pinned inside the cell; `None` once it completed
+    /// or was cancelled (dropped in place).
+    future: Option<F>,
+    finished: FinishedFlag,
+}
+
+impl<F: Future> Future for Guard<F> {
+    type Output = Contained<Output<F::Output>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned, `finished` is not: the
+        // user's future is only ever reached through the `Pin` made here,
+        // never moved out (it is dropped in place by `Pin::set`), `Guard`
+        // has no `Drop` impl, and it is `Unpin` only if `F` is.
+        let (mut future, finished) = unsafe {
+            let this = self.get_unchecked_mut();
+            (Pin::new_unchecked(&mut this.future), &this.finished)
+        };
         let cancel = CANCEL_ON_POLL
             .try_with(|c| c.replace(false))
             .unwrap_or(false);
@@ -290,8 +320,7 @@ async fn guard<F: Future>(future: F, finished: FinishedFlag) -> Contained<Output
         let _ = COMPLETED.try_with(|c| c.set(true));
         finished.set();
         Poll::Ready(Contained(Some(result)))
-    })
-    .await
+    }
 }
 
 thread_local! {
@@ -570,7 +599,7 @@ mod tests {
 
     /// A minimal block_on for futures that are already complete.
     fn futures_lite_block_on<F: Future>(future: F) -> F::Output {
-        let mut future = pin!(future);
+        let mut future = std::pin::pin!(future);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         match future.as_mut().poll(&mut cx) {
             Poll::Ready(output) => output,
