@@ -86,10 +86,12 @@ struct RunQueue {
 
 impl RunQueue {
     /// The position the next `push_back` gets.
+    #[inline]
     fn end(&self) -> u64 {
         self.head.wrapping_add(self.entries.len() as u64)
     }
 
+    #[inline]
     fn push_back(&mut self, entry: Entry) {
         if let Entry::Task(runnable) = &entry {
             runnable.metadata().set_queued_at(self.end());
@@ -97,6 +99,7 @@ impl RunQueue {
         self.entries.push_back(entry);
     }
 
+    #[inline]
     fn push_front(&mut self, entry: Entry) {
         self.head = self.head.wrapping_sub(1);
         if let Entry::Task(runnable) = &entry {
@@ -107,6 +110,7 @@ impl RunQueue {
 
     /// Queues a task: at the front if it was aborted (it is dropped before
     /// anything else runs), else at the back.
+    #[inline]
     fn push_task(&mut self, runnable: Runnable) {
         if runnable.metadata().is_aborted() {
             self.push_front(Entry::Task(runnable));
@@ -115,6 +119,7 @@ impl RunQueue {
         }
     }
 
+    #[inline]
     fn pop_front(&mut self) -> Option<Entry> {
         let entry = self.entries.pop_front()?;
         self.head = self.head.wrapping_add(1);
@@ -268,11 +273,17 @@ impl Shared {
     }
 
     /// Moves everything from the injector to this thread's run queue
-    /// (aborted tasks to its front).
+    /// (aborted tasks to its front). Inlined: the common case, an empty
+    /// injector, is then one check and no call, once per round.
+    #[inline]
     fn pull_injector(&self, queue: &RefCell<RunQueue>) {
-        if self.injector.is_empty() {
-            return;
+        if !self.injector.is_empty() {
+            self.drain_injector(queue);
         }
+    }
+
+    /// The work of `pull_injector` once the injector holds something.
+    fn drain_injector(&self, queue: &RefCell<RunQueue>) {
         let mut queue = queue.borrow_mut();
         loop {
             match self.injector.steal() {
@@ -557,6 +568,7 @@ impl timer::Driver for Shared {
 
 /// The schedule function of this scheduler's tasks: zero-sized, given to
 /// each task when it is spawned (see `scheduler::Handle::spawn`).
+#[inline]
 pub(crate) fn schedule_task(runnable: Runnable) {
     // Only compared, never dereferenced: the task was spawned with this
     // function by a `current_thread::Shared`, its scheduler.

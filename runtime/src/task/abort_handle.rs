@@ -9,10 +9,25 @@ use std::task::Waker;
 /// Cancels a task: sets its abort flag, then wakes it so that its scheduler
 /// picks it up and drops its future instead of polling it.
 ///
+/// `waker` is the task's waker if the caller holds one (an unlisted
+/// blocking-pool task); otherwise it is taken from the runtime's task list,
+/// and a task no longer listed there has completed: its abort is a no-op.
+///
 /// [`JoinHandle::abort`](super::JoinHandle::abort) and
 /// [`AbortHandle::abort`] both call this.
-pub(super) fn abort_task(meta: &TaskMeta, waker: &Waker) {
+pub(super) fn abort_task(meta: &TaskMeta, waker: Option<&Waker>) {
     meta.abort();
+    let listed;
+    let waker = match waker {
+        Some(waker) => waker,
+        None => match meta.listed_waker() {
+            Some(waker) => {
+                listed = waker;
+                &listed
+            }
+            None => return,
+        },
+    };
     // Schedules the task (a no-op if it already completed): the scheduler
     // then drops it instead of running it, before any other task on the
     // current-thread runtime.
@@ -40,11 +55,12 @@ pub(super) fn abort_task(meta: &TaskMeta, waker: &Waker) {
 /// });
 /// ```
 pub struct AbortHandle {
-    /// The task's metadata, in the header of its cell.
-    meta: NonNull<TaskMeta>,
-    /// The task's own waker. Besides scheduling the task on `abort`, it
-    /// holds a reference to the task's cell, which keeps `meta` alive.
-    waker: Waker,
+    /// The task's metadata, in the header of its cell, and the task's own
+    /// waker. Besides scheduling the task on `abort`, the waker holds a
+    /// reference to the task's cell, which keeps `meta` alive. `None`: the
+    /// task had completed (and left the runtime's task list) when this
+    /// handle was made; it is finished for good, and `abort` does nothing.
+    task: Option<(NonNull<TaskMeta>, Waker)>,
 }
 
 // SAFETY: `meta` is only read through `&TaskMeta`, which is `Sync` (atomics
@@ -55,20 +71,23 @@ unsafe impl Send for AbortHandle {}
 unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {
-    /// `waker` must be a waker of the task whose metadata is `meta`.
-    pub(super) fn new(meta: &TaskMeta, waker: Waker) -> AbortHandle {
+    /// `waker` must be a waker of the task whose metadata is `meta`, or
+    /// `None` if the task has completed and holds none for us.
+    pub(super) fn new(meta: &TaskMeta, waker: Option<Waker>) -> AbortHandle {
         AbortHandle {
-            meta: NonNull::from(meta),
-            waker,
+            task: waker.map(|waker| (NonNull::from(meta), waker)),
         }
     }
 
-    fn meta(&self) -> &TaskMeta {
+    /// The task's metadata and waker; `None` if it had completed when this
+    /// handle was made.
+    fn task(&self) -> Option<(&TaskMeta, &Waker)> {
+        let (meta, waker) = self.task.as_ref()?;
         // SAFETY: `meta` points into the header of the task cell that
-        // `self.waker` holds a reference to; async-task frees the cell, and
-        // drops the header, only once every waker and the task handle are
-        // gone, and never moves it.
-        unsafe { self.meta.as_ref() }
+        // `waker` holds a reference to; async-task frees the cell, and drops
+        // the header, only once every waker and the task handle are gone,
+        // and never moves it.
+        Some((unsafe { meta.as_ref() }, waker))
     }
 
     /// Cancels the task, exactly as
@@ -77,21 +96,22 @@ impl AbortHandle {
     /// a cancelled [`JoinError`](super::JoinError). Does nothing if the task
     /// has finished.
     pub fn abort(&self) {
-        abort_task(self.meta(), &self.waker);
+        if let Some((meta, waker)) = self.task() {
+            abort_task(meta, Some(waker));
+        }
     }
 
     /// Returns `true` if the task has finished: completed, panicked or been
     /// cancelled.
     pub fn is_finished(&self) -> bool {
-        self.meta().is_finished()
+        self.task().is_none_or(|(meta, _)| meta.is_finished())
     }
 }
 
 impl Clone for AbortHandle {
     fn clone(&self) -> Self {
         AbortHandle {
-            meta: self.meta,
-            waker: self.waker.clone(),
+            task: self.task.clone(),
         }
     }
 }

@@ -38,19 +38,22 @@ use std::task::{Context, Poll, Waker};
 pub struct JoinHandle<T> {
     /// `None` once the output has been taken (or in `drop`).
     task: Option<async_task::Task<Contained<Output<T>>, TaskMeta>>,
-    /// The task's own waker: `abort` uses it to get the task scheduled, so
-    /// that the scheduler sees the abort flag and drops the future.
-    waker: Waker,
+    /// The task's own waker, for a task outside the runtime's task list (a
+    /// blocking-pool task): `abort` uses it to get the task scheduled, so
+    /// that the scheduler sees the abort flag and drops the future. `None`
+    /// for a listed task, whose abort takes its waker from the list (see
+    /// `TaskMeta::listed_waker`): no reference count per spawn.
+    unlisted_waker: Option<Waker>,
 }
 
 impl<T> JoinHandle<T> {
     pub(super) fn new(
         task: async_task::Task<Contained<Output<T>>, TaskMeta>,
-        waker: Waker,
+        unlisted_waker: Option<Waker>,
     ) -> Self {
         JoinHandle {
             task: Some(task),
-            waker,
+            unlisted_waker,
         }
     }
 
@@ -80,7 +83,7 @@ impl<T> JoinHandle<T> {
     /// ```
     pub fn abort(&self) {
         if let Some(task) = &self.task {
-            super::abort_handle::abort_task(task.metadata(), &self.waker);
+            super::abort_handle::abort_task(task.metadata(), self.unlisted_waker.as_ref());
         }
     }
 
@@ -109,7 +112,12 @@ impl<T> JoinHandle<T> {
             .task
             .as_ref()
             .expect("JoinHandle::abort_handle called after the handle returned the task's result");
-        AbortHandle::new(task.metadata(), self.waker.clone())
+        let meta = task.metadata();
+        let waker = match &self.unlisted_waker {
+            Some(waker) => Some(waker.clone()),
+            None => meta.listed_waker(),
+        };
+        AbortHandle::new(meta, waker)
     }
 
     /// Returns `true` if the task has finished: completed, panicked or been

@@ -14,9 +14,12 @@
 //! which puts it in its scheduler's queue, where the shutting-down thread
 //! finds it and cancels it (see `scheduler::Handle::shutdown`). A task is
 //! therefore never cancelled inline inside somebody's `wake()`, and the
-//! entry keeps the task's cell alive until the task is unlinked.
+//! entry keeps the task's cell alive until the task is unlinked. An abort
+//! takes its waker from here too (see `OwnedTasks::waker`), so that a
+//! `JoinHandle` needs no waker of its own.
 
 use crate::loom::{AtomicBool, Mutex, Ordering};
+use slab::Slab;
 use std::cell::Cell;
 use std::fmt;
 use std::task::Waker;
@@ -36,15 +39,13 @@ pub(crate) struct OwnedTasks {
 
 struct Shard {
     closed: bool,
-    /// The linked tasks: `(id, waker)`, or `None` for a free slot.
-    slots: Vec<Option<(u64, Waker)>>,
-    /// Number of linked tasks (`Some` slots).
-    linked: usize,
+    /// The linked tasks: `(id, waker)`. A slab keeps its free slots in a
+    /// list threaded through the vacant entries themselves, reused first:
+    /// linking and unlinking touch one entry, with no second vector.
+    slots: Slab<(u64, Waker)>,
     /// Number of `link` calls, for metrics (counted under the lock `link`
     /// takes anyway: no shared atomic on the spawn path).
     spawned: u64,
-    /// Indices of the free slots, reused first.
-    free: Vec<usize>,
 }
 
 impl OwnedTasks {
@@ -54,10 +55,8 @@ impl OwnedTasks {
                 .map(|_| {
                     Mutex::new(Shard {
                         closed: false,
-                        slots: Vec::new(),
-                        linked: 0,
+                        slots: Slab::new(),
                         spawned: 0,
-                        free: Vec::new(),
                     })
                 })
                 .collect(),
@@ -70,6 +69,7 @@ impl OwnedTasks {
     /// a reused slot's new task from its old one. A per-thread counter with
     /// the thread's id in the high bits: unique, and no shared atomic
     /// on the spawn path.
+    #[inline]
     pub(crate) fn next_id(&self) -> u64 {
         thread_local! {
             static NEXT: Cell<u64> = const { Cell::new(0) };
@@ -99,18 +99,7 @@ impl OwnedTasks {
         if shard.closed {
             return None;
         }
-        let slot = match shard.free.pop() {
-            Some(slot) => {
-                shard.slots[slot] = Some((id, waker));
-                slot
-            }
-            None => {
-                shard.slots.push(Some((id, waker)));
-                shard.slots.len() - 1
-            }
-        };
-        shard.linked += 1;
-        Some(slot)
+        Some(shard.slots.insert((id, waker)))
     }
 
     /// Unlinks task `id` from `slot` (a no-op if it is not linked there).
@@ -119,17 +108,26 @@ impl OwnedTasks {
     pub(crate) fn unlink(&self, id: u64, slot: usize) {
         let waker = {
             let mut shard = self.shard(id).lock();
-            match shard.slots.get_mut(slot) {
-                Some(entry @ Some(_)) if entry.as_ref().is_some_and(|(i, _)| *i == id) => {
-                    let taken = entry.take();
-                    shard.free.push(slot);
-                    shard.linked -= 1;
-                    taken
-                }
+            match shard.slots.get(slot) {
+                Some((linked, _)) if *linked == id => Some(shard.slots.remove(slot)),
                 _ => None,
             }
         };
         drop(waker);
+    }
+
+    /// A clone of the waker of task `id`, linked at `slot`; `None` if it is
+    /// not linked there (it completed, or was never linked). How an abort
+    /// reaches a task: its `JoinHandle` keeps no waker of its own, which
+    /// spares every spawn a reference count and its release. The clone is
+    /// made under the lock (the entry cannot be dropped meanwhile) and
+    /// returned to be woken after it.
+    pub(crate) fn waker(&self, id: u64, slot: usize) -> Option<Waker> {
+        let shard = self.shard(id).lock();
+        match shard.slots.get(slot) {
+            Some((linked, waker)) if *linked == id => Some(waker.clone()),
+            _ => None,
+        }
     }
 
     /// Closes the list: from now on `link` fails. Idempotent.
@@ -151,7 +149,10 @@ impl OwnedTasks {
     /// How many tasks are linked (spawned and not finished). Takes every
     /// shard's lock: for metrics, not for hot paths.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.lock().linked).sum()
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().slots.len())
+            .sum()
     }
 
     /// How many tasks were ever spawned into the list (those cancelled at
@@ -163,7 +164,9 @@ impl OwnedTasks {
     /// Whether no task is linked. Takes every shard's lock: for shutdown
     /// and for a thread about to park, not for hot paths.
     pub(crate) fn is_empty(&self) -> bool {
-        self.shards.iter().all(|shard| shard.lock().linked == 0)
+        self.shards
+            .iter()
+            .all(|shard| shard.lock().slots.is_empty())
     }
 
     /// Clones of the wakers of every linked task (to wake them outside the
@@ -172,7 +175,7 @@ impl OwnedTasks {
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            wakers.extend(shard.slots.iter().flatten().map(|(_, waker)| waker.clone()));
+            wakers.extend(shard.slots.iter().map(|(_, (_, waker))| waker.clone()));
         }
         wakers
     }
@@ -229,5 +232,54 @@ mod tests {
         drop(waker);
         // Every entry's waker was dropped: only `count` is left.
         assert_eq!(Arc::strong_count(&count), 1);
+    }
+}
+
+/// Loom models (`LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom"
+/// cargo test -p runtime --lib --release loom_models`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::OwnedTasks;
+    use crate::loom::{thread, Arc, AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// An abort from another thread looks the task's waker up in the list
+    /// (`OwnedTasks::waker`) while the thread that ran the task to
+    /// completion unlinks it: the abort either gets a clone and wakes it, or
+    /// finds the task gone and does nothing; never a waker of a freed
+    /// entry, and every clone is released (no reference leaked or dropped
+    /// twice).
+    #[test]
+    fn abort_lookup_races_unlink() {
+        loom::model(|| {
+            let list = Arc::new(OwnedTasks::new());
+            let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
+            let id = list.next_id();
+            let waker = Waker::from(std::sync::Arc::clone(&count));
+            let slot = list.link(id, waker).expect("an open list");
+            let aborter = {
+                let list = Arc::clone(&list);
+                thread::spawn(move || match list.waker(id, slot) {
+                    Some(waker) => {
+                        waker.wake();
+                        true
+                    }
+                    None => false,
+                })
+            };
+            list.unlink(id, slot);
+            let woke = aborter.join().unwrap();
+            assert_eq!(count.0.load(Ordering::SeqCst), usize::from(woke));
+            assert!(list.is_empty() && list.waker(id, slot).is_none());
+            assert_eq!(std::sync::Arc::strong_count(&count), 1);
+        });
     }
 }

@@ -14,11 +14,14 @@
 //! with a zero-sized schedule function a wake-up is one CAS and a push), so
 //! this module's own `unsafe` is small: the pointers from a task's future
 //! and from an [`AbortHandle`] back into the header of its cell
-//! (`FinishedFlag`, `abort_handle.rs`), each with its `SAFETY` note. (The
-//! rest of the crate's `unsafe` is in `gather/`, which manages its
-//! children's memory and wakers itself, the pin projections of
-//! [`Timeout`](crate::Timeout) and `gather!`, and the loom facade's
-//! `UnsafeCell` shim.)
+//! (`FinishedFlag`, `abort_handle.rs`) and the pin projection of the wrapper
+//! future (`Guard`), each with its `SAFETY` note. (The rest of the crate's
+//! `unsafe` is in `gather/`, which manages its children's memory and wakers
+//! itself, the pin projections of [`Timeout`](crate::Timeout) and
+//! `gather!`, and the loom facade's `UnsafeCell` shim.) Measured since
+//! (issue 16, `benches/RESULTS.md`): async-task's part is about a third of a
+//! spawn + run + join; reaching 2x the spawn floor would need a cell of our
+//! own.
 //!
 //! On top of the cell this module adds, in the future it wraps around the
 //! user's (`guard`):
@@ -63,8 +66,8 @@ use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
-use std::task::Poll;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 /// What a task's cell holds once the task is done.
 pub(crate) type Output<T> = Result<T, JoinError>;
@@ -81,8 +84,12 @@ pub(crate) struct Contained<T>(Option<T>);
 
 impl<T> Contained<T> {
     /// The output, for the handle that takes it.
-    pub(crate) fn into_inner(mut self) -> T {
-        self.0.take().expect("a task output is taken once")
+    #[inline]
+    pub(crate) fn into_inner(self) -> T {
+        // Not dropped afterwards: what is left is `None`, and skipping the
+        // `Drop` below spares the handle a second check of it.
+        let mut this = std::mem::ManuallyDrop::new(self);
+        this.0.take().expect("a task output is taken once")
     }
 }
 
@@ -165,11 +172,13 @@ impl TaskMeta {
     }
 
     /// The task's id, unique within its runtime.
+    #[inline]
     pub(crate) fn id(&self) -> u64 {
         self.id
     }
 
     /// The scheduler this task belongs to.
+    #[inline]
     pub(crate) fn scheduler(&self) -> &Scheduler {
         &self.scheduler
     }
@@ -181,20 +190,33 @@ impl TaskMeta {
         self.aborted.store(true, Ordering::Release);
     }
 
+    #[inline]
     pub(crate) fn is_aborted(&self) -> bool {
         // Acquire: pairs with the Release store in `abort`.
         self.aborted.load(Ordering::Acquire)
     }
 
     /// Whether the task has produced its output.
+    #[inline]
     pub(crate) fn is_finished(&self) -> bool {
         // Acquire: pairs with the Release store in `guard`.
         self.finished.load(Ordering::Acquire)
     }
 
     /// Whether this task may be polled or dropped on the current thread.
+    #[inline]
     pub(crate) fn is_on_its_thread(&self) -> bool {
         self.owner_thread == 0 || self.owner_thread == thread_id()
+    }
+
+    /// A clone of the task's waker, from its runtime's task list; `None` if
+    /// it is not linked there (it completed, or was never linked).
+    pub(crate) fn listed_waker(&self) -> Option<Waker> {
+        // Relaxed: see `slot`; a handle reaches the task only after `link`
+        // stored it, on the spawning thread, before returning the handle.
+        self.scheduler
+            .tasks()
+            .waker(self.id, self.slot.load(Ordering::Relaxed))
     }
 
     /// Unlinks the task from its runtime's list, `tasks`.
@@ -205,12 +227,14 @@ impl TaskMeta {
     }
 
     /// Records the run-queue position of the task (see `queued_at`).
+    #[inline]
     pub(crate) fn set_queued_at(&self, position: u64) {
         // Relaxed: written and read by the same thread only.
         self.queued_at.store(position, Ordering::Relaxed);
     }
 
     /// The run-queue position last recorded by `set_queued_at`.
+    #[inline]
     pub(crate) fn queued_at(&self) -> u64 {
         // Relaxed: see `set_queued_at`.
         self.queued_at.load(Ordering::Relaxed)
@@ -253,9 +277,35 @@ impl FinishedFlag {
 
 /// The future stored in every task cell: runs `future`, catching panics,
 /// unless the scheduler runs it in cancel mode.
-async fn guard<F: Future>(future: F, finished: FinishedFlag) -> Contained<Output<F::Output>> {
-    let mut future = pin!(Some(future));
-    std::future::poll_fn(move |cx| {
+fn guard<F: Future>(future: F, finished: FinishedFlag) -> Guard<F> {
+    Guard {
+        future: Some(future),
+        finished,
+    }
+}
+
+/// What [`guard`] returns. A future of its own rather than an `async fn`
+/// around `poll_fn`: one layer less on every poll, inlined into the cell's.
+struct Guard<F> {
+    /// The user's future, pinned inside the cell; `None` once it completed
+    /// or was cancelled (dropped in place).
+    future: Option<F>,
+    finished: FinishedFlag,
+}
+
+impl<F: Future> Future for Guard<F> {
+    type Output = Contained<Output<F::Output>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `future` is structurally pinned, `finished` is not: the
+        // user's future is only ever reached through the `Pin` made here,
+        // never moved out (it is dropped in place by `Pin::set`), `Guard`
+        // has no `Drop` impl, and it is `Unpin` only if `F` is.
+        let (mut future, finished) = unsafe {
+            let this = self.get_unchecked_mut();
+            (Pin::new_unchecked(&mut this.future), &this.finished)
+        };
         let cancel = CANCEL_ON_POLL
             .try_with(|c| c.replace(false))
             .unwrap_or(false);
@@ -274,8 +324,7 @@ async fn guard<F: Future>(future: F, finished: FinishedFlag) -> Contained<Output
         let _ = COMPLETED.try_with(|c| c.set(true));
         finished.set();
         Poll::Ready(Contained(Some(result)))
-    })
-    .await
+    }
 }
 
 thread_local! {
@@ -285,6 +334,7 @@ thread_local! {
 
 /// A process-unique id of the current thread (never 0): the owner of the
 /// local tasks it spawns.
+#[inline]
 pub(crate) fn thread_id() -> u64 {
     // A process-wide counter (a `static`), outside what the loom models
     // explore: `std`'s atomic, not the facade's.
@@ -365,7 +415,7 @@ where
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta::new(0, id, scheduler))
         .spawn(move |meta| guard(future, FinishedFlag::new(meta)), schedule);
-    let handle = JoinHandle::new(task, runnable.waker());
+    let handle = JoinHandle::new(task, Some(runnable.waker()));
     (runnable, handle)
 }
 
@@ -395,7 +445,8 @@ fn link<T>(
 ) -> (Option<Runnable>, JoinHandle<T>) {
     let meta = runnable.metadata();
     let linked = meta.scheduler().tasks().link(meta.id, runnable.waker());
-    let handle = JoinHandle::new(task, runnable.waker());
+    // No waker of its own: an abort takes the task's from the list.
+    let handle = JoinHandle::new(task, None);
     match linked {
         Some(slot) => {
             // Relaxed: see `TaskMeta::slot`.
@@ -506,9 +557,53 @@ mod tests {
         handle().shutdown();
     }
 
+    /// A listed task's handles keep no waker of their own: an abort takes
+    /// the task's waker from the runtime's list, and once the task has left
+    /// the list (it completed) an abort is a no-op and a new `AbortHandle`
+    /// is finished from the start. Fast enough for miri.
+    #[test]
+    fn abort_reaches_a_listed_task_through_the_list() {
+        let shared = Arc::new(current_thread::Shared::new());
+        let schedule = current_thread::schedule_task;
+        let (r1, h1) = spawn(async { 7 }, shared.clone(), schedule);
+        let (r2, h2) = spawn(std::future::pending::<()>(), shared.clone(), schedule);
+        for runnable in [r1, r2] {
+            runnable.expect("the runtime is open").schedule();
+        }
+        shared.run_queued_for_test();
+        assert_eq!(shared.drivers().tasks.len(), 1, "the pending task only");
+
+        // Completed and unlinked: nothing to wake, and the output stays.
+        let a1 = h1.abort_handle();
+        assert!(a1.is_finished());
+        a1.abort();
+        h1.abort();
+        shared.run_queued_for_test();
+
+        // Pending and linked: an abort handle (and its clone) reach it.
+        let a2 = h2.abort_handle();
+        assert!(!a2.is_finished());
+        a2.clone().abort();
+        shared.run_queued_for_test();
+        assert!(a2.is_finished() && h2.is_finished());
+        assert!(
+            shared.drivers().tasks.is_empty(),
+            "the aborted task unlinked"
+        );
+        // Aborting it again, through either handle: a no-op.
+        a2.abort();
+        h2.abort();
+        shared.run_queued_for_test();
+
+        let (o1, o2) = futures_lite_block_on(async { (h1.await, h2.await) });
+        assert_eq!(o1.unwrap(), 7);
+        assert!(o2.unwrap_err().is_cancelled());
+        Handle::CurrentThread(shared).shutdown();
+    }
+
     /// A minimal block_on for futures that are already complete.
     fn futures_lite_block_on<F: Future>(future: F) -> F::Output {
-        let mut future = pin!(future);
+        let mut future = std::pin::pin!(future);
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         match future.as_mut().poll(&mut cx) {
             Poll::Ready(output) => output,
