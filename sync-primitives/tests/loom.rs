@@ -893,3 +893,36 @@ fn rwlock_release_serving_a_queued_reader_vs_its_repoll() {
         writer.join().unwrap();
     });
 }
+
+/// A registered wait re-polled while `set` runs on another thread: the
+/// re-poll may complete without the queue's lock (the event's epoch moved
+/// on), so what the setter wrote before `set` must be visible once it is
+/// ready; if it stays pending, the `set` wakes it and the next poll is
+/// ready.
+#[test]
+fn event_repoll_vs_set() {
+    model(|| {
+        let event = Arc::new(Event::new());
+        let data = Arc::new(AtomicUsize::new(0));
+        let (counter, waker) = counting_waker();
+        let mut wait = event.wait();
+        assert!(poll_once(&mut wait, &waker).is_pending());
+        let setter = {
+            let (event, data) = (event.clone(), data.clone());
+            thread::spawn(move || {
+                data.store(1, Ordering::Relaxed);
+                event.set();
+            })
+        };
+        let ready = poll_once(&mut wait, &waker).is_ready();
+        if ready {
+            assert_eq!(data.load(Ordering::Relaxed), 1, "set's writes not visible");
+        }
+        setter.join().unwrap();
+        if !ready {
+            assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+            assert!(poll_once(&mut wait, &waker).is_ready());
+            assert_eq!(data.load(Ordering::Relaxed), 1);
+        }
+    });
+}
