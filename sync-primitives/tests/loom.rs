@@ -926,3 +926,38 @@ fn event_repoll_vs_set() {
         }
     });
 }
+
+/// A locker that spins as the first in line, gives up and queues at the
+/// front (or takes the lock), then is dropped, racing the unlock and a
+/// second locker: the lock is never lost (a hand-off to the dropped one is
+/// passed on), the second locker gets it, and it ends up free.
+#[test]
+fn dropping_a_lock_that_spun_vs_unlock_vs_next_locker() {
+    model(|| {
+        let mutex = Arc::new(Mutex::new(0));
+        let (_, waker) = counting_waker();
+        let Poll::Ready(guard) = poll_once(&mut mutex.clone().lock_owned(), &waker) else {
+            panic!("the mutex is free");
+        };
+        let dropped = {
+            let mutex = mutex.clone();
+            thread::spawn(move || {
+                let (_, waker) = counting_waker();
+                let mut lock = mutex.lock();
+                if let Poll::Ready(mut guard) = poll_once(&mut lock, &waker) {
+                    *guard += 1;
+                }
+            })
+        };
+        let locker = {
+            let mutex = mutex.clone();
+            thread::spawn(move || *loom::future::block_on(mutex.lock()) += 10)
+        };
+        drop(guard);
+        dropped.join().unwrap();
+        locker.join().unwrap();
+        assert!(!mutex.is_locked());
+        let total = *mutex.try_lock().unwrap();
+        assert!(total == 10 || total == 11, "lost update: {total}");
+    });
+}
