@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::loom::{loom_const_fn, AtomicBool, Ordering};
+use crate::loom::{loom_const_fn, AtomicBool, AtomicUsize, Ordering};
 use crate::wait_queue::{Key, WaitQueue};
 
 /// A flag that tasks can wait on, like `asyncio.Event`.
@@ -38,6 +38,14 @@ pub struct Event {
     /// The flag. Written under the queue's lock by `set` (so that raising it
     /// and choosing whom to wake are one step), lock-free by `clear`.
     set: AtomicBool,
+    /// How many times `set` raised the flag (wrapping; 2^64 sets apart
+    /// never happen). Written only under the queue's lock, so a plain
+    /// load + store bumps it. A waiter notes it when it queues: if it has
+    /// changed when the waiter is polled again, a `set` ran after it
+    /// queued, and that `set` wakes (and unlinks) everyone queued before
+    /// it, so the waiter completes without taking the queue's lock. This
+    /// saves one lock round trip per wait (a ping-pong does one per hop).
+    epoch: AtomicUsize,
     queue: WaitQueue,
 }
 
@@ -48,6 +56,7 @@ impl Event {
         pub fn new() -> Event {
             Event {
                 set: AtomicBool::new(false),
+                epoch: AtomicUsize::new(0),
                 queue: WaitQueue::new(),
             }
         }
@@ -69,6 +78,12 @@ impl Event {
         // so far" one step: a waiter that queues after this store sees the
         // flag when it re-checks under the lock.
         self.set.store(true, Ordering::Release);
+        // Relaxed load: only writers under the lock store it. Release
+        // store: what this thread did before `set` happens-before whatever
+        // a queued waiter does once its Acquire load in `Wait::poll` sees
+        // the new epoch (it completes then, without the queue's lock).
+        let epoch = self.epoch.load(Ordering::Relaxed);
+        self.epoch.store(epoch.wrapping_add(1), Ordering::Release);
         self.queue.wake_all(list);
     }
 
@@ -135,9 +150,11 @@ pub struct Wait<'a> {
 enum WaitState {
     /// Not polled yet: not queued; dropping needs nothing.
     Idle,
-    /// Queued under this key, or woken if the key has gone stale; dropping
-    /// must unlink it if it is still queued.
-    Queued(Key),
+    /// Queued under this key when the event's epoch was this, or woken if
+    /// the key has gone stale or the epoch has moved on (a `set` that ran
+    /// since unlinks it, if it has not yet); dropping must unlink it if it
+    /// is still queued.
+    Queued(Key, usize),
     /// Completed: not queued; dropping needs nothing, polling again returns
     /// `Ready` again.
     Done,
@@ -150,7 +167,15 @@ impl Future for Wait<'_> {
         let this = self.get_mut();
         match this.state {
             WaitState::Done => Poll::Ready(()),
-            WaitState::Queued(key) => {
+            WaitState::Queued(key, epoch) => {
+                // Acquire: pairs with the Release store in `set` (see
+                // `Event::epoch`). A `set` since we queued has unlinked us
+                // or will, in its `wake_all`, and only wakes our old waker
+                // then: a spurious wake-up, which a task tolerates.
+                if this.event.epoch.load(Ordering::Acquire) != epoch {
+                    this.state = WaitState::Done;
+                    return Poll::Ready(());
+                }
                 if this.event.queue.lock().update_waker(key, cx.waker()) {
                     return Poll::Pending;
                 }
@@ -172,7 +197,9 @@ impl Future for Wait<'_> {
                     this.state = WaitState::Done;
                     return Poll::Ready(());
                 }
-                this.state = WaitState::Queued(list.push_back(cx.waker().clone()));
+                // Relaxed: the lock orders it with `set`'s store.
+                let epoch = this.event.epoch.load(Ordering::Relaxed);
+                this.state = WaitState::Queued(list.push_back(cx.waker().clone()), epoch);
                 Poll::Pending
             }
         }
@@ -181,7 +208,7 @@ impl Future for Wait<'_> {
 
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
-        if let WaitState::Queued(key) = self.state {
+        if let WaitState::Queued(key, _) = self.state {
             self.event.queue.remove(key);
         }
     }

@@ -349,6 +349,14 @@ impl DerefMut for Guard<'_> {
 impl Drop for Guard<'_> {
     #[inline]
     fn drop(&mut self) {
+        // The common case, nothing discarded: just unlock. (Checked first:
+        // taking the options apart costs more than the unlock itself on
+        // the hot paths, a ping-pong's set and wait.)
+        if self.list.discarded.is_none() && self.list.discarded_more.is_empty() {
+            // SAFETY: `list` is never used again: this is the guard's drop.
+            unsafe { ManuallyDrop::drop(&mut self.list) };
+            return;
+        }
         let one = self.list.discarded.take();
         let more = if self.list.discarded_more.is_empty() {
             Vec::new()
@@ -391,23 +399,31 @@ impl List {
         } else {
             (self.tail, NIL)
         };
-        let slot = Slot {
-            waker: Some(waker),
-            generation: 0,
-            seq,
-            wanted,
-            prev,
-            next,
-        };
-        let index = if self.free != NIL {
+        let (index, generation) = if self.free != NIL {
+            // Reuse a free slot in place, field by field: it keeps its
+            // generation, and its waker is `None` (freed slots hold none).
             let index = self.free;
-            self.free = self.slot(index).next;
-            let generation = self.slot(index).generation;
-            *self.slot_mut(index) = Slot { generation, ..slot };
-            index
+            let slot = self.slot_mut(index);
+            let next_free = slot.next;
+            debug_assert!(slot.waker.is_none(), "a free slot holds no waker");
+            slot.waker = Some(waker);
+            slot.seq = seq;
+            slot.wanted = wanted;
+            slot.prev = prev;
+            slot.next = next;
+            let generation = slot.generation;
+            self.free = next_free;
+            (index, generation)
         } else {
-            self.more.push(slot);
-            self.more.len()
+            self.more.push(Slot {
+                waker: Some(waker),
+                generation: 0,
+                seq,
+                wanted,
+                prev,
+                next,
+            });
+            (self.more.len(), 0)
         };
         if prev == NIL {
             self.head = index;
@@ -420,10 +436,7 @@ impl List {
             self.slot_mut(next).prev = index;
         }
         self.len += 1;
-        Key {
-            index,
-            generation: self.slot(index).generation,
-        }
+        Key { index, generation }
     }
 
     /// Whether `key`'s waiter is still queued (not yet woken or removed).

@@ -984,3 +984,71 @@ fn broadcast_overwrite_vs_lagging_clone() {
         assert_eq!(drops.load(Ordering::SeqCst), 2, "both values, once each");
     });
 }
+
+/// A registered wait re-polled while `set` runs on another thread: the
+/// re-poll may complete without the queue's lock (the event's epoch moved
+/// on), so what the setter wrote before `set` must be visible once it is
+/// ready; if it stays pending, the `set` wakes it and the next poll is
+/// ready.
+#[test]
+fn event_repoll_vs_set() {
+    model(|| {
+        let event = Arc::new(Event::new());
+        let data = Arc::new(AtomicUsize::new(0));
+        let (counter, waker) = counting_waker();
+        let mut wait = event.wait();
+        assert!(poll_once(&mut wait, &waker).is_pending());
+        let setter = {
+            let (event, data) = (event.clone(), data.clone());
+            thread::spawn(move || {
+                data.store(1, Ordering::Relaxed);
+                event.set();
+            })
+        };
+        let ready = poll_once(&mut wait, &waker).is_ready();
+        if ready {
+            assert_eq!(data.load(Ordering::Relaxed), 1, "set's writes not visible");
+        }
+        setter.join().unwrap();
+        if !ready {
+            assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+            assert!(poll_once(&mut wait, &waker).is_ready());
+            assert_eq!(data.load(Ordering::Relaxed), 1);
+        }
+    });
+}
+
+/// A locker that spins as the first in line, gives up and queues at the
+/// front (or takes the lock), then is dropped, racing the unlock and a
+/// second locker: the lock is never lost (a hand-off to the dropped one is
+/// passed on), the second locker gets it, and it ends up free.
+#[test]
+fn dropping_a_lock_that_spun_vs_unlock_vs_next_locker() {
+    model(|| {
+        let mutex = Arc::new(Mutex::new(0));
+        let (_, waker) = counting_waker();
+        let Poll::Ready(guard) = poll_once(&mut mutex.clone().lock_owned(), &waker) else {
+            panic!("the mutex is free");
+        };
+        let dropped = {
+            let mutex = mutex.clone();
+            thread::spawn(move || {
+                let (_, waker) = counting_waker();
+                let mut lock = mutex.lock();
+                if let Poll::Ready(mut guard) = poll_once(&mut lock, &waker) {
+                    *guard += 1;
+                }
+            })
+        };
+        let locker = {
+            let mutex = mutex.clone();
+            thread::spawn(move || *loom::future::block_on(mutex.lock()) += 10)
+        };
+        drop(guard);
+        dropped.join().unwrap();
+        locker.join().unwrap();
+        assert!(!mutex.is_locked());
+        let total = *mutex.try_lock().unwrap();
+        assert!(total == 10 || total == 11, "lost update: {total}");
+    });
+}
