@@ -85,7 +85,7 @@ mod loom_sync {
             _guard: &mut MutexGuard<'_, T>,
             _deadline: std::time::Instant,
         ) -> WaitTimeoutResult {
-            WaitTimeoutResult
+            WaitTimeoutResult(true)
         }
 
         /// Waits at most `timeout` (loom does not model time: a model
@@ -94,8 +94,14 @@ mod loom_sync {
             &self,
             guard: &mut MutexGuard<'_, T>,
             timeout: std::time::Duration,
-        ) {
-            replace_with(guard, |g| self.0.wait_timeout(g, timeout).unwrap().0);
+        ) -> WaitTimeoutResult {
+            let mut timed_out = false;
+            replace_with(guard, |g| {
+                let (g, result) = self.0.wait_timeout(g, timeout).unwrap();
+                timed_out = result.timed_out();
+                g
+            });
+            WaitTimeoutResult(timed_out)
         }
 
         pub(crate) fn notify_one(&self) -> bool {
@@ -109,13 +115,15 @@ mod loom_sync {
         }
     }
 
-    /// The result of [`Condvar::wait_until`] under loom: always timed out.
+    /// The result of a timed wait under loom, as parking_lot's: always
+    /// timed out for [`Condvar::wait_until`], loom's answer for
+    /// [`Condvar::wait_for`].
     #[derive(Debug)]
-    pub(crate) struct WaitTimeoutResult;
+    pub(crate) struct WaitTimeoutResult(bool);
 
     impl WaitTimeoutResult {
         pub(crate) fn timed_out(&self) -> bool {
-            true
+            self.0
         }
     }
 
