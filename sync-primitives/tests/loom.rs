@@ -984,3 +984,76 @@ fn broadcast_overwrite_vs_lagging_clone() {
         assert_eq!(drops.load(Ordering::SeqCst), 2, "both values, once each");
     });
 }
+
+/// broadcast: two receivers on two threads, neither the value's last
+/// reader, cloning the same value (one takes the value's clone lock, the
+/// other waits for it) while a send overwrites the slot (ring of 1): the
+/// send reuses the cell only if nobody holds it, otherwise the last of the
+/// cloners frees the old one. Each receiver gets the old value intact, or
+/// `Lagged(1)` and then the new one; every copy is dropped exactly once.
+#[test]
+fn broadcast_two_cloners_vs_overwrite() {
+    use sync_primitives::broadcast::{Receiver, TryRecvError};
+    #[derive(Debug)]
+    struct Counted {
+        id: u8,
+        clones: Arc<AtomicUsize>,
+        drops: Arc<AtomicUsize>,
+    }
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            self.clones.fetch_add(1, Ordering::SeqCst);
+            Counted {
+                id: self.id,
+                clones: self.clones.clone(),
+                drops: self.drops.clone(),
+            }
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    fn read_one(mut rx: Receiver<Counted>) {
+        match rx.try_recv() {
+            Ok(value) => assert!(value.id <= 1),
+            Err(lag) => {
+                assert_eq!(lag, TryRecvError::Lagged(1));
+                assert_eq!(rx.try_recv().map(|v| v.id), Ok(1));
+            }
+        }
+    }
+    model(|| {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = |id| Counted {
+            id,
+            clones: clones.clone(),
+            drops: drops.clone(),
+        };
+        let (tx, a) = sync_primitives::broadcast::channel(1);
+        let b = tx.subscribe();
+        // Never reads the first value: neither `a` nor `b` is its last
+        // reader.
+        let mut c = tx.subscribe();
+        tx.send(counted(0)).unwrap();
+        let ta = thread::spawn(move || read_one(a));
+        let tb = thread::spawn(move || read_one(b));
+        tx.send(counted(1)).unwrap();
+        // `c` reads after the joins: with it reading concurrently, two
+        // threads could wait for a third's clone at once, which loom's
+        // scheduler cannot explore (tokio-rs/loom#53: it alternates
+        // between the two waiters for ever).
+        ta.join().unwrap();
+        tb.join().unwrap();
+        assert_eq!(c.try_recv().map(|v| v.id), Err(TryRecvError::Lagged(1)));
+        assert_eq!(c.try_recv().map(|v| v.id), Ok(1));
+        drop((tx, c));
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            clones.load(Ordering::SeqCst) + 2,
+            "both values and every clone, once each"
+        );
+    });
+}
