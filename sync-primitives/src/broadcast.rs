@@ -878,9 +878,13 @@ mod tests {
         // and counters, and the wait queue with its inline slot.
         let shared = std::mem::size_of::<Shared<u64>>();
         assert!(shared <= 232, "broadcast Shared grew to {shared} bytes");
-        // Per slot: position, unread count, the `Arc` pointer (the value
-        // lives in the `Arc`'s allocation, kept and reused once the slot
-        // was used: 16 bytes + the lock + `Option<T>`).
+        // Per slot: position, unread count, the cell pointer (the value
+        // lives in the cell's allocation, kept and reused once the slot was
+        // used: the holders word + `Option<T>`).
         assert_eq!(std::mem::size_of::<Slot<u64>>(), 24);
+        assert_eq!(
+            std::mem::size_of::<Cell<u64>>(),
+            8 + std::mem::size_of::<Option<u64>>()
+        );
     }
 }

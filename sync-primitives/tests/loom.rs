@@ -895,9 +895,9 @@ fn rwlock_release_serving_a_queued_reader_vs_its_repoll() {
 }
 
 /// broadcast: two receivers on two threads reading the same value, one of
-/// them its last reader (which takes the slot's `Arc` and unwraps it if
-/// the other is done) and the other cloning it through its own `Arc`
-/// clone: both get the value, it is cloned once or (if the last reader
+/// them its last reader (which takes the slot's cell and moves the value
+/// out if the other is done) and the other cloning it through its own
+/// reference to the cell: both get the value, it is cloned once or (if the last reader
 /// finds the other still holding it) twice, and every copy is dropped
 /// exactly once, the original included.
 #[test]
