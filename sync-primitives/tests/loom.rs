@@ -1057,3 +1057,27 @@ fn broadcast_two_cloners_vs_overwrite() {
         );
     });
 }
+
+/// broadcast: a receiver parked in `recv` on one thread while the value it
+/// waits for is sent and read by a second receiver: the parked one is
+/// woken and gets the value whichever of the two reads it last (the
+/// other clones it), then `Closed`; nothing is lost or read twice.
+#[test]
+fn broadcast_parked_recv_vs_send_and_other_reader() {
+    use sync_primitives::broadcast::{self, RecvError};
+    model(|| {
+        let (tx, mut parked) = broadcast::channel(1);
+        let mut other = tx.subscribe();
+        let waiter = thread::spawn(move || {
+            assert_eq!(loom::future::block_on(parked.recv()), Ok(Arc::new(7u8)));
+            assert_eq!(
+                loom::future::block_on(parked.recv()),
+                Err(RecvError::Closed)
+            );
+        });
+        tx.send(Arc::new(7u8)).unwrap();
+        drop(tx);
+        assert_eq!(other.try_recv().map(|v| *v), Ok(7));
+        waiter.join().unwrap();
+    });
+}
