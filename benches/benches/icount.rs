@@ -121,6 +121,17 @@ const OPS: &[Op] = &[
         name: "gather2/tokio",
         run: gather2_tokio,
     },
+    // One `send` to 4 receivers of a broadcast channel (capacity 1024),
+    // each `try_recv`ing it, as criterion's `broadcast/fanout_4`; the ring
+    // goes round once before counting.
+    Op {
+        name: "broadcast_fanout4/ours",
+        run: broadcast_fanout4_ours,
+    },
+    Op {
+        name: "broadcast_fanout4/tokio",
+        run: broadcast_fanout4_tokio,
+    },
 ];
 
 fn main() {
@@ -407,5 +418,27 @@ fn gather2_tokio(iters: usize) {
             )
         });
         black_box((a, b));
+    }
+}
+
+fn broadcast_fanout4_ours(iters: usize) {
+    let (tx, rx) = sync_primitives::broadcast::channel(1024);
+    let mut receivers = [rx, tx.subscribe(), tx.subscribe(), tx.subscribe()];
+    for i in 0..1024 + iters {
+        tx.send(black_box(i)).unwrap();
+        for rx in &mut receivers {
+            black_box(rx.try_recv().unwrap());
+        }
+    }
+}
+
+fn broadcast_fanout4_tokio(iters: usize) {
+    let (tx, rx) = tokio::sync::broadcast::channel(1024);
+    let mut receivers = [rx, tx.subscribe(), tx.subscribe(), tx.subscribe()];
+    for i in 0..1024 + iters {
+        tx.send(black_box(i)).unwrap();
+        for rx in &mut receivers {
+            black_box(rx.try_recv().unwrap());
+        }
     }
 }

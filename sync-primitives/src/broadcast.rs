@@ -38,30 +38,40 @@
 //! # How it works
 //!
 //! A ring of `capacity` slots behind the crate's internal lock; each slot
-//! holds its value in an `Arc`, with the number of receivers that have yet
-//! to read it. A receiver takes an `Arc` clone under the lock and clones
-//! the value after releasing it (a `Clone` impl is user code, never run
-//! under the channel's lock; clones of one value are serialised by a lock
-//! of that value's own, so a `Clone` impl must not itself receive that same
-//! value through another receiver); the last receiver to read a slot takes the value out
-//! and gets it without cloning when nobody else still holds it. Overwritten
-//! and fully read values are dropped after the lock is released. Parked
-//! receivers wait in the crate's wait queue; a send wakes them all.
+//! holds its value in a heap cell, with the number of receivers that have
+//! yet to read it. A receiver that is not a value's last reader takes a
+//! reference to the cell under the lock and clones the value after
+//! releasing it (a `Clone` impl is user code, never run under the
+//! channel's lock). Taking the reference also takes the cell's clone
+//! lock, in the same atomic operation, so a receive costs the channel
+//! lock plus two atomic operations on the cell. Clones of one value are
+//! serialised by that clone lock (`T` need only be `Send`): a receiver
+//! that finds another one cloning the same value spins, then yields its
+//! thread, until it is done, so a `Clone` impl must not itself receive
+//! that same value through another receiver. The last receiver to read a
+//! slot moves the value out, without cloning, when nobody is cloning it.
+//! Overwritten and fully read values are dropped after the lock is
+//! released. Parked receivers wait in the crate's wait queue; a send wakes
+//! them all.
 //!
-//! A slot's `Arc` is reused: when no receiver holds a clone of it (the
-//! common case), the last reader moves the value out of it and the next
-//! send to that slot moves its value in, so a value passing through
-//! allocates nothing once the ring has gone round once. A new `Arc` is
-//! allocated (under the lock) only for a slot's first value, or when a
-//! receiver is still cloning the value being replaced or taken.
+//! A slot's cell is reused: when no receiver holds it (the common case),
+//! the last reader moves the value out of it and the next send to that
+//! slot moves its value in, so a value passing through allocates nothing
+//! once the ring has gone round once. A new cell is allocated (under the
+//! lock) only for a slot's first value, or when a receiver is still
+//! cloning the value being replaced or taken; that receiver then frees
+//! the old cell.
 
 use std::fmt;
 use std::future::Future;
+use std::hint::spin_loop;
+use std::marker::PhantomData;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::loom::{Mutex, MutexGuard};
+use crate::loom::{yield_now, AtomicUsize, Mutex, MutexGuard, Ordering, UnsafeCell};
 use crate::wait_queue::{Key, WaitQueue};
 
 /// Creates a broadcast channel keeping the last `capacity` values
@@ -93,7 +103,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         .map(|_| Slot {
             pos: 0,
             unread: 0,
-            value: None,
+            cell: None,
         })
         .collect();
     let shared = Arc::new(Shared {
@@ -139,46 +149,62 @@ struct State<T> {
 }
 
 struct Slot<T> {
-    /// The position of the value stored here (meaningful when `value` was
+    /// The position of the value stored here (meaningful when `cell` was
     /// set by a send).
     pos: u64,
     /// Receivers that have yet to read this value; the last one takes it.
     unread: usize,
     /// `None` before the first send to this slot, and when the last
-    /// reader took the `Arc` itself (another receiver was cloning the
+    /// reader took the cell itself (another receiver was cloning the
     /// value). Otherwise the cell holds the value until its last reader
     /// moves it out, and is then empty, kept for the next value.
-    value: Option<Arc<Value<T>>>,
+    cell: Option<CellRef<T>>,
 }
 
 impl<T> Slot<T> {
-    /// Stores `value`, in the slot's `Arc` if nobody else holds it, and
+    /// Stores `value`, in the slot's cell if nobody else holds it, and
     /// returns what it replaced, to be dropped after the lock is released
     /// (a destructor is user code): the old value (or nothing) moved out of
-    /// the reused `Arc`, or else the slot's old `Arc` (or nothing), which a
-    /// receiver still holds.
-    fn store(&mut self, value: T) -> (Option<T>, Option<Arc<Value<T>>>) {
-        if let Some(cell) = self.value.as_mut().and_then(Arc::get_mut) {
-            // Unique: no receiver is cloning the old value; reuse the
-            // allocation.
-            return (cell.0.get_mut().replace(value), None);
-        }
-        // The slot's first value, or a lagging receiver is still cloning
-        // the value being overwritten: that receiver keeps the old `Arc`.
-        let cell = Arc::new(Value(Mutex::new(Some(value))));
-        (None, self.value.replace(cell))
+    /// the reused cell, or else the slot's reference to its old cell (or
+    /// nothing), which a receiver still holds.
+    fn store(&mut self, value: T) -> (Option<T>, Option<CellRef<T>>) {
+        let value = match &self.cell {
+            Some(cell) => match cell.replace_if_unique(value) {
+                Ok(old) => return (old, None),
+                // A lagging receiver is still cloning the value being
+                // overwritten: it keeps the old cell and frees it.
+                Err(value) => value,
+            },
+            None => value,
+        };
+        (None, self.cell.replace(CellRef::new(value)))
     }
 
-    /// Takes the value for its last reader: moved out of the `Arc` if
-    /// nobody else holds it, otherwise the `Arc` itself.
+    /// Takes the value for its last reader: moved out of the cell if
+    /// nobody else holds it, otherwise the slot's reference to the cell.
     fn take_last(&mut self) -> Taken<T> {
-        let value = self.value.as_mut().expect("an unread value is kept");
-        if let Some(cell) = Arc::get_mut(value) {
-            // Unique: no receiver is cloning it. A move, no user code.
-            let value = cell.0.get_mut().take();
-            return Taken::Owned(value.expect("an unread value is in its cell"));
+        let cell = self.cell.as_ref().expect("an unread value is kept");
+        if let Some(value) = cell.take_if_unique() {
+            return Taken::Owned(value);
         }
-        Taken::Last(self.value.take().expect("an unread value is kept"))
+        let cell = self.cell.take().expect("an unread value is kept");
+        Taken::Shared {
+            cell,
+            locked: false,
+            last: true,
+        }
+    }
+
+    /// A reference to the value for a receiver that is not its last
+    /// reader.
+    fn share(&self) -> Taken<T> {
+        let cell = self.cell.as_ref().expect("an unread value is kept");
+        let (cell, locked) = cell.share();
+        Taken::Shared {
+            cell,
+            locked,
+            last: false,
+        }
     }
 }
 
@@ -328,35 +354,218 @@ impl<T> Drop for Sender<T> {
     }
 }
 
-/// A value sent, shared by the receivers that have yet to read it.
+/// The heap cell of a sent value: a count of its holders and its clone
+/// lock in one atomic word, and the value.
 ///
-/// Its own lock serialises the receivers' clones: `T` need only be `Send`
-/// (as in tokio) even though receivers on several threads clone the same
-/// value, and `Clone` for a `!Sync` type may assume it is not called
+/// Holders are the slot while the cell is in it, and each receiver that
+/// took a reference to clone the value (or, as its last reader, take it).
+/// The clone lock serialises the receivers' clones: `T` need only be
+/// `Send` (as in tokio) even though receivers on several threads clone the
+/// same value, and `Clone` for a `!Sync` type may assume it is not called
 /// concurrently. This is the one place the crate runs user code (`T`'s
 /// `Clone`) under a lock of its own, and it is deliberate: that lock
 /// guards nothing but this one value, it is never held together with the
-/// channel's lock (taken only after `state` is released), and nothing is
-/// woken or dropped under it. A `Clone` impl may use the channel (send,
-/// subscribe, receive other values); the one thing it cannot do is receive
-/// *this same value* again through another receiver, which would wait for
-/// the lock it runs under (a re-entrant clone of itself).
-///
-/// `None` once its last reader moved the value out: the empty cell stays
-/// in its slot for the next value.
-struct Value<T>(Mutex<Option<T>>);
+/// channel's lock (a receiver that finds it taken waits only after
+/// releasing the channel's lock), and nothing is woken or dropped under
+/// it. A `Clone` impl may use the channel (send, subscribe, receive other
+/// values); the one thing it cannot do is receive *this same value* again
+/// through another receiver, which would wait for the lock it runs under.
+struct Cell<T> {
+    /// `holders * HOLDER | LOCKED`.
+    state: AtomicUsize,
+    /// `None` once its last reader moved the value out: the empty cell
+    /// stays in its slot for the next value.
+    value: UnsafeCell<Option<T>>,
+}
 
-impl<T: Clone> Value<T> {
-    /// A clone of the value, under its own lock.
-    fn clone_value(&self) -> T {
-        // Whoever holds an `Arc` clone of a cell keeps it from being
-        // emptied or refilled (both need the `Arc` to be unique).
-        T::clone(
-            self.0
-                .lock()
-                .as_ref()
-                .expect("a shared cell holds its value"),
-        )
+/// The clone lock's bit in [`Cell::state`].
+const LOCKED: usize = 1;
+/// One holder in [`Cell::state`].
+const HOLDER: usize = 2;
+
+/// One holder's reference to a [`Cell`], like an `Arc`: the last one
+/// dropped frees the cell and drops its value (so it is dropped only
+/// where no lock is held).
+struct CellRef<T> {
+    cell: NonNull<Cell<T>>,
+    _owns: PhantomData<Cell<T>>,
+}
+
+// SAFETY: the value is only reached by one thread at a time: under the
+// clone lock, or by its only holder with the channel's lock held (see
+// `Cell`), as with a `Mutex<T>`, which is `Send + Sync` for `T: Send`.
+unsafe impl<T: Send> Send for CellRef<T> {}
+
+impl<T> CellRef<T> {
+    /// A new cell holding `value`, with this reference (the slot's) its
+    /// only holder.
+    fn new(value: T) -> Self {
+        let cell = Box::new(Cell {
+            state: AtomicUsize::new(HOLDER),
+            value: UnsafeCell::new(Some(value)),
+        });
+        CellRef {
+            cell: NonNull::from(Box::leak(cell)),
+            _owns: PhantomData,
+        }
+    }
+
+    fn cell(&self) -> &Cell<T> {
+        // SAFETY: the cell lives until its last holder is dropped, and
+        // `self` is a holder.
+        unsafe { self.cell.as_ref() }
+    }
+
+    /// Whether this is the only holder and nobody clones the value. Called
+    /// by the slot's reference with the channel's lock held: no new
+    /// holder can appear then (references are taken from the slot under
+    /// that lock), so the answer stays true while the lock is held.
+    fn is_unique(&self) -> bool {
+        // Acquire: the last receiver that cloned the value released its
+        // hold (with `Release`) after reading it, so that read happens
+        // before whatever the caller does to the value now.
+        self.cell().state.load(Ordering::Acquire) == HOLDER
+    }
+
+    /// Replaces the value with `value` if this is the only holder,
+    /// returning the old one (if any); otherwise hands `value` back.
+    fn replace_if_unique(&self, value: T) -> Result<Option<T>, T> {
+        if !self.is_unique() {
+            return Err(value);
+        }
+        // SAFETY: the only holder, with the channel's lock held: nobody
+        // else reaches the value (see `is_unique`).
+        Ok(self
+            .cell()
+            .value
+            .with_mut(|v| unsafe { (*v).replace(value) }))
+    }
+
+    /// Moves the value out if this is the only holder (the cell stays,
+    /// empty, for the next value).
+    fn take_if_unique(&self) -> Option<T> {
+        if !self.is_unique() {
+            return None;
+        }
+        // SAFETY: as in `replace_if_unique`.
+        let value = self.cell().value.with_mut(|v| unsafe { (*v).take() });
+        Some(value.expect("an unread value is in its cell"))
+    }
+
+    /// A new holder's reference, with the clone lock if it was free (the
+    /// `bool`), both in one atomic operation. Called under the channel's
+    /// lock, so the cell is still in its slot.
+    fn share(&self) -> (CellRef<T>, bool) {
+        let state = &self.cell().state;
+        let mut current = state.load(Ordering::Relaxed);
+        loop {
+            let locked = current & LOCKED == 0;
+            let new = current + HOLDER + if locked { LOCKED } else { 0 };
+            // Acquire: taking the lock sees the previous cloner's reads
+            // done (it released with `Release`).
+            match state.compare_exchange(current, new, Ordering::Acquire, Ordering::Relaxed) {
+                Ok(_) => {
+                    let cell = CellRef {
+                        cell: self.cell,
+                        _owns: PhantomData,
+                    };
+                    return (cell, locked);
+                }
+                Err(actual) => current = actual,
+            }
+        }
+    }
+
+    /// Takes the clone lock, waiting (spinning, then yielding the thread)
+    /// while another receiver clones the value.
+    fn lock(self) -> Locked<T> {
+        let state = &self.cell().state;
+        let mut spins = 0_u32;
+        loop {
+            let current = state.load(Ordering::Relaxed);
+            // Acquire: as in `share`.
+            if current & LOCKED == 0
+                && state
+                    .compare_exchange(
+                        current,
+                        current | LOCKED,
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                return Locked(std::mem::ManuallyDrop::new(self));
+            }
+            if cfg!(loom) || spins >= 6 {
+                yield_now();
+            } else {
+                for _ in 0..1_u32 << spins {
+                    spin_loop();
+                }
+                spins += 1;
+            }
+        }
+    }
+}
+
+impl<T> Drop for CellRef<T> {
+    fn drop(&mut self) {
+        // AcqRel: every holder's use of the value happens before the last
+        // holder frees it (each releases; the last acquires them all).
+        let previous = self.cell().state.fetch_sub(HOLDER, Ordering::AcqRel);
+        if previous == HOLDER {
+            // SAFETY: the last holder: nobody else reaches the cell; it
+            // came from `Box::leak` in `new`.
+            drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
+        }
+    }
+}
+
+/// A holder with the clone lock: dropping it releases both, in one atomic
+/// operation (also when a user's `Clone` panics).
+struct Locked<T>(std::mem::ManuallyDrop<CellRef<T>>);
+
+impl<T> Locked<T> {
+    /// Whether this is the cell's only holder: nobody else can reach it
+    /// any more (the slot no longer holds it), so the value can be moved.
+    fn is_only_holder(&self) -> bool {
+        // Acquire: as in `CellRef::is_unique`.
+        self.0.cell().state.load(Ordering::Acquire) == HOLDER | LOCKED
+    }
+
+    /// The value, moved out or cloned.
+    fn get(&self, take: bool) -> T
+    where
+        T: Clone,
+    {
+        self.0.cell().value.with_mut(|v| {
+            // SAFETY: the clone lock excludes every other receiver, and
+            // the sender and last reader only touch the value of a cell
+            // nobody else holds; `take` is only set for the only holder.
+            let value = unsafe { &mut *v };
+            if take {
+                value.take().expect("a shared cell holds its value")
+            } else {
+                T::clone(value.as_ref().expect("a shared cell holds its value"))
+            }
+        })
+    }
+}
+
+impl<T> Drop for Locked<T> {
+    fn drop(&mut self) {
+        // The reference (never dropped itself: `ManuallyDrop`) is
+        // released here with the lock. AcqRel: as in `CellRef::drop`.
+        let previous = self
+            .0
+            .cell()
+            .state
+            .fetch_sub(HOLDER | LOCKED, Ordering::AcqRel);
+        if previous == HOLDER | LOCKED {
+            // SAFETY: the last holder: nobody else reaches the cell; it
+            // came from `Box::leak` in `CellRef::new`.
+            drop(unsafe { Box::from_raw(self.0.cell.as_ptr()) });
+        }
     }
 }
 
@@ -365,32 +574,38 @@ impl<T: Clone> Value<T> {
 enum Taken<T> {
     /// The value itself, moved out by its last reader.
     Owned(T),
-    /// A clone of the slot's `Arc`, for a reader that is not the last.
-    Shared(Arc<Value<T>>),
-    /// The slot's `Arc`, taken by the last reader while another receiver
-    /// was cloning the value.
-    Last(Arc<Value<T>>),
+    /// A holder's reference to the value's cell, with its clone lock
+    /// (`locked`) or still to take it; `last` if the slot gave up its own
+    /// reference to this reader, the value's last (another receiver was
+    /// cloning it).
+    Shared {
+        cell: CellRef<T>,
+        locked: bool,
+        last: bool,
+    },
 }
 
 impl<T: Clone> Taken<T> {
     fn into_value(self) -> T {
         match self {
             Taken::Owned(value) => value,
-            // The slot keeps its own `Arc` for the receivers still to
-            // read: ours is not the only one, so no unwrapping is tried.
-            Taken::Shared(cell) => cell.clone_value(),
-            // The last reader gets the value without a clone if the other
-            // receiver is done with it by now.
-            Taken::Last(cell) => match Arc::try_unwrap(cell) {
-                Ok(cell) => cell.0.into_inner().expect("a shared cell holds its value"),
-                Err(cell) => cell.clone_value(),
-            },
+            Taken::Shared { cell, locked, last } => {
+                let locked = if locked {
+                    Locked(std::mem::ManuallyDrop::new(cell))
+                } else {
+                    cell.lock()
+                };
+                // The last reader gets the value without a clone if the
+                // other receivers are done with it by now.
+                let take = last && locked.is_only_holder();
+                locked.get(take)
+            }
         }
     }
 }
 
 impl<T> Receiver<T> {
-    /// Reads the `Arc` of the value at `next` under the lock (moving `next`
+    /// Takes the value at `next` (or a reference to it) under the lock (moving `next`
     /// on), or says why there is none.
     fn take(next: &mut u64, state: &mut State<T>) -> Result<Taken<T>, TryRecvError> {
         if *next == state.tail {
@@ -414,8 +629,7 @@ impl<T> Receiver<T> {
         if slot.unread == 0 {
             return Ok(slot.take_last());
         }
-        let cell = slot.value.clone();
-        Ok(Taken::Shared(cell.expect("an unread value is kept")))
+        Ok(slot.share())
     }
 
     /// How many values this receiver has yet to read (at most the
@@ -664,9 +878,13 @@ mod tests {
         // and counters, and the wait queue with its inline slot.
         let shared = std::mem::size_of::<Shared<u64>>();
         assert!(shared <= 232, "broadcast Shared grew to {shared} bytes");
-        // Per slot: position, unread count, the `Arc` pointer (the value
-        // lives in the `Arc`'s allocation, kept and reused once the slot
-        // was used: 16 bytes + the lock + `Option<T>`).
+        // Per slot: position, unread count, the cell pointer (the value
+        // lives in the cell's allocation, kept and reused once the slot was
+        // used: the holders word + `Option<T>`).
         assert_eq!(std::mem::size_of::<Slot<u64>>(), 24);
+        assert_eq!(
+            std::mem::size_of::<Cell<u64>>(),
+            8 + std::mem::size_of::<Option<u64>>()
+        );
     }
 }

@@ -62,25 +62,10 @@ mod loom_mutex {
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
-            // No poisoning, as in parking_lot: a user's `Clone` may panic
-            // under a broadcast value's lock.
+            // No poisoning, as in parking_lot: the code behaves the same
+            // under loom after a panic while the lock is held.
             self.0
                 .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-        }
-
-        pub(crate) fn into_inner(self) -> T {
-            // As `lock`, but a user's `Clone` may panic under a value's
-            // lock in `broadcast`: no poisoning, as in parking_lot.
-            self.0
-                .into_inner()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-        }
-
-        pub(crate) fn get_mut(&mut self) -> &mut T {
-            // As `into_inner`: no poisoning, as in parking_lot.
-            self.0
-                .get_mut()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
@@ -150,3 +135,10 @@ mod std_cell {
         }
     }
 }
+
+/// Lets another thread run, in a spin loop that waits for one (under loom,
+/// lets the model switch threads).
+#[cfg(loom)]
+pub(crate) use loom::thread::yield_now;
+#[cfg(not(loom))]
+pub(crate) use std::thread::yield_now;

@@ -349,3 +349,112 @@ fn a_waker_replaced_by_a_repoll_may_use_the_channel() {
         assert_eq!(poll_with(&mut recv, &other), Poll::Ready(Ok(3)));
     });
 }
+
+/// A value whose `Clone` panics while `PANICS` is set: the receiver that
+/// cloned it unwinds, and the value's clone lock must be released.
+struct PanicsOnClone {
+    panics: Arc<std::sync::atomic::AtomicBool>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl Clone for PanicsOnClone {
+    fn clone(&self) -> Self {
+        assert!(!self.panics.load(Ordering::SeqCst), "a user's Clone panics");
+        PanicsOnClone {
+            panics: self.panics.clone(),
+            drops: self.drops.clone(),
+        }
+    }
+}
+
+impl Drop for PanicsOnClone {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_panicking_clone_releases_the_value_for_the_other_receivers() {
+    common::with_watchdog(60, || {
+        let panics = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut a) = broadcast::channel(1);
+        let mut b = tx.subscribe();
+        tx.send(PanicsOnClone {
+            panics: panics.clone(),
+            drops: drops.clone(),
+        })
+        .unwrap();
+        // `a` is not the last reader: it clones, and the clone panics.
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.try_recv()));
+        assert!(unwound.is_err());
+        assert_eq!(drops.load(Ordering::SeqCst), 0, "the value is still kept");
+        // The clone lock was released: `b`, the last reader, takes the
+        // value (a hung lock would stall here until the watchdog fires).
+        let value = b.try_recv().unwrap();
+        drop(value);
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped once, by b");
+        // Both moved on: the channel works as before.
+        panics.store(false, Ordering::SeqCst);
+        tx.send(PanicsOnClone {
+            panics: panics.clone(),
+            drops: drops.clone(),
+        })
+        .unwrap();
+        drop((a.try_recv().unwrap(), b.try_recv().unwrap()));
+        assert_eq!(drops.load(Ordering::SeqCst), 3, "the clone and the value");
+        assert!(matches!(a.try_recv(), Err(TryRecvError::Empty)));
+    });
+}
+
+#[cfg(not(miri))]
+#[test]
+fn receivers_on_threads_cloning_the_same_values_while_the_sender_laps_them() {
+    // A ring of 2 overwritten while 3 receivers on threads clone (and take)
+    // the values: every receiver sees an increasing sequence with every
+    // gap reported by `Lagged`, and every copy is dropped exactly once.
+    const VALUES: u64 = 20_000;
+    common::with_watchdog(120, || {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, first) = broadcast::channel::<(u64, Tracked)>(2);
+        let receivers = [first, tx.subscribe(), tx.subscribe()];
+        let readers: Vec<_> = receivers
+            .into_iter()
+            .map(|mut rx| {
+                std::thread::spawn(move || {
+                    let mut expected = 0;
+                    loop {
+                        match rx.try_recv() {
+                            Ok((value, _tracked)) => {
+                                assert_eq!(value, expected, "in order");
+                                expected += 1;
+                            }
+                            Err(TryRecvError::Lagged(n)) => expected += n,
+                            Err(TryRecvError::Empty) => std::thread::yield_now(),
+                            Err(TryRecvError::Closed) => break,
+                        }
+                    }
+                    assert_eq!(expected, VALUES, "every value seen or reported");
+                })
+            })
+            .collect();
+        for i in 0..VALUES {
+            let tracked = Tracked {
+                clones: clones.clone(),
+                drops: drops.clone(),
+            };
+            tx.send((i, tracked)).unwrap();
+        }
+        drop(tx);
+        for reader in readers {
+            reader.join().unwrap();
+        }
+        let clones = clones.load(Ordering::SeqCst);
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            clones + VALUES as usize,
+            "every value and every clone dropped once"
+        );
+    });
+}

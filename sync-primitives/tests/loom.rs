@@ -895,9 +895,9 @@ fn rwlock_release_serving_a_queued_reader_vs_its_repoll() {
 }
 
 /// broadcast: two receivers on two threads reading the same value, one of
-/// them its last reader (which takes the slot's `Arc` and unwraps it if
-/// the other is done) and the other cloning it through its own `Arc`
-/// clone: both get the value, it is cloned once or (if the last reader
+/// them its last reader (which takes the slot's cell and moves the value
+/// out if the other is done) and the other cloning it through its own
+/// reference to the cell: both get the value, it is cloned once or (if the last reader
 /// finds the other still holding it) twice, and every copy is dropped
 /// exactly once, the original included.
 #[test]
@@ -1050,5 +1050,102 @@ fn dropping_a_lock_that_spun_vs_unlock_vs_next_locker() {
         assert!(!mutex.is_locked());
         let total = *mutex.try_lock().unwrap();
         assert!(total == 10 || total == 11, "lost update: {total}");
+    });
+}
+
+/// broadcast: two receivers on two threads, neither the value's last
+/// reader, cloning the same value (one takes the value's clone lock, the
+/// other waits for it) while a send overwrites the slot (ring of 1): the
+/// send reuses the cell only if nobody holds it, otherwise the last of the
+/// cloners frees the old one. Each receiver gets the old value intact, or
+/// `Lagged(1)` and then the new one; every copy is dropped exactly once.
+#[test]
+fn broadcast_two_cloners_vs_overwrite() {
+    use sync_primitives::broadcast::{Receiver, TryRecvError};
+    #[derive(Debug)]
+    struct Counted {
+        id: u8,
+        clones: Arc<AtomicUsize>,
+        drops: Arc<AtomicUsize>,
+    }
+    impl Clone for Counted {
+        fn clone(&self) -> Self {
+            self.clones.fetch_add(1, Ordering::SeqCst);
+            Counted {
+                id: self.id,
+                clones: self.clones.clone(),
+                drops: self.drops.clone(),
+            }
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    fn read_one(mut rx: Receiver<Counted>) {
+        match rx.try_recv() {
+            Ok(value) => assert!(value.id <= 1),
+            Err(lag) => {
+                assert_eq!(lag, TryRecvError::Lagged(1));
+                assert_eq!(rx.try_recv().map(|v| v.id), Ok(1));
+            }
+        }
+    }
+    model(|| {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counted = |id| Counted {
+            id,
+            clones: clones.clone(),
+            drops: drops.clone(),
+        };
+        let (tx, a) = sync_primitives::broadcast::channel(1);
+        let b = tx.subscribe();
+        // Never reads the first value: neither `a` nor `b` is its last
+        // reader.
+        let mut c = tx.subscribe();
+        tx.send(counted(0)).unwrap();
+        let ta = thread::spawn(move || read_one(a));
+        let tb = thread::spawn(move || read_one(b));
+        tx.send(counted(1)).unwrap();
+        // `c` reads after the joins: with it reading concurrently, two
+        // threads could wait for a third's clone at once, which loom's
+        // scheduler cannot explore (tokio-rs/loom#53: it alternates
+        // between the two waiters for ever).
+        ta.join().unwrap();
+        tb.join().unwrap();
+        assert_eq!(c.try_recv().map(|v| v.id), Err(TryRecvError::Lagged(1)));
+        assert_eq!(c.try_recv().map(|v| v.id), Ok(1));
+        drop((tx, c));
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            clones.load(Ordering::SeqCst) + 2,
+            "both values and every clone, once each"
+        );
+    });
+}
+
+/// broadcast: a receiver parked in `recv` on one thread while the value it
+/// waits for is sent and read by a second receiver: the parked one is
+/// woken and gets the value whichever of the two reads it last (the
+/// other clones it), then `Closed`; nothing is lost or read twice.
+#[test]
+fn broadcast_parked_recv_vs_send_and_other_reader() {
+    use sync_primitives::broadcast::{self, RecvError};
+    model(|| {
+        let (tx, mut parked) = broadcast::channel(1);
+        let mut other = tx.subscribe();
+        let waiter = thread::spawn(move || {
+            assert_eq!(loom::future::block_on(parked.recv()), Ok(Arc::new(7u8)));
+            assert_eq!(
+                loom::future::block_on(parked.recv()),
+                Err(RecvError::Closed)
+            );
+        });
+        tx.send(Arc::new(7u8)).unwrap();
+        drop(tx);
+        assert_eq!(other.try_recv().map(|v| *v), Ok(7));
+        waiter.join().unwrap();
     });
 }
