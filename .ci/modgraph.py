@@ -6,8 +6,12 @@ under X/) names `crate::Y` (in a `use` or in a path, grouped imports
 included) or reaches Y through `super::`. Comments are skipped, and so is test code: a module
 under `#[cfg(test)]` (or any cfg naming `test`, such as the loom models'
 `#[cfg(all(test, loom))]`), inline or in its own file, is a consumer of the
-crate from above, not part of its layering. lib.rs, the crate root, is left
-out: it declares and re-exports every module.
+crate from above, not part of its layering. lib.rs, the crate root, is not a
+node: it declares and re-exports every module. But a module that names a
+root item (`crate::spawn`) depends on what that item stands for: the module
+a `pub use` re-exports it from, or the modules a root `fn` names in its
+body; those edges are added (so a call through a re-export cannot hide a
+cycle).
 
     .ci/modgraph.py            print "module -> what it imports", top first;
                                fail on a cycle
@@ -125,6 +129,44 @@ def first_segments(text, start):
     return names
 
 
+def root_names(src, modules):
+    """The crate root's own names (not modules), each with the modules it
+    stands for: a `pub use m::...` re-export stands for `m`, an item written
+    in lib.rs (a `fn spawn` calling `scheduler::...`) for the modules its
+    text names. So `crate::spawn` inside a module is an edge to `scheduler`,
+    not nothing."""
+    lib = os.path.join(src, "lib.rs")
+    if not os.path.exists(lib):
+        return {}
+    with open(lib, encoding="utf-8") as f:
+        text, _ = strip_test_modules(strip_comments(f.read()))
+    names = {}
+    for m in re.finditer(r"\bpub(?:\([a-z]+\))?\s+use\s+([A-Za-z_][A-Za-z0-9_]*)::([^;]*);", text):
+        module, rest = m.group(1), m.group(2)
+        if module not in modules:
+            continue
+        for item in re.findall(r"(?:\bas\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*(?=[,}]|$)", rest):
+            names.setdefault(item, set()).add(module)
+    for m in re.finditer(r"\b(?:fn|macro_rules!|struct|enum|trait|type|const|static)\s+([A-Za-z_][A-Za-z0-9_]*)", text):
+        start = m.end()
+        brace = text.find("{", start)
+        semi = text.find(";", start)
+        end = semi if brace < 0 or (0 <= semi < brace) else brace
+        if end == brace >= 0:
+            depth, j = 0, brace
+            while j < len(text):
+                depth += {"{": 1, "}": -1}.get(text[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            end = j
+        body = text[m.start() : end + 1]
+        used = {w for w in re.findall(r"(?<![A-Za-z0-9_:])([A-Za-z_][A-Za-z0-9_]*)::", body) if w in modules}
+        if used:
+            names.setdefault(m.group(1), set()).update(used)
+    return names
+
+
 def imports(text, depth):
     """Top-level modules named by `crate::`/`super::` paths in one file.
 
@@ -175,11 +217,15 @@ def graph(src):
                         depth = len(rel) + (0 if name == "mod.rs" else 1)
                         files.append((os.path.join(dirpath, name), depth))
             modules[entry] = sorted(files)
+    roots = root_names(src, modules)
     edges = {}
     for module, files in modules.items():
         deps = set()
         for text, depth in read_module_files(src, files):
             deps |= imports(text, depth)
+        for name in list(deps):
+            if name not in modules:
+                deps |= roots.get(name, set())
         edges[module] = sorted(d for d in deps if d in modules and d != module)
     return edges
 
@@ -241,6 +287,9 @@ def self_test():
         "c/loom_models.rs": "use super::super::a;\n",
         "d/mod.rs": "mod e;\n",
         "d/e.rs": "fn f() -> &'static str { \"crate::a\" }\nconst R: &str = r#\"\" crate::b\"#;\n",
+        "f.rs": "fn f() { crate::helper(); }\n",
+        "g.rs": "use crate::Y;\n",
+        "lib.rs": "mod a;\npub use a::{X as Y};\npub fn helper() { c::go() }\n",
     }
     with tempfile.TemporaryDirectory() as src:
         for name, text in files.items():
@@ -248,7 +297,7 @@ def self_test():
             with open(os.path.join(src, name), "w", encoding="utf-8") as f:
                 f.write(text)
         edges = graph(src)
-    expected = {"a": ["b"], "b": ["a", "d"], "c": ["d"], "d": []}
+    expected = {"a": ["b"], "b": ["a", "d"], "c": ["d"], "d": [], "f": ["c"], "g": ["a"]}
     assert edges == expected, edges
     assert cycles(edges) == [["a", "b"]], cycles(edges)
     assert layered({"x": ["y"], "y": []}) == ["x", "y"]

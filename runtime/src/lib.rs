@@ -79,6 +79,7 @@ mod builder;
 mod driver;
 mod gather;
 mod io;
+mod join_set;
 mod loom;
 pub mod metrics;
 pub mod net;
@@ -101,7 +102,8 @@ pub use runtime::{block_on, Runtime};
 pub use scheduler::context::spawn_blocking;
 #[doc(hidden)]
 pub use select::__private as __select;
-pub use task::{AbortHandle, JoinSet};
+pub use join_set::JoinSet;
+pub use task::AbortHandle;
 pub use task::{JoinError, JoinHandle};
 pub use time::{interval, interval_at};
 pub use time::{sleep, sleep_until, timeout, timeout_at, Elapsed, Sleep, Timeout};

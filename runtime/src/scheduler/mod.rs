@@ -20,7 +20,8 @@
 //! all a task knows of it; a task's wake-ups go to the zero-sized schedule
 //! function of its flavour (`current_thread::schedule_task`,
 //! `multi_thread::schedule_task`), chosen when it is spawned. The task
-//! module does not import this one.
+//! module does not import this one (`.ci/modgraph.py` checks it, names
+//! used through the crate root included).
 
 pub(crate) mod context;
 pub(crate) mod current_thread;

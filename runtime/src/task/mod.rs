@@ -51,13 +51,11 @@
 mod abort_handle;
 mod join_error;
 mod join_handle;
-mod join_set;
 mod list;
 
 pub use abort_handle::AbortHandle;
 pub use join_error::JoinError;
 pub use join_handle::JoinHandle;
-pub use join_set::JoinSet;
 pub(crate) use list::OwnedTasks;
 
 use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -12,7 +12,7 @@
 //! give it the slot's waker: tasks that finish before anyone looks are
 //! still queued in the order they finished.
 
-use super::{AbortHandle, JoinError, JoinHandle};
+use crate::task::{AbortHandle, JoinError, JoinHandle};
 use crate::loom::{Arc, AtomicBool, Mutex, Ordering};
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -190,7 +190,7 @@ impl<T> JoinSet<T> {
         F: Future<Output = T> + Send + 'static,
         T: Send + 'static,
     {
-        self.insert(crate::spawn(future))
+        self.insert(crate::scheduler::context::spawn(future))
     }
 
     /// Spawns a `!Send` future on this thread's `block_on` (as
@@ -205,7 +205,7 @@ impl<T> JoinSet<T> {
         F: Future<Output = T> + 'static,
         T: 'static,
     {
-        self.insert(crate::spawn_local(future))
+        self.insert(crate::scheduler::context::spawn_local(future))
     }
 
     fn insert(&mut self, handle: JoinHandle<T>) -> AbortHandle {
