@@ -12,8 +12,8 @@
 //! give it the slot's waker: tasks that finish before anyone looks are
 //! still queued in the order they finished.
 
-use crate::task::{AbortHandle, JoinError, JoinHandle};
 use crate::loom::{Arc, AtomicBool, Mutex, Ordering};
+use crate::task::{AbortHandle, JoinError, JoinHandle};
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;

@@ -97,12 +97,12 @@ pub use builder::Builder;
 #[doc(hidden)]
 pub use gather::__private;
 pub use gather::{gather, try_gather, Gather, TryGather};
+pub use join_set::JoinSet;
 pub use metrics::RuntimeMetrics;
 pub use runtime::{block_on, Runtime};
 pub use scheduler::context::spawn_blocking;
 #[doc(hidden)]
 pub use select::__private as __select;
-pub use join_set::JoinSet;
 pub use task::AbortHandle;
 pub use task::{JoinError, JoinHandle};
 pub use time::{interval, interval_at};

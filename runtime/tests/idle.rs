@@ -6,6 +6,11 @@
 
 use runtime::{Builder, Runtime};
 use std::time::Duration;
+use test_util::with_watchdog;
+
+/// Seconds before a hang fails a test (`with_watchdog` allows more under
+/// miri).
+const WATCHDOG_SECS: u64 = 60;
 
 /// User + system CPU time of this process, in clock ticks (usually 10 ms).
 fn cpu_ticks() -> u64 {
@@ -39,10 +44,12 @@ fn assert_idle_while_sleeping(rt: &Runtime) {
 
 #[test]
 fn sleeping_runtimes_park() {
-    assert_idle_while_sleeping(&Runtime::new());
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    assert_idle_while_sleeping(&rt);
+    with_watchdog(WATCHDOG_SECS, || {
+        assert_idle_while_sleeping(&Runtime::new());
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        assert_idle_while_sleeping(&rt);
+    });
 }

@@ -5,6 +5,11 @@ use runtime::Builder;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use test_util::with_watchdog;
+
+/// Seconds before a hang fails a test (`with_watchdog` allows more under
+/// miri).
+const WATCHDOG_SECS: u64 = 60;
 
 /// Spins until `flag` is set; gives up (returns false) after a generous
 /// bound so that a broken scheduler fails the test instead of hanging it.
@@ -21,155 +26,169 @@ fn spin_until(flag: &AtomicBool) -> bool {
 
 #[test]
 fn two_cpu_bound_tasks_run_at_the_same_time() {
-    // Each task announces it started, then blocks its thread until the other
-    // has started too: only possible if they run on two threads at once.
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let a_started = Arc::new(AtomicBool::new(false));
-    let b_started = Arc::new(AtomicBool::new(false));
-    let task = |me: Arc<AtomicBool>, other: Arc<AtomicBool>| async move {
-        me.store(true, Ordering::SeqCst);
-        spin_until(&other)
-    };
-    let a = rt.spawn(task(Arc::clone(&a_started), Arc::clone(&b_started)));
-    let b = rt.spawn(task(Arc::clone(&b_started), Arc::clone(&a_started)));
-    let (a, b) = rt.block_on(async { (a.await.unwrap(), b.await.unwrap()) });
-    assert!(a && b, "the two tasks never ran at the same time");
+    with_watchdog(WATCHDOG_SECS, || {
+        // Each task announces it started, then blocks its thread until the other
+        // has started too: only possible if they run on two threads at once.
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let a_started = Arc::new(AtomicBool::new(false));
+        let b_started = Arc::new(AtomicBool::new(false));
+        let task = |me: Arc<AtomicBool>, other: Arc<AtomicBool>| async move {
+            me.store(true, Ordering::SeqCst);
+            spin_until(&other)
+        };
+        let a = rt.spawn(task(Arc::clone(&a_started), Arc::clone(&b_started)));
+        let b = rt.spawn(task(Arc::clone(&b_started), Arc::clone(&a_started)));
+        let (a, b) = rt.block_on(async { (a.await.unwrap(), b.await.unwrap()) });
+        assert!(a && b, "the two tasks never ran at the same time");
+    });
 }
 
 #[test]
 fn parallel_when_spawned_from_a_worker() {
-    // Both spawned from one worker: they land on its deque, and the other
-    // worker has to steal one.
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let ok = rt.block_on(rt.spawn(async {
-        let a_started = Arc::new(AtomicBool::new(false));
-        let b_started = Arc::new(AtomicBool::new(false));
-        let (a1, b1) = (Arc::clone(&a_started), Arc::clone(&b_started));
-        let a = runtime::spawn(async move {
-            a1.store(true, Ordering::SeqCst);
-            spin_until(&b1)
-        });
-        let b = runtime::spawn(async move {
-            b_started.store(true, Ordering::SeqCst);
-            spin_until(&a_started)
-        });
-        a.await.unwrap() && b.await.unwrap()
-    }));
-    assert!(ok.unwrap());
+    with_watchdog(WATCHDOG_SECS, || {
+        // Both spawned from one worker: they land on its deque, and the other
+        // worker has to steal one.
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let ok = rt.block_on(rt.spawn(async {
+            let a_started = Arc::new(AtomicBool::new(false));
+            let b_started = Arc::new(AtomicBool::new(false));
+            let (a1, b1) = (Arc::clone(&a_started), Arc::clone(&b_started));
+            let a = runtime::spawn(async move {
+                a1.store(true, Ordering::SeqCst);
+                spin_until(&b1)
+            });
+            let b = runtime::spawn(async move {
+                b_started.store(true, Ordering::SeqCst);
+                spin_until(&a_started)
+            });
+            a.await.unwrap() && b.await.unwrap()
+        }));
+        assert!(ok.unwrap());
+    });
 }
 
 #[test]
 fn tasks_run_on_worker_threads_and_block_on_on_the_caller() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("mt-test")
-        .build()
-        .unwrap();
-    let caller = std::thread::current().id();
-    let (main_thread, task_thread) = rt.block_on(async {
-        let task_thread =
-            runtime::spawn(async { std::thread::current().name().map(str::to_owned) });
-        (std::thread::current().id(), task_thread.await.unwrap())
+    with_watchdog(WATCHDOG_SECS, || {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("mt-test")
+            .build()
+            .unwrap();
+        let caller = std::thread::current().id();
+        let (main_thread, task_thread) = rt.block_on(async {
+            let task_thread =
+                runtime::spawn(async { std::thread::current().name().map(str::to_owned) });
+            (std::thread::current().id(), task_thread.await.unwrap())
+        });
+        assert_eq!(main_thread, caller);
+        assert!(task_thread.unwrap().starts_with("mt-test-"));
     });
-    assert_eq!(main_thread, caller);
-    assert!(task_thread.unwrap().starts_with("mt-test-"));
 }
 
 #[test]
 fn idle_workers_wake_for_work_from_outside() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    for round in 0..20 {
-        // Let the workers park, then give them work from this thread.
-        std::thread::sleep(Duration::from_millis(2));
-        let handle = rt.spawn(async move { round * 2 });
-        assert_eq!(futures::executor::block_on(handle).unwrap(), round * 2);
-    }
+    with_watchdog(WATCHDOG_SECS, || {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        for round in 0..20 {
+            // Let the workers park, then give them work from this thread.
+            std::thread::sleep(Duration::from_millis(2));
+            let handle = rt.spawn(async move { round * 2 });
+            assert_eq!(futures::executor::block_on(handle).unwrap(), round * 2);
+        }
+    });
 }
 
 #[test]
 fn wake_ups_from_foreign_threads_are_not_lost() {
-    // Tasks park on channels fed by plain threads, many times over.
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    let total = Arc::new(AtomicUsize::new(0));
-    let handles: Vec<_> = (0..8)
-        .map(|_| {
-            let (tx, rx) = futures::channel::mpsc::unbounded::<usize>();
-            let total = Arc::clone(&total);
-            let task = rt.spawn(async move {
-                use futures::StreamExt;
-                let mut rx = rx;
-                while let Some(n) = rx.next().await {
-                    total.fetch_add(n, Ordering::Relaxed);
-                }
-            });
-            let feeder = std::thread::spawn(move || {
-                for _ in 0..1000 {
-                    tx.unbounded_send(1).unwrap();
-                    std::thread::yield_now();
-                }
-            });
-            (task, feeder)
-        })
-        .collect();
-    for (task, feeder) in handles {
-        feeder.join().unwrap();
-        rt.block_on(task).unwrap();
-    }
-    assert_eq!(total.load(Ordering::Relaxed), 8000);
+    with_watchdog(WATCHDOG_SECS, || {
+        // Tasks park on channels fed by plain threads, many times over.
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let total = Arc::new(AtomicUsize::new(0));
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                let (tx, rx) = futures::channel::mpsc::unbounded::<usize>();
+                let total = Arc::clone(&total);
+                let task = rt.spawn(async move {
+                    use futures::StreamExt;
+                    let mut rx = rx;
+                    while let Some(n) = rx.next().await {
+                        total.fetch_add(n, Ordering::Relaxed);
+                    }
+                });
+                let feeder = std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        tx.unbounded_send(1).unwrap();
+                        std::thread::yield_now();
+                    }
+                });
+                (task, feeder)
+            })
+            .collect();
+        for (task, feeder) in handles {
+            feeder.join().unwrap();
+            rt.block_on(task).unwrap();
+        }
+        assert_eq!(total.load(Ordering::Relaxed), 8000);
+    });
 }
 
 #[test]
 fn yield_now_lets_other_tasks_run() {
-    let rt = Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = Arc::clone(&flag);
-    let ok = rt.block_on(rt.spawn(async move {
-        let setter = runtime::spawn(async move { f.store(true, Ordering::SeqCst) });
-        // One worker: the setter can only run if we yield.
-        runtime::yield_now().await;
-        let seen = flag.load(Ordering::SeqCst);
-        setter.await.unwrap();
-        seen
-    }));
-    assert!(ok.unwrap());
+    with_watchdog(WATCHDOG_SECS, || {
+        let rt = Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let flag = Arc::new(AtomicBool::new(false));
+        let f = Arc::clone(&flag);
+        let ok = rt.block_on(rt.spawn(async move {
+            let setter = runtime::spawn(async move { f.store(true, Ordering::SeqCst) });
+            // One worker: the setter can only run if we yield.
+            runtime::yield_now().await;
+            let seen = flag.load(Ordering::SeqCst);
+            setter.await.unwrap();
+            seen
+        }));
+        assert!(ok.unwrap());
+    });
 }
 
 #[test]
 fn runtime_can_be_dropped_from_its_own_worker_thread() {
-    let rt = Arc::new(
-        Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap(),
-    );
-    let (go_tx, go_rx) = futures::channel::oneshot::channel::<()>();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let last = Arc::clone(&rt);
-    drop(rt.spawn(async move {
-        go_rx.await.unwrap();
-        // The last reference: the runtime shuts down from this worker (and
-        // must not try to join it).
-        drop(last);
-        done_tx.send(()).unwrap();
-    }));
-    drop(rt);
-    go_tx.send(()).unwrap();
-    done_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    with_watchdog(WATCHDOG_SECS, || {
+        let rt = Arc::new(
+            Builder::new_multi_thread()
+                .worker_threads(2)
+                .build()
+                .unwrap(),
+        );
+        let (go_tx, go_rx) = futures::channel::oneshot::channel::<()>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let last = Arc::clone(&rt);
+        drop(rt.spawn(async move {
+            go_rx.await.unwrap();
+            // The last reference: the runtime shuts down from this worker (and
+            // must not try to join it).
+            drop(last);
+            done_tx.send(()).unwrap();
+        }));
+        drop(rt);
+        go_tx.send(()).unwrap();
+        done_rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    });
 }
 
 #[test]
@@ -275,52 +294,54 @@ fn mixed_stress_with_aborts_from_another_thread() {
 
 #[test]
 fn a_task_blocking_its_worker_does_not_hold_up_the_tasks_its_reactor_turn_woke() {
-    // Issue 15: the tasks a parked worker's reactor turn wakes go to its own
-    // deque without a notification each, and one idle worker is woken after
-    // the turn if two or more are queued. Two readers on two descriptors of
-    // one socket (`try_clone`: two epoll registrations), so that one write
-    // makes both ready in the same turn; each reader then blocks its thread
-    // until the other has run, which is only possible if the other worker
-    // was woken to steal one.
-    use futures::AsyncReadExt;
-    use std::io::Write;
-    let rt = Builder::new_multi_thread()
-        .worker_threads(2)
-        .build()
-        .unwrap();
-    for round in 0..20u8 {
-        let ran = [
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(AtomicBool::new(false)),
-        ];
-        let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
-        let descriptors = [ours.try_clone().unwrap(), ours];
-        let mut readers = Vec::new();
-        for (me, descriptor) in descriptors.into_iter().enumerate() {
-            let (mine, other) = (Arc::clone(&ran[me]), Arc::clone(&ran[1 - me]));
-            readers.push(rt.spawn(async move {
-                // Made on the worker: registered with the runtime's
-                // reactor, not the global one.
-                let stream = runtime::net::UnixStream::try_from(descriptor).unwrap();
-                let mut byte = [0u8; 1];
-                (&stream).read_exact(&mut byte).await.unwrap();
-                mine.store(true, Ordering::SeqCst);
-                spin_until(&other)
-            }));
-        }
-        // Both readers wait in the reactor before the write.
-        std::thread::sleep(Duration::from_millis(10));
-        theirs.write_all(&[round, round]).unwrap();
-        let both = rt.block_on(async {
-            let mut both = true;
-            for reader in readers {
-                both &= reader.await.unwrap();
+    with_watchdog(WATCHDOG_SECS, || {
+        // Issue 15: the tasks a parked worker's reactor turn wakes go to its own
+        // deque without a notification each, and one idle worker is woken after
+        // the turn if two or more are queued. Two readers on two descriptors of
+        // one socket (`try_clone`: two epoll registrations), so that one write
+        // makes both ready in the same turn; each reader then blocks its thread
+        // until the other has run, which is only possible if the other worker
+        // was woken to steal one.
+        use futures::AsyncReadExt;
+        use std::io::Write;
+        let rt = Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        for round in 0..20u8 {
+            let ran = [
+                Arc::new(AtomicBool::new(false)),
+                Arc::new(AtomicBool::new(false)),
+            ];
+            let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            let descriptors = [ours.try_clone().unwrap(), ours];
+            let mut readers = Vec::new();
+            for (me, descriptor) in descriptors.into_iter().enumerate() {
+                let (mine, other) = (Arc::clone(&ran[me]), Arc::clone(&ran[1 - me]));
+                readers.push(rt.spawn(async move {
+                    // Made on the worker: registered with the runtime's
+                    // reactor, not the global one.
+                    let stream = runtime::net::UnixStream::try_from(descriptor).unwrap();
+                    let mut byte = [0u8; 1];
+                    (&stream).read_exact(&mut byte).await.unwrap();
+                    mine.store(true, Ordering::SeqCst);
+                    spin_until(&other)
+                }));
             }
-            both
-        });
-        assert!(
-            both,
-            "round {round}: a woken reader never ran beside the other"
-        );
-    }
+            // Both readers wait in the reactor before the write.
+            std::thread::sleep(Duration::from_millis(10));
+            theirs.write_all(&[round, round]).unwrap();
+            let both = rt.block_on(async {
+                let mut both = true;
+                for reader in readers {
+                    both &= reader.await.unwrap();
+                }
+                both
+            });
+            assert!(
+                both,
+                "round {round}: a woken reader never ran beside the other"
+            );
+        }
+    });
 }

@@ -5,9 +5,14 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use test_util::with_watchdog;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
+
+/// Seconds before a hang fails a test (`with_watchdog` allows more under
+/// miri).
+const WATCHDOG_SECS: u64 = 60;
 
 /// Counts entries of `poll` spans per `task.id`.
 #[derive(Default)]
@@ -67,26 +72,28 @@ impl Subscriber for Counter {
 
 #[test]
 fn a_span_per_task_poll() {
-    let polls = Arc::new(Polls::default());
-    tracing::subscriber::with_default(Counter(Arc::clone(&polls)), || {
-        let rt = runtime::Runtime::new();
-        rt.block_on(async {
-            let tasks: Vec<_> = (0..10)
-                .map(|_| {
-                    runtime::spawn(async {
-                        for _ in 0..3 {
-                            runtime::yield_now().await;
-                        }
+    with_watchdog(WATCHDOG_SECS, || {
+        let polls = Arc::new(Polls::default());
+        tracing::subscriber::with_default(Counter(Arc::clone(&polls)), || {
+            let rt = runtime::Runtime::new();
+            rt.block_on(async {
+                let tasks: Vec<_> = (0..10)
+                    .map(|_| {
+                        runtime::spawn(async {
+                            for _ in 0..3 {
+                                runtime::yield_now().await;
+                            }
+                        })
                     })
-                })
-                .collect();
-            for task in tasks {
-                task.await.unwrap();
-            }
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+            });
+            assert_eq!(rt.metrics().poll_count, 40);
         });
-        assert_eq!(rt.metrics().poll_count, 40);
+        let entered = polls.entered.lock().unwrap();
+        assert_eq!(entered.len(), 10, "one task id per task");
+        assert!(entered.values().all(|&n| n == 4), "{entered:?}");
     });
-    let entered = polls.entered.lock().unwrap();
-    assert_eq!(entered.len(), 10, "one task id per task");
-    assert!(entered.values().all(|&n| n == 4), "{entered:?}");
 }

@@ -38,13 +38,21 @@ pub struct Event {
     /// The flag. Written under the queue's lock by `set` (so that raising it
     /// and choosing whom to wake are one step), lock-free by `clear`.
     set: AtomicBool,
-    /// How many times `set` raised the flag (wrapping; 2^64 sets apart
-    /// never happen). Written only under the queue's lock, so a plain
-    /// load + store bumps it. A waiter notes it when it queues: if it has
-    /// changed when the waiter is polled again, a `set` ran after it
-    /// queued, and that `set` wakes (and unlinks) everyone queued before
-    /// it, so the waiter completes without taking the queue's lock. This
-    /// saves one lock round trip per wait (a ping-pong does one per hop).
+    /// How many times `set` raised the flag, wrapping. Written only under
+    /// the queue's lock, so a plain load + store bumps it. A waiter notes it
+    /// when it queues: if it has changed when the waiter is polled again, a
+    /// `set` ran after it queued, and that `set` wakes (and unlinks)
+    /// everyone queued before it, so the waiter completes without taking
+    /// the queue's lock. This saves one lock round trip per wait (a
+    /// ping-pong does one per hop).
+    ///
+    /// It is a `usize`, so it can wrap back to the noted value (2^32 sets
+    /// while one waiter stays queued, on a 32-bit target). That only skips
+    /// the fast path: the waiter then checks its key under the lock, as
+    /// when no `set` ran. Its slot was freed by the first of those sets
+    /// (the key is stale: the wait completes), or that set's `wake_all`,
+    /// which re-locks between batches, has not reached it yet (it is still
+    /// queued: its new waker is stored, and that `wake_all` wakes it).
     epoch: AtomicUsize,
     queue: WaitQueue,
 }
