@@ -498,10 +498,14 @@ impl ReadySet {
     #[inline(always)]
     fn claim(&self, slot: &Slot) -> bool {
         if self.unshared() {
-            // Only we touch `queued`: no read-modify-write needed.
-            let queued = slot.queued.load(Ordering::Relaxed);
+            // Only we touch `queued`, and the child just polled was not
+            // queued: it was taken off the lists before its poll (or never
+            // on them, in a full pass), and `queued` is set only by this
+            // (once per poll) and by clones, of which there are none. So a
+            // plain store, no load.
+            debug_assert!(!slot.queued.load(Ordering::Relaxed));
             slot.queued.store(true, Ordering::Relaxed);
-            return !queued;
+            return true;
         }
         // AcqRel: as in `Header::wake_slot`, which it races with.
         !slot.queued.swap(true, Ordering::AcqRel)
@@ -649,15 +653,22 @@ impl Iterator for Woken<'_> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<usize> {
-        let list = match (self.local, self.next) {
+        // The list picked by value, not by a `&mut` to one of the two
+        // fields: that would keep both in memory rather than in registers.
+        let (index, from_local) = match (self.local, self.next) {
             (EMPTY, EMPTY) => return None,
-            (EMPTY, _) => &mut self.next,
-            _ => &mut self.local,
+            (EMPTY, next) => (next, false),
+            (local, _) => (local, true),
         };
-        let index = *list as usize;
+        let index = index as usize;
         let slot = self.set.slot(index);
         // Relaxed: written by this thread (in `take_woken` or `link_local`).
-        *list = slot.next.load(Ordering::Relaxed);
+        let below = slot.next.load(Ordering::Relaxed);
+        if from_local {
+            self.local = below;
+        } else {
+            self.next = below;
+        }
         // Cleared before the child is polled, so a wake during or after the
         // poll queues it again.
         if self.set.unshared() {
