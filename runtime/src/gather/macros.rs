@@ -80,7 +80,7 @@ macro_rules! gather {
             { 0 $( + { let _ = stringify!($e); 1 } )* },
         >::new());
         $crate::__private::poll_fn(move |cx| {
-            let done = state.as_mut().poll(cx, |index, cx| {
+            let done = state.as_mut().poll(cx, #[inline(always)] |index, cx| {
                 $(
                     if index == $($index)* {
                         let ( $($skip,)* future, .. ) = &mut *futures;
@@ -195,7 +195,7 @@ impl<const N: usize> GatherState<N> {
 
     /// Polls the futures due through `poll_child(index, cx)`, which returns
     /// whether that future just finished; `Ready` once all have.
-    #[inline]
+    #[inline(always)]
     pub fn poll(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -215,13 +215,16 @@ impl<const N: usize> GatherState<N> {
             unreachable!("made above")
         };
         let remaining = &mut this.remaining;
-        let ControlFlow::<std::convert::Infallible>::Continue(()) =
-            set.poll_children(cx, |index, cx| {
+        let ControlFlow::<std::convert::Infallible>::Continue(()) = set.poll_children(
+            cx,
+            #[inline(always)]
+            |index, cx| {
                 if poll_child(index, cx) {
                     *remaining -= 1;
                 }
                 ControlFlow::Continue(())
-            });
+            },
+        );
         if this.remaining == 0 {
             set.close();
             Poll::Ready(())

@@ -106,6 +106,7 @@ const SLOTS_OFFSET: usize = mem::size_of::<Header>();
 const _: () = assert!(mem::offset_of!(InlineSet<1>, slots) == SLOTS_OFFSET);
 
 impl Header {
+    #[inline(always)]
     fn new(len: usize) -> Header {
         assert!(
             len < MAX_CHILDREN,
@@ -124,6 +125,7 @@ impl Header {
 }
 
 impl Slot {
+    #[inline(always)]
     fn new(index: usize) -> Slot {
         Slot {
             queued: AtomicBool::new(false),
@@ -152,6 +154,7 @@ impl<const N: usize> InlineSet<N> {
     /// # Panics
     ///
     /// If `N` is `u32::MAX` or more.
+    #[inline(always)]
     pub(crate) fn new() -> Self {
         InlineSet {
             header: Header::new(N),
@@ -167,6 +170,7 @@ impl<const N: usize> InlineSet<N> {
     /// The returned set must be dropped before `self` is (it points into
     /// `self`; pinning guarantees only that `self` does not move until then),
     /// and only one set may be made of the same memory.
+    #[inline(always)]
     pub(crate) unsafe fn set(self: Pin<&mut Self>) -> ReadySet {
         // SAFETY: nothing is moved out; the pointer stays valid while `self`
         // stays pinned, and the caller drops the set before `self`.
@@ -244,6 +248,7 @@ impl ReadySet {
         ReadySet::from_header(block, len, Some((layout, payload_offset)))
     }
 
+    #[inline(always)]
     fn from_header(header: NonNull<Header>, len: usize, block: Option<(Layout, usize)>) -> Self {
         ReadySet {
             header,
@@ -278,14 +283,14 @@ impl ReadySet {
         unsafe { self.header.cast::<u8>().add(offset) }
     }
 
-    #[inline]
+    #[inline(always)]
     fn header(&self) -> &Header {
         // SAFETY: the set's memory is live while `self` is; the header is
         // only read through shared references.
         unsafe { self.header.as_ref() }
     }
 
-    #[inline]
+    #[inline(always)]
     fn slot(&self, index: usize) -> &Slot {
         debug_assert!(index < self.len);
         // SAFETY: `index < len`, so the slot lies inside the live set, and
@@ -295,7 +300,7 @@ impl ReadySet {
 
     /// A borrowed waker for child `index`: building it costs nothing; a
     /// child that keeps it clones it (see [`SHARED`]).
-    #[inline]
+    #[inline(always)]
     fn waker(&self, index: usize) -> WakerRef<'_> {
         debug_assert!(index < self.len);
         // Made from the set's pointer, not from `&Slot`: the vtable's
@@ -325,7 +330,7 @@ impl ReadySet {
     /// breaks.
     ///
     /// Wakes `cx`'s waker if a child is woken during the pass, or later.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn poll_children<B>(
         &mut self,
         cx: &Context<'_>,
@@ -357,7 +362,7 @@ impl ReadySet {
 
     /// One pass of [`poll_children`](ReadySet::poll_children): every child
     /// or only the woken ones.
-    #[inline]
+    #[inline(always)]
     fn pass<B>(
         &mut self,
         poll_child: &mut impl FnMut(usize, &mut Context<'_>) -> ControlFlow<B>,
@@ -391,6 +396,7 @@ impl ReadySet {
 
     /// The block the clones of the children's wakers share, if a child
     /// cloned its waker.
+    #[inline(always)]
     fn shared(&self) -> Option<&Shared> {
         // SAFETY: the owner's reference keeps the block alive while the set
         // lives.
@@ -399,7 +405,7 @@ impl ReadySet {
 
     /// [`shared`](ReadySet::shared), as the pointer with the provenance of
     /// the whole block (to free it).
-    #[inline]
+    #[inline(always)]
     fn shared_ptr(&self) -> Option<NonNull<Shared>> {
         // Acquire: the pointer was stored by a clone made during one of our
         // polls, so this thread already saw it; Acquire keeps that explicit.
@@ -409,7 +415,7 @@ impl ReadySet {
     /// Makes `waker` the one that wakes from clones of the children's
     /// wakers wake. (Wakes through borrowed wakers need none: the owner
     /// sees them at the end of its pass.)
-    #[inline]
+    #[inline(always)]
     fn register(&mut self, waker: &Waker) {
         let Some(shared) = self.shared() else {
             return;
@@ -435,7 +441,7 @@ impl ReadySet {
 
     /// Forgets the parent's waker: later wakes wake nobody. For a combinator
     /// that has finished.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn close(&mut self) {
         if self.registered.take().is_none() {
             // Nothing registered, so no parent waker is stored.
@@ -450,7 +456,7 @@ impl ReadySet {
 
     /// Links child `index` into the owner's list if its borrowed waker
     /// queued it during the poll that just ended.
-    #[inline]
+    #[inline(always)]
     fn link_local(&self, index: usize) {
         let slot = self.slot(index);
         // Relaxed: the wake happened during the child's poll, so before this
@@ -480,7 +486,7 @@ impl ReadySet {
     /// Whether no clone of any child's waker exists: then no other thread
     /// can touch a slot's `queued` until the next child's poll (clones are
     /// made only during a child's poll, and the owner is not in one).
-    #[inline]
+    #[inline(always)]
     fn unshared(&self) -> bool {
         // Relaxed: a block made by a clone during a child's poll was made
         // before that poll returned (on this thread, or a joined one).
@@ -489,13 +495,17 @@ impl ReadySet {
 
     /// Marks `slot` queued, for the owner's list; `false` if it was already
     /// (on the stack, through a clone).
-    #[inline]
+    #[inline(always)]
     fn claim(&self, slot: &Slot) -> bool {
         if self.unshared() {
-            // Only we touch `queued`: no read-modify-write needed.
-            let queued = slot.queued.load(Ordering::Relaxed);
+            // Only we touch `queued`, and the child just polled was not
+            // queued: it was taken off the lists before its poll (or never
+            // on them, in a full pass), and `queued` is set only by this
+            // (once per poll) and by clones, of which there are none. So a
+            // plain store, no load.
+            debug_assert!(!slot.queued.load(Ordering::Relaxed));
             slot.queued.store(true, Ordering::Relaxed);
-            return !queued;
+            return true;
         }
         // AcqRel: as in `Header::wake_slot`, which it races with.
         !slot.queued.swap(true, Ordering::AcqRel)
@@ -503,7 +513,7 @@ impl ReadySet {
 
     /// Takes every woken child: the owner's list, then the stack, each
     /// oldest wake first.
-    #[inline]
+    #[inline(always)]
     fn take_woken(&self) -> Woken<'_> {
         let header = self.header();
         let local = header.local_head.load(Ordering::Relaxed);
@@ -540,7 +550,20 @@ impl ReadySet {
 }
 
 impl Drop for ReadySet {
+    /// Inline only the check for the usual case of a `gather!` whose
+    /// children never cloned a waker: nothing to cut off, nothing to free.
+    #[inline(always)]
     fn drop(&mut self) {
+        if self.block.is_some() || self.shared_ptr().is_some() {
+            self.drop_slow();
+        }
+    }
+}
+
+impl ReadySet {
+    /// [`Drop::drop`] when there is a shared block or a heap block.
+    #[inline(never)]
+    fn drop_slow(&mut self) {
         if let Some(shared_ptr) = self.shared_ptr() {
             // SAFETY: the owner's reference keeps the block alive until the
             // `drop_shared_ref` below.
@@ -609,7 +632,7 @@ struct LinkLocal<'a> {
 }
 
 impl Drop for LinkLocal<'_> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         self.set.link_local(self.index);
     }
@@ -628,17 +651,24 @@ struct Woken<'a> {
 impl Iterator for Woken<'_> {
     type Item = usize;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<usize> {
-        let list = match (self.local, self.next) {
+        // The list picked by value, not by a `&mut` to one of the two
+        // fields: that would keep both in memory rather than in registers.
+        let (index, from_local) = match (self.local, self.next) {
             (EMPTY, EMPTY) => return None,
-            (EMPTY, _) => &mut self.next,
-            _ => &mut self.local,
+            (EMPTY, next) => (next, false),
+            (local, _) => (local, true),
         };
-        let index = *list as usize;
+        let index = index as usize;
         let slot = self.set.slot(index);
         // Relaxed: written by this thread (in `take_woken` or `link_local`).
-        *list = slot.next.load(Ordering::Relaxed);
+        let below = slot.next.load(Ordering::Relaxed);
+        if from_local {
+            self.local = below;
+        } else {
+            self.next = below;
+        }
         // Cleared before the child is polled, so a wake during or after the
         // poll queues it again.
         if self.set.unshared() {
@@ -658,7 +688,20 @@ impl Iterator for Woken<'_> {
 impl Drop for Woken<'_> {
     /// Puts back the children not handed out (a child panicked, or the
     /// combinator stopped early), so their wakes are not lost.
+    #[inline(always)]
     fn drop(&mut self) {
+        // The usual case (every child handed out) inline, the rest not.
+        if self.local != EMPTY || self.next != EMPTY {
+            self.put_back();
+        }
+    }
+}
+
+impl Woken<'_> {
+    /// [`Drop::drop`] when children are left.
+    #[cold]
+    #[inline(never)]
+    fn put_back(&mut self) {
         if self.local != EMPTY {
             // Back at the front of the owner's list: older than what this
             // poll linked there.
