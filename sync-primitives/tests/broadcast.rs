@@ -375,7 +375,7 @@ impl Drop for PanicsOnClone {
 
 #[test]
 fn a_panicking_clone_releases_the_value_for_the_other_receivers() {
-    common::with_watchdog(60, || {
+    test_util::with_watchdog(60, || {
         let panics = Arc::new(std::sync::atomic::AtomicBool::new(true));
         let drops = Arc::new(AtomicUsize::new(0));
         let (tx, mut a) = broadcast::channel(1);
@@ -414,7 +414,7 @@ fn receivers_on_threads_cloning_the_same_values_while_the_sender_laps_them() {
     // the values: every receiver sees an increasing sequence with every
     // gap reported by `Lagged`, and every copy is dropped exactly once.
     const VALUES: u64 = 20_000;
-    common::with_watchdog(120, || {
+    test_util::with_watchdog(120, || {
         let clones = Arc::new(AtomicUsize::new(0));
         let drops = Arc::new(AtomicUsize::new(0));
         let (tx, first) = broadcast::channel::<(u64, Tracked)>(2);
