@@ -38,7 +38,7 @@ pub(super) fn abort_task(meta: &TaskMeta, waker: Option<&Waker>) {
 /// A handle that can abort a spawned task, without awaiting it.
 ///
 /// Returned by [`JoinHandle::abort_handle`](super::JoinHandle::abort_handle)
-/// and [`JoinSet::spawn`](super::JoinSet::spawn). Unlike a
+/// and [`JoinSet::spawn`](crate::JoinSet::spawn). Unlike a
 /// [`JoinHandle`](super::JoinHandle) it is not generic over the task's
 /// output, it is `Clone`, and dropping it does nothing.
 ///
