@@ -104,6 +104,10 @@ pub(crate) struct List {
     discarded: Option<Waker>,
     /// More of them, if one lock hold discarded several (rare: boxed, so
     /// that it costs an idle queue one pointer).
+    #[expect(
+        clippy::box_collection,
+        reason = "one pointer in every idle queue instead of a Vec's three words"
+    )]
     discarded_more: Option<Box<Vec<Waker>>>,
 }
 
