@@ -43,9 +43,12 @@
 //! may run arbitrary code (a task's destructor, which may unlock the very
 //! primitive that owns this queue). Wakers that the list replaces or frees
 //! are parked in the list and dropped by the [`Guard`] after it unlocks. A
-//! primitive that holds a lock of its own around the queue's (a channel's
-//! state, a barrier's) releases its own first, with
-//! [`Guard::unlock_after`], so those wakers are dropped with no lock held.
+//! primitive that holds a lock of its own around the queue's (a barrier's)
+//! releases its own first, with [`Guard::unlock_after`], so those wakers
+//! are dropped with no lock held. A primitive whose own lock already
+//! serialises every use of its queues (a channel's state, with three lines
+//! of waiters) keeps bare [`List`]s under that lock instead, and takes the
+//! discarded wakers out ([`List::take_discarded`]) to drop once it unlocks.
 //!
 //! A semaphore's queue only ever pushes at the back and serves through
 //! [`WaitQueue::assign`], oldest first, so [`List::front_seq`] tells which
@@ -104,12 +107,14 @@ pub(crate) struct List {
     discarded: Option<Waker>,
     /// More of them, if one lock hold discarded several (rare: boxed, so
     /// that it costs an idle queue one pointer).
-    #[expect(
-        clippy::box_collection,
-        reason = "one pointer in every idle queue instead of a Vec's three words"
-    )]
-    discarded_more: Option<Box<Vec<Waker>>>,
+    discarded_more: MoreWakers,
 }
+
+/// Wakers a [`List`] discarded beyond the first, if one lock hold discarded
+/// several (rare).
+/// (Boxed: one pointer in every idle queue instead of a `Vec`'s three words.)
+#[allow(clippy::box_collection)]
+type MoreWakers = Option<Box<Vec<Waker>>>;
 
 /// Wakers taken out of the queue under its lock, to be woken after it is
 /// released: up to [`WAKE_BATCH`], on the stack.
@@ -175,25 +180,7 @@ impl WaitQueue {
     loom_const_fn! {
         pub(crate) fn new() -> WaitQueue {
             WaitQueue {
-                list: Mutex::new(List {
-                    first: Slot {
-                        waker: None,
-                        seq: 0,
-                        wanted: 0,
-                        prev: NIL,
-                        next: NIL,
-                    },
-                    more: Vec::new(),
-                    head: NIL,
-                    tail: NIL,
-                    // Slot 0 is free, and the end of the free chain.
-                    free: 0,
-                    len: 0,
-                    next_seq: 0,
-                    closed: false,
-                    discarded: None,
-                    discarded_more: None,
-                }),
+                list: Mutex::new(List::new()),
             }
         }
     }
@@ -371,22 +358,69 @@ impl Drop for Guard<'_> {
         // The common case, nothing discarded: just unlock. (Checked first:
         // taking the options apart costs more than the unlock itself on
         // the hot paths, a ping-pong's set and wait.)
-        if self.list.discarded.is_none() && self.list.discarded_more.is_none() {
+        if !self.list.has_discarded() {
             // SAFETY: `list` is never used again: this is the guard's drop.
             unsafe { ManuallyDrop::drop(&mut self.list) };
             return;
         }
-        let one = self.list.discarded.take();
-        let more = self.list.discarded_more.take();
+        let discarded = self.list.take_discarded();
         // SAFETY: `list` is never used again: this is the guard's drop.
         unsafe { ManuallyDrop::drop(&mut self.list) };
         // Now unlocked: a waker's destructor may lock this queue again.
-        drop(one);
-        drop(more);
+        drop(discarded);
     }
 }
 
+/// Wakers a [`List`] replaced or freed, taken out of it
+/// ([`List::take_discarded`]) to be dropped once its lock is released.
+#[must_use = "drop it after releasing the lock"]
+pub(crate) struct Discarded {
+    _one: Option<Waker>,
+    _more: MoreWakers,
+}
+
 impl List {
+    /// An empty list.
+    pub(crate) const fn new() -> List {
+        List {
+            first: Slot {
+                waker: None,
+                seq: 0,
+                wanted: 0,
+                prev: NIL,
+                next: NIL,
+            },
+            more: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            // Slot 0 is free, and the end of the free chain.
+            free: 0,
+            len: 0,
+            next_seq: 0,
+            closed: false,
+            discarded: None,
+            discarded_more: None,
+        }
+    }
+
+    /// Whether [`List::update_waker`] or [`List::remove`] discarded a waker
+    /// since the last [`List::take_discarded`].
+    #[inline]
+    pub(crate) fn has_discarded(&self) -> bool {
+        // `discarded_more` is filled only once `discarded` is.
+        self.discarded.is_some()
+    }
+
+    /// Takes out the wakers this list replaced or freed, for the caller to
+    /// drop once it has released the lock that guards the list.
+    #[inline]
+    pub(crate) fn take_discarded(&mut self) -> Discarded {
+        Discarded {
+            _one: self.discarded.take(),
+            _more: self.discarded_more.take(),
+        }
+    }
+
     /// Queues a waiter at the back.
     pub(crate) fn push_back(&mut self, waker: Waker) -> Key {
         self.insert(waker, false, 0)
