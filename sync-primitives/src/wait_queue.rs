@@ -657,6 +657,19 @@ mod tests {
     use test_util::recording_wakers as wakers;
 
     #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_idle_queue_is_128_bytes_and_a_slot_40() {
+        use std::mem::size_of;
+        // Every primitive embeds one (or, a channel, three bare lists):
+        // growth here grows them all. 176 bytes with a 56-byte slot before
+        // keys checked the push number instead of a generation.
+        assert_eq!(size_of::<Slot>(), 40);
+        assert_eq!(size_of::<List>(), 120);
+        assert_eq!(size_of::<WaitQueue>(), 128);
+        assert_eq!(size_of::<Key>(), 16);
+    }
+
+    #[test]
     fn pops_in_push_order_and_skips_removed() {
         let queue = WaitQueue::new();
         let (w, log) = wakers(4);
