@@ -340,7 +340,12 @@ impl<T, B: Buffer<T>> Chan<T, B> {
         if self.watch == Watch::Join {
             state.unfinished += 1;
         }
-        let receiver = state.receivers.pop_front();
+        // (`is_empty` is inlined here; `pop_front` is a call.)
+        let receiver = if state.receivers.is_empty() {
+            None
+        } else {
+            state.receivers.pop_front()
+        };
         drop(state);
         if let Some(waker) = receiver {
             waker.wake();
