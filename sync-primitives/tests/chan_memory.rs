@@ -135,16 +135,16 @@ fn sizes() {
     // a slot carried a generation).
     #[cfg(target_pointer_width = "64")]
     {
-        assert_eq!(size_of::<Queue<u64>>(), 440);
-        assert!(size_of::<sync_primitives::PriorityQueue<u64>>() <= 440);
-        assert!(size_of::<sync_primitives::LifoQueue<u64>>() <= 440);
+        assert_eq!(size_of::<Queue<u64>>(), 448);
+        assert!(size_of::<sync_primitives::PriorityQueue<u64>>() <= 448);
+        assert!(size_of::<sync_primitives::LifoQueue<u64>>() <= 448);
         // An mpsc channel is one allocation: the same state plus the
         // handles' counts (656 bytes before).
         let (channel, n) = bytes(|| mpsc::channel::<u64>(16));
-        assert_eq!(n, 464, "an idle bounded channel's one allocation");
+        assert_eq!(n, 472, "an idle bounded channel's one allocation");
         drop(channel);
         let (channel, n) = bytes(mpsc::unbounded_channel::<u64>);
-        assert_eq!(n, 464, "an idle unbounded channel's one allocation");
+        assert_eq!(n, 472, "an idle unbounded channel's one allocation");
         drop(channel);
     }
 }
