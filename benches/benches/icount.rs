@@ -132,6 +132,48 @@ const OPS: &[Op] = &[
         name: "broadcast_fanout4/tokio",
         run: broadcast_fanout4_tokio,
     },
+    // A value through a queue with nobody waiting: put/send, then get/recv
+    // (both the `_nowait`/`try_` forms).
+    Op {
+        name: "queue_put_get/ours",
+        run: queue_put_get_ours,
+    },
+    Op {
+        name: "queue_put_get/tokio",
+        run: queue_put_get_tokio,
+    },
+    Op {
+        name: "queue_put_get/async-channel",
+        run: queue_put_get_async_channel,
+    },
+    // A receiver parks on an empty bounded(16) channel, a send wakes it,
+    // and its next poll takes the value.
+    Op {
+        name: "chan_recv_wake/ours",
+        run: recv_wake_ours,
+    },
+    Op {
+        name: "chan_recv_wake/tokio",
+        run: recv_wake_tokio,
+    },
+    Op {
+        name: "chan_recv_wake/async-channel",
+        run: recv_wake_async_channel,
+    },
+    // A sender parks on a full bounded(1) channel, a receive frees the
+    // slot and wakes it, its next poll sends; then that value is taken.
+    Op {
+        name: "chan_send_handoff/ours",
+        run: send_handoff_ours,
+    },
+    Op {
+        name: "chan_send_handoff/tokio",
+        run: send_handoff_tokio,
+    },
+    Op {
+        name: "chan_send_handoff/async-channel",
+        run: send_handoff_async_channel,
+    },
 ];
 
 fn main() {
@@ -441,4 +483,101 @@ fn broadcast_fanout4_tokio(iters: usize) {
             black_box(rx.try_recv().unwrap());
         }
     }
+}
+
+// ---- channels: an uncontended value, a receiver woken, a sender handed room --
+
+fn queue_put_get_ours(iters: usize) {
+    let queue = sync_primitives::Queue::new(0);
+    for i in 0..iters {
+        black_box(&queue).put_nowait(i).unwrap();
+        black_box(queue.get_nowait().unwrap());
+    }
+}
+
+fn queue_put_get_tokio(iters: usize) {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..iters {
+        black_box(&tx).send(i).unwrap();
+        black_box(rx.try_recv().unwrap());
+    }
+}
+
+fn queue_put_get_async_channel(iters: usize) {
+    let (tx, rx) = async_channel::unbounded();
+    for i in 0..iters {
+        black_box(&tx).try_send(i).unwrap();
+        black_box(rx.try_recv().unwrap());
+    }
+}
+
+/// Parks a receive, sends, and polls the receive to its value. Written once
+/// for every channel whose `recv()` borrows the receiver.
+macro_rules! recv_wake {
+    ($tx:expr, $rx:expr, $iters:expr) => {{
+        let (tx, mut rx) = ($tx, $rx);
+        let mut cx = Context::from_waker(Waker::noop());
+        for i in 0..$iters {
+            #[allow(clippy::unnecessary_mut_passed)]
+            let mut recv = pin!(black_box(&mut rx).recv());
+            assert!(recv.as_mut().poll(&mut cx).is_pending());
+            black_box(&tx).try_send(i).unwrap();
+            match recv.as_mut().poll(&mut cx) {
+                Poll::Ready(value) => drop(black_box(value)),
+                Poll::Pending => panic!("icount: the receiver was not woken"),
+            }
+        }
+    }};
+}
+
+fn recv_wake_ours(iters: usize) {
+    let (tx, rx) = sync_primitives::mpsc::channel(16);
+    recv_wake!(tx, rx, iters);
+}
+
+fn recv_wake_tokio(iters: usize) {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
+    recv_wake!(tx, rx, iters);
+}
+
+fn recv_wake_async_channel(iters: usize) {
+    let (tx, rx) = async_channel::bounded(16);
+    recv_wake!(tx, rx, iters);
+}
+
+/// Parks a send on a full channel, receives (which hands the slot over),
+/// polls the send to completion and receives its value.
+macro_rules! send_handoff {
+    ($tx:expr, $rx:expr, $iters:expr) => {{
+        // (async-channel's receiver needs no `mut`.)
+        #[allow(unused_mut)]
+        let (tx, mut rx) = ($tx, $rx);
+        let mut cx = Context::from_waker(Waker::noop());
+        tx.try_send(0).unwrap();
+        for i in 0..$iters {
+            let mut send = pin!(black_box(&tx).send(i));
+            assert!(send.as_mut().poll(&mut cx).is_pending());
+            black_box(rx.try_recv().unwrap());
+            match send.as_mut().poll(&mut cx) {
+                Poll::Ready(result) => result.unwrap(),
+                Poll::Pending => panic!("icount: the sender was not handed room"),
+            }
+        }
+        black_box(rx.try_recv().unwrap());
+    }};
+}
+
+fn send_handoff_ours(iters: usize) {
+    let (tx, rx) = sync_primitives::mpsc::channel(1);
+    send_handoff!(tx, rx, iters);
+}
+
+fn send_handoff_tokio(iters: usize) {
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    send_handoff!(tx, rx, iters);
+}
+
+fn send_handoff_async_channel(iters: usize) {
+    let (tx, rx) = async_channel::bounded(1);
+    send_handoff!(tx, rx, iters);
 }

@@ -6,11 +6,23 @@
 //! front are all O(1), without `unsafe` and without an allocation per wait
 //! once the `Vec` has grown to the peak number of waiters.
 //!
-//! Waking a slot frees it. Every slot carries a generation that is bumped
-//! when it is freed, so a future whose key no longer matches knows, without
-//! any other state, that it was woken: "my key is stale" *means* "I was
-//! notified". Futures never free their own slot except by
+//! Waking a slot frees it. Every push gets the next number of a 64-bit
+//! sequence, stored in the slot and in the key, so a future whose key no
+//! longer matches its slot (freed, or reused by a later push) knows,
+//! without any other state, that it was woken: "my key is stale" *means* "I
+//! was notified". Futures never free their own slot except by
 //! [`List::remove`], which they call only while their key is current.
+//!
+//! # Memory
+//!
+//! An idle queue is 128 bytes with its lock (120 without, when a primitive
+//! keeps the [`List`] under a lock of its own, as a channel's three lines
+//! do): the inline slot (40 bytes: the waker, the push number, the units
+//! wanted and two 32-bit links), the `Vec` of further slots, 32-bit head,
+//! tail, free-chain and length, the push counter, and the discarded waker
+//! (one inline, more behind a `Box` allocated only if one lock hold
+//! discards several). Each further waiter at the peak adds one 40-byte slot
+//! to the `Vec`, which is kept and reused.
 //!
 //! Two extensions serve the counting primitives (`Semaphore`, `RwLock`):
 //!
@@ -31,9 +43,12 @@
 //! may run arbitrary code (a task's destructor, which may unlock the very
 //! primitive that owns this queue). Wakers that the list replaces or frees
 //! are parked in the list and dropped by the [`Guard`] after it unlocks. A
-//! primitive that holds a lock of its own around the queue's (a channel's
-//! state, a barrier's) releases its own first, with
-//! [`Guard::unlock_after`], so those wakers are dropped with no lock held.
+//! primitive that holds a lock of its own around the queue's (a barrier's)
+//! releases its own first, with [`Guard::unlock_after`], so those wakers
+//! are dropped with no lock held. A primitive whose own lock already
+//! serialises every use of its queues (a channel's state, with three lines
+//! of waiters) keeps bare [`List`]s under that lock instead, and takes the
+//! discarded wakers out ([`List::take_discarded`]) to drop once it unlocks.
 //!
 //! A semaphore's queue only ever pushes at the back and serves through
 //! [`WaitQueue::assign`], oldest first, so [`List::front_seq`] tells which
@@ -47,8 +62,9 @@ use std::task::Waker;
 
 use crate::loom::{loom_const_fn, Mutex, MutexGuard};
 
-/// The end of a link.
-const NIL: usize = usize::MAX;
+/// The end of a link. Slot indices are 32-bit: a list holds at most
+/// `u32::MAX` waiters at once (a `Vec` of 160 GiB of slots).
+const NIL: u32 = u32::MAX;
 
 /// How many wakers are woken per acquisition of the lock when waking many:
 /// they are woken after the lock is released, so a woken task that runs at
@@ -63,8 +79,9 @@ pub(crate) struct WaitQueue {
 /// A handle to one waiter's slot; stale once that waiter has been woken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Key {
-    index: usize,
-    generation: u64,
+    index: u32,
+    /// The push that queued it: unique within its list.
+    seq: u64,
 }
 
 /// The waiters, oldest first.
@@ -74,11 +91,11 @@ pub(crate) struct List {
     first: Slot,
     /// Slots 1 and up.
     more: Vec<Slot>,
-    head: usize,
-    tail: usize,
+    head: u32,
+    tail: u32,
     /// First free slot; free slots are chained through `next`.
-    free: usize,
-    len: usize,
+    free: u32,
+    len: u32,
     /// Sequence number of the next push, so a wake-all can stop at the
     /// waiters that were queued before it started.
     next_seq: u64,
@@ -88,9 +105,16 @@ pub(crate) struct List {
     /// the [`Guard`] once the lock is released (one inline: the common
     /// case, without allocating).
     discarded: Option<Waker>,
-    /// More of them, if one lock hold discarded several.
-    discarded_more: Vec<Waker>,
+    /// More of them, if one lock hold discarded several (rare: boxed, so
+    /// that it costs an idle queue one pointer).
+    discarded_more: MoreWakers,
 }
+
+/// Wakers a [`List`] discarded beyond the first, if one lock hold discarded
+/// several (rare).
+/// (Boxed: one pointer in every idle queue instead of a `Vec`'s three words.)
+#[allow(clippy::box_collection)]
+type MoreWakers = Option<Box<Vec<Waker>>>;
 
 /// Wakers taken out of the queue under its lock, to be woken after it is
 /// released: up to [`WAKE_BATCH`], on the stack.
@@ -142,39 +166,21 @@ pub(crate) struct Guard<'a> {
 struct Slot {
     /// `Some` exactly while the slot is queued.
     waker: Option<Waker>,
-    generation: u64,
+    /// The number of the push that queued it (kept once freed: a key
+    /// matches only while `waker` is `Some` too).
     seq: u64,
     /// The units the waiter is still owed (0 for a plain waiter, or once
     /// served in full).
     wanted: usize,
-    prev: usize,
-    next: usize,
+    prev: u32,
+    next: u32,
 }
 
 impl WaitQueue {
     loom_const_fn! {
         pub(crate) fn new() -> WaitQueue {
             WaitQueue {
-                list: Mutex::new(List {
-                    first: Slot {
-                        waker: None,
-                        generation: 0,
-                        seq: 0,
-                        wanted: 0,
-                        prev: NIL,
-                        next: NIL,
-                    },
-                    more: Vec::new(),
-                    head: NIL,
-                    tail: NIL,
-                    // Slot 0 is free, and the end of the free chain.
-                    free: 0,
-                    len: 0,
-                    next_seq: 0,
-                    closed: false,
-                    discarded: None,
-                    discarded_more: Vec::new(),
-                }),
+                list: Mutex::new(List::new()),
             }
         }
     }
@@ -300,7 +306,7 @@ impl WaitQueue {
         }
         list.closed = true;
         // Rare: a clone of each waker, woken after the lock is released.
-        let mut wakers = Vec::with_capacity(list.len);
+        let mut wakers = Vec::with_capacity(list.len as usize);
         let mut index = list.head;
         while index != NIL {
             let slot = list.slot(index);
@@ -352,26 +358,69 @@ impl Drop for Guard<'_> {
         // The common case, nothing discarded: just unlock. (Checked first:
         // taking the options apart costs more than the unlock itself on
         // the hot paths, a ping-pong's set and wait.)
-        if self.list.discarded.is_none() && self.list.discarded_more.is_empty() {
+        if !self.list.has_discarded() {
             // SAFETY: `list` is never used again: this is the guard's drop.
             unsafe { ManuallyDrop::drop(&mut self.list) };
             return;
         }
-        let one = self.list.discarded.take();
-        let more = if self.list.discarded_more.is_empty() {
-            Vec::new()
-        } else {
-            mem::take(&mut self.list.discarded_more)
-        };
+        let discarded = self.list.take_discarded();
         // SAFETY: `list` is never used again: this is the guard's drop.
         unsafe { ManuallyDrop::drop(&mut self.list) };
         // Now unlocked: a waker's destructor may lock this queue again.
-        drop(one);
-        drop(more);
+        drop(discarded);
     }
 }
 
+/// Wakers a [`List`] replaced or freed, taken out of it
+/// ([`List::take_discarded`]) to be dropped once its lock is released.
+#[must_use = "drop it after releasing the lock"]
+pub(crate) struct Discarded {
+    _one: Option<Waker>,
+    _more: MoreWakers,
+}
+
 impl List {
+    /// An empty list.
+    pub(crate) const fn new() -> List {
+        List {
+            first: Slot {
+                waker: None,
+                seq: 0,
+                wanted: 0,
+                prev: NIL,
+                next: NIL,
+            },
+            more: Vec::new(),
+            head: NIL,
+            tail: NIL,
+            // Slot 0 is free, and the end of the free chain.
+            free: 0,
+            len: 0,
+            next_seq: 0,
+            closed: false,
+            discarded: None,
+            discarded_more: None,
+        }
+    }
+
+    /// Whether [`List::update_waker`] or [`List::remove`] discarded a waker
+    /// since the last [`List::take_discarded`].
+    #[inline]
+    pub(crate) fn has_discarded(&self) -> bool {
+        // `discarded_more` is filled only once `discarded` is.
+        self.discarded.is_some()
+    }
+
+    /// Takes out the wakers this list replaced or freed, for the caller to
+    /// drop once it has released the lock that guards the list.
+    #[inline]
+    pub(crate) fn take_discarded(&mut self) -> Discarded {
+        Discarded {
+            _one: self.discarded.take(),
+            _more: self.discarded_more.take(),
+        }
+    }
+
     /// Queues a waiter at the back.
     pub(crate) fn push_back(&mut self, waker: Waker) -> Key {
         self.insert(waker, false, 0)
@@ -399,9 +448,9 @@ impl List {
         } else {
             (self.tail, NIL)
         };
-        let (index, generation) = if self.free != NIL {
-            // Reuse a free slot in place, field by field: it keeps its
-            // generation, and its waker is `None` (freed slots hold none).
+        let index = if self.free != NIL {
+            // Reuse a free slot in place, field by field: its waker is
+            // `None` (freed slots hold none).
             let index = self.free;
             let slot = self.slot_mut(index);
             let next_free = slot.next;
@@ -411,19 +460,22 @@ impl List {
             slot.wanted = wanted;
             slot.prev = prev;
             slot.next = next;
-            let generation = slot.generation;
             self.free = next_free;
-            (index, generation)
+            index
         } else {
+            // Slot `n` is `more[n - 1]`; `NIL` is never an index.
+            let index = u32::try_from(self.more.len() + 1)
+                .ok()
+                .filter(|&index| index != NIL)
+                .expect("a wait queue holds at most u32::MAX - 1 waiters");
             self.more.push(Slot {
                 waker: Some(waker),
-                generation: 0,
                 seq,
                 wanted,
                 prev,
                 next,
             });
-            (self.more.len(), 0)
+            index
         };
         if prev == NIL {
             self.head = index;
@@ -436,14 +488,14 @@ impl List {
             self.slot_mut(next).prev = index;
         }
         self.len += 1;
-        Key { index, generation }
+        Key { index, seq }
     }
 
     /// Whether `key`'s waiter is still queued (not yet woken or removed).
     #[inline]
     fn is_queued(&self, key: Key) -> bool {
         let slot = self.slot(key.index);
-        slot.generation == key.generation && slot.waker.is_some()
+        slot.seq == key.seq && slot.waker.is_some()
     }
 
     /// Stores `waker` as the waiter's newest waker if it is still queued,
@@ -496,7 +548,7 @@ impl List {
         if self.discarded.is_none() {
             self.discarded = Some(waker);
         } else {
-            self.discarded_more.push(waker);
+            self.discarded_more.get_or_insert_default().push(waker);
         }
     }
 
@@ -522,18 +574,18 @@ impl List {
     }
 
     #[inline]
-    fn slot(&self, index: usize) -> &Slot {
+    fn slot(&self, index: u32) -> &Slot {
         match index {
             0 => &self.first,
-            _ => &self.more[index - 1],
+            _ => &self.more[index as usize - 1],
         }
     }
 
     #[inline]
-    fn slot_mut(&mut self, index: usize) -> &mut Slot {
+    fn slot_mut(&mut self, index: u32) -> &mut Slot {
         match index {
             0 => &mut self.first,
-            _ => &mut self.more[index - 1],
+            _ => &mut self.more[index as usize - 1],
         }
     }
 
@@ -562,9 +614,9 @@ impl List {
         self.len == 0
     }
 
-    /// Unlinks slot `index`, frees it (bumping its generation so its key
-    /// goes stale) and returns its waker.
-    fn release(&mut self, index: usize) -> Option<Waker> {
+    /// Unlinks slot `index`, frees it (its waker taken, so its key goes
+    /// stale) and returns its waker.
+    fn release(&mut self, index: u32) -> Option<Waker> {
         let (prev, next) = {
             let slot = self.slot(index);
             (slot.prev, slot.next)
@@ -583,7 +635,6 @@ impl List {
         self.free = index;
         self.len -= 1;
         let slot = self.slot_mut(index);
-        slot.generation = slot.generation.wrapping_add(1);
         slot.next = free;
         slot.prev = NIL;
         slot.wanted = 0;
@@ -604,6 +655,19 @@ mod tests {
     use std::sync::Arc;
     use std::task::Wake;
     use test_util::recording_wakers as wakers;
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn an_idle_queue_is_128_bytes_and_a_slot_40() {
+        use std::mem::size_of;
+        // Every primitive embeds one (or, a channel, three bare lists):
+        // growth here grows them all. 176 bytes with a 56-byte slot before
+        // keys checked the push number instead of a generation.
+        assert_eq!(size_of::<Slot>(), 40);
+        assert_eq!(size_of::<List>(), 120);
+        assert_eq!(size_of::<WaitQueue>(), 128);
+        assert_eq!(size_of::<Key>(), 16);
+    }
 
     #[test]
     fn pops_in_push_order_and_skips_removed() {
@@ -676,7 +740,7 @@ mod tests {
         assert_eq!(*log.lock(), vec![0]);
         queue.wake_n(queue.lock(), WAKE_BATCH + 2);
         assert_eq!(*log.lock(), (0..WAKE_BATCH + 3).collect::<Vec<_>>());
-        assert_eq!(queue.lock().len, n - WAKE_BATCH - 3);
+        assert_eq!(queue.lock().len as usize, n - WAKE_BATCH - 3);
         // More than are queued: all of them, and not a later one.
         let list = queue.lock();
         queue.wake_n(list, 10 * n);

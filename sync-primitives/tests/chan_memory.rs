@@ -15,6 +15,9 @@ struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    /// Bytes asked for by those allocations (a `realloc` counts its new
+    /// size).
+    static BYTES: Cell<usize> = const { Cell::new(0) };
 }
 
 // SAFETY: every call is forwarded to the system allocator unchanged; the
@@ -23,6 +26,7 @@ thread_local! {
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        BYTES.with(|n| n.set(n.get() + layout.size()));
         // SAFETY: the caller upholds `alloc`'s contract.
         unsafe { System.alloc(layout) }
     }
@@ -34,6 +38,7 @@ unsafe impl GlobalAlloc for Counting {
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.with(|n| n.set(n.get() + 1));
+        BYTES.with(|n| n.set(n.get() + new_size));
         // SAFETY: the caller upholds `realloc`'s contract.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -41,6 +46,13 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// How many bytes `f` allocates on this thread.
+fn bytes<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = BYTES.with(Cell::get);
+    let value = f();
+    (value, BYTES.with(Cell::get) - before)
+}
 
 /// How many allocations `f` makes on this thread.
 fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
@@ -61,8 +73,10 @@ fn a_channel_is_one_allocation_and_values_allocate_nothing_once_the_buffer_grew(
     for _ in 0..16 {
         rx.try_recv().unwrap();
     }
+    // (Fewer rounds under miri, which is slow.)
+    let rounds = if cfg!(miri) { 20 } else { 1000 };
     let ((), n) = allocations(|| {
-        for round in 0..1000 {
+        for round in 0..rounds {
             for i in 0..16 {
                 tx.try_send(round * 16 + i).unwrap();
             }
@@ -114,9 +128,50 @@ fn sizes() {
         size_of::<mpsc::Send<'_, u64>>(),
         size_of::<mpsc::Recv<'_, u64>>(),
     );
-    // Three wait queues (getters, putters, joiners), each with its inline slot
-    // and the n-unit fields the semaphore needs.
-    assert!(size_of::<Queue<u64>>() <= 640);
+    // Exact on 64-bit targets, so that growth is noticed: the buffer (an
+    // empty `VecDeque`, 32 bytes), the counters and the one lock, and three
+    // lines of waiters (getters, putters, joiners) of 120 bytes each, each
+    // with its inline slot (632 bytes when each line had its own lock and
+    // a slot carried a generation).
+    #[cfg(target_pointer_width = "64")]
+    {
+        assert_eq!(size_of::<Queue<u64>>(), 448);
+        assert!(size_of::<sync_primitives::PriorityQueue<u64>>() <= 448);
+        assert!(size_of::<sync_primitives::LifoQueue<u64>>() <= 448);
+        // An mpsc channel is one allocation: the same state plus the
+        // handles' counts (656 bytes before).
+        let (channel, n) = bytes(|| mpsc::channel::<u64>(16));
+        assert_eq!(n, 472, "an idle bounded channel's one allocation");
+        drop(channel);
+        let (channel, n) = bytes(mpsc::unbounded_channel::<u64>);
+        assert_eq!(n, 472, "an idle unbounded channel's one allocation");
+        drop(channel);
+    }
+}
+
+#[test]
+fn a_queued_value_costs_its_size_once_the_buffer_grew() {
+    let queue = Queue::<u64>::new(0);
+    // The ring buffer doubles up to the peak, 1024 values (8 KiB): the
+    // allocations on the way sum to less than twice that.
+    let ((), n) = bytes(|| {
+        for i in 0..1024 {
+            queue.put_nowait(i).unwrap();
+        }
+    });
+    assert!(
+        (1024 * 8..=2 * 1024 * 8 + 1024).contains(&n),
+        "{n} bytes for 1024 u64s"
+    );
+    for _ in 0..1024 {
+        queue.get_nowait().unwrap();
+    }
+    let ((), n) = bytes(|| {
+        for i in 0..1024 {
+            queue.put_nowait(i).unwrap();
+        }
+    });
+    assert_eq!(n, 0, "the grown buffer is kept and reused");
 }
 
 #[test]
