@@ -877,7 +877,7 @@ mod tests {
         // The shared part of an idle channel, without its ring: the lock
         // and counters, and the wait queue with its inline slot.
         let shared = std::mem::size_of::<Shared<u64>>();
-        assert!(shared <= 232, "broadcast Shared grew to {shared} bytes");
+        assert!(shared <= 184, "broadcast Shared grew to {shared} bytes");
         // Per slot: position, unread count, the cell pointer (the value
         // lives in the cell's allocation, kept and reused once the slot was
         // used: the holders word + `Option<T>`).
