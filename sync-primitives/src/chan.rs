@@ -49,6 +49,33 @@
 //! value if there is one and otherwise parks again at the front (a
 //! `try_recv`/`get_nowait` may have taken it, as in asyncio). A woken
 //! receiver that is dropped passes its wake-up on if values remain.
+//!
+//! # Parks and wake-ups, and what is deliberately not done
+//!
+//! A task is woken only if it is parked in a line, and a wake-up takes it
+//! out of the line: a receiver that is running (or was already woken) is
+//! never woken again by later pushes, and a sender that finds room never
+//! touches the lines. Counted on the `mpsc` criterion workloads (tokio's
+//! 2-worker runtime, 10_000 values, capacity 128), a run parks the
+//! receiver about 80 times and the senders 100-400 times, as flume's and
+//! fewer than tokio's; the state lock was found contended 0 times in
+//! 20_000 acquisitions on a quiet machine and at most 13 with a CPU hog
+//! beside it, so the lock is `parking_lot`'s, without extra spinning. The
+//! time of these workloads is set by how the OS schedules the threads
+//! (each row is bimodal for every contender), not by the channel.
+//!
+//! Two ways to park less are ruled out by what a user may rely on:
+//!
+//! - Handing room to parked senders in batches (waking them only once
+//!   several slots are free), or letting the receiver take several values
+//!   into a buffer of its own under one lock: either way, one receive no
+//!   longer admits a parked sender at once, and a receiver that then waits
+//!   for that sender (a `join` on it) waits forever. One freed slot admits
+//!   one parked sender, now (test
+//!   `one_receive_admits_a_parked_sender_at_once`).
+//! - Spinning in a receive before parking: it pays off only when a value
+//!   comes within the spin, and costs a whole spin per round trip of a
+//!   ping-pong, where the answer never comes that fast.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};

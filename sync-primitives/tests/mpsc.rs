@@ -394,6 +394,68 @@ fn a_zero_capacity_panics() {
     let _ = mpsc::channel::<()>(0);
 }
 
+#[test]
+fn one_receive_admits_a_parked_sender_at_once() {
+    // Whatever the capacity, one freed slot admits the oldest parked
+    // sender now, not once more room is free: here the receiver takes one
+    // value and then waits for that sender, which would hang for ever if
+    // room were handed out in batches.
+    let (tx, mut rx) = mpsc::channel(8);
+    for i in 0..8 {
+        tx.try_send(i).unwrap();
+    }
+    let (counter, waker) = CountingWaker::new();
+    let mut send = Box::pin(tx.send(8));
+    assert!(poll_with(&mut send, &waker).is_pending(), "full");
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(counter.wakes(), 1, "woken by the first receive");
+    assert!(poll_with(&mut send, &waker).is_ready());
+
+    // The same on the runtime: the receiver joins the sender after one
+    // receive.
+    let got = test_util::with_watchdog(10, || {
+        runtime::block_on(async {
+            let (tx, mut rx) = mpsc::channel(8);
+            for i in 0..8 {
+                tx.send(i).await.unwrap();
+            }
+            let sender = runtime::spawn(async move { tx.send(8).await.unwrap() });
+            for _ in 0..3 {
+                runtime::yield_now().await;
+            }
+            let first = rx.recv().await;
+            sender.await.unwrap();
+            let mut rest = Vec::new();
+            rx.recv_many(&mut rest, 16).await;
+            (first, rest)
+        })
+    });
+    assert_eq!(got, (Some(0), (1..=8).collect::<Vec<_>>()));
+}
+
+#[test]
+fn a_receiver_that_is_not_parked_is_never_woken() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let (counter, waker) = CountingWaker::new();
+    let mut recv = Box::pin(rx.recv());
+    assert!(poll_with(&mut recv, &waker).is_pending());
+    // The first send wakes the parked receiver; the next ones find it out
+    // of the line (woken, not yet run) and wake nobody.
+    for i in 0..3 {
+        tx.try_send(i).unwrap();
+    }
+    assert_eq!(counter.wakes(), 1);
+    assert_eq!(poll_with(&mut recv, &waker), Poll::Ready(Some(0)));
+    drop(recv);
+    // A receiver that takes values without parking is never woken.
+    tx.try_send(3).unwrap();
+    for i in 1..4 {
+        let mut recv = Box::pin(rx.recv());
+        assert_eq!(poll_with(&mut recv, &waker), Poll::Ready(Some(i)));
+    }
+    assert_eq!(counter.wakes(), 1, "one wake-up for one park");
+}
+
 const PRODUCERS: u64 = 4;
 const PER_PRODUCER: u64 = 50_000;
 
