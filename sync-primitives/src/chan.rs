@@ -57,12 +57,15 @@
 //! never woken again by later pushes, and a sender that finds room never
 //! touches the lines. Counted on the `mpsc` criterion workloads (tokio's
 //! 2-worker runtime, 10_000 values, capacity 128), a run parks the
-//! receiver about 80 times and the senders 100-400 times, as flume's and
-//! fewer than tokio's; the state lock was found contended 0 times in
-//! 20_000 acquisitions on a quiet machine and at most 13 with a CPU hog
-//! beside it, so the lock is `parking_lot`'s, without extra spinning. The
-//! time of these workloads is set by how the OS schedules the threads
-//! (each row is bimodal for every contender), not by the channel.
+//! receiver 77-130 times and the senders 80-400 times on a quiet machine,
+//! as flume's and fewer than tokio's (180-630 and 90-880); with a CPU hog
+//! on one of the 2 cores every contender's receiver parks more, per few
+//! values (ours 100-1_700, tokio 530-630, flume 76-660), and the time of
+//! each row swings between modes for every contender: it is set by how
+//! the OS schedules the threads, not by the channel. The state lock was
+//! found contended 0 times in 20_000 acquisitions on a quiet machine and
+//! at most 13 times with the hog, so it is `parking_lot`'s as is, with no
+//! extra spinning.
 //!
 //! Two ways to park less are ruled out by what a user may rely on:
 //!
