@@ -40,27 +40,32 @@
 //! A ring of `capacity` slots behind the crate's internal lock; each slot
 //! holds its value in a heap cell, with the number of receivers that have
 //! yet to read it. A receiver that is not a value's last reader takes a
-//! reference to the cell under the lock and clones the value after
-//! releasing it (a `Clone` impl is user code, never run under the
-//! channel's lock). Taking the reference also takes the cell's clone
-//! lock, in the same atomic operation, so a receive costs the channel
-//! lock plus two atomic operations on the cell. Clones of one value are
-//! serialised by that clone lock (`T` need only be `Send`): a receiver
-//! that finds another one cloning the same value spins, then yields its
-//! thread, until it is done, so a `Clone` impl must not itself receive
-//! that same value through another receiver. The last receiver to read a
-//! slot moves the value out, without cloning, when nobody is cloning it.
-//! Overwritten and fully read values are dropped after the lock is
-//! released. Parked receivers wait in the crate's wait queue; a send wakes
-//! them all.
+//! *ticket* for the value under the lock and clones it after releasing the
+//! lock (a `Clone` impl is user code, never run under the channel's lock).
+//! Tickets serialise the clones of one value (`T` need only be `Send`): a
+//! receiver whose turn has not come (another one is cloning the same
+//! value) spins, then yields its thread, until it has, so a `Clone` impl
+//! must not itself receive that same value through another receiver.
+//! Taking a ticket is a plain write under the lock, waiting for a turn a
+//! load, and serving the ticket a store: a receive costs the channel's
+//! lock and unlock and no other read-modify-write. The last receiver to
+//! read a slot moves the value out, without cloning: at once when nobody
+//! is cloning it, else on its own ticket, after the clones. Overwritten
+//! and fully read values are dropped after the lock is released. Parked
+//! receivers wait in the crate's wait queue; a send wakes them all.
 //!
-//! A slot's cell is reused: when no receiver holds it (the common case),
-//! the last reader moves the value out of it and the next send to that
-//! slot moves its value in, so a value passing through allocates nothing
-//! once the ring has gone round once. A new cell is allocated (under the
-//! lock) only for a slot's first value, or when a receiver is still
-//! cloning the value being replaced or taken; that receiver then frees
-//! the old cell.
+//! A slot's cell is reused: when no ticket is outstanding (the common
+//! case), the last reader moves the value out of it and the next send to
+//! that slot moves its value in, so a value passing through allocates
+//! nothing once the ring has gone round once. A new cell is allocated
+//! (under the lock) only for a slot's first value, or when a receiver is
+//! still cloning the value being replaced (or a dropped receiver was its
+//! last reader). The old cell is then *buried*: kept in a list that each
+//! send, and each drop of a sender or receiver, sweeps, freeing (after
+//! the lock) the cells whose clones are done, with the values they hold.
+//! Such a value is thus dropped at the channel's next send or drop of a
+//! handle, not the moment its clone ends: a ticket holder cannot tell
+//! whether its cell was buried without a read-modify-write.
 
 use std::fmt;
 use std::future::Future;
@@ -113,6 +118,7 @@ pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             senders: 1,
             receivers: 1,
             parked: false,
+            buried: Vec::new(),
         }),
         queue: WaitQueue::new(),
     });
@@ -146,6 +152,15 @@ struct State<T> {
     /// that parks, cleared by the send or close that wakes the queue, so a
     /// send with nobody parked never takes the queue's lock.
     parked: bool,
+    /// Cells the ring gave up while a receiver still had a ticket for
+    /// them (a value overwritten, or dropped with a receiver, while another
+    /// receiver clones it): freed, with whatever value they still hold, by
+    /// the first send or drop of a sender or receiver that finds them
+    /// unique. A ticket holder cannot free a cell itself: it serves its
+    /// ticket with a plain store, and to know whether the cell was given
+    /// up before that store it would need a read-modify-write, the very
+    /// cost tickets avoid.
+    buried: Vec<CellBox<T>>,
 }
 
 struct Slot<T> {
@@ -154,49 +169,44 @@ struct Slot<T> {
     pos: u64,
     /// Receivers that have yet to read this value; the last one takes it.
     unread: usize,
-    /// `None` before the first send to this slot, and when the last
-    /// reader took the cell itself (another receiver was cloning the
-    /// value). Otherwise the cell holds the value until its last reader
-    /// moves it out, and is then empty, kept for the next value.
+    /// `None` before the first send to this slot, and after a dropped
+    /// receiver buried the cell. Otherwise the cell holds the value until
+    /// its last reader moves it out, and is then empty, kept for the next
+    /// value.
     cell: Option<CellBox<T>>,
 }
 
 impl<T> Slot<T> {
-    /// Stores `value`, in the slot's cell if it is unique, and returns what
-    /// it replaced, to be dropped after the lock is released (a destructor
-    /// is user code): the old value (or nothing) moved out of the reused
-    /// cell, or else the old cell if every receiver cloning it finished
-    /// meanwhile (otherwise the last of them frees it).
-    fn store(&mut self, value: T) -> (Option<T>, Option<CellBox<T>>) {
+    /// Stores `value`, in the slot's cell if it is unique, returning the
+    /// value it replaced (if any); or else, if a receiver still has a
+    /// ticket for the old cell, in a new cell, returning the old one to be
+    /// buried.
+    fn store(&mut self, value: T) -> Result<Option<T>, CellBox<T>> {
         let value = match &self.cell {
             Some(cell) => match cell.replace_if_unique(value) {
-                Ok(old) => return (old, None),
+                Ok(old) => return Ok(old),
                 // A lagging receiver is still cloning the value being
                 // overwritten: the slot gives that cell up.
                 Err(value) => value,
             },
             None => value,
         };
-        let old = self.cell.replace(CellBox::new(value));
-        (None, old.and_then(CellBox::detach))
+        match self.cell.replace(CellBox::new(value)) {
+            Some(old) => Err(old),
+            None => Ok(None),
+        }
     }
 
     /// Takes the value for its last reader: moved out of the cell if it is
-    /// unique, otherwise the cell's last ticket, the slot giving the cell
-    /// up (this reader then takes the value after the others' clones, and
-    /// frees the cell).
+    /// unique, otherwise a ticket to move it out after the clones of the
+    /// receivers ahead (the cell stays in the slot, empty after that, for
+    /// the next value).
     fn take_last(&mut self) -> Taken<T> {
         let cell = self.cell.as_ref().expect("an unread value is kept");
-        if let Some(value) = cell.take_if_unique() {
-            return Taken::Owned(value);
+        match cell.take_if_unique() {
+            Some(value) => Taken::Owned(value),
+            None => Taken::Ticket(cell.ticket(true)),
         }
-        let cell = self.cell.take().expect("an unread value is kept");
-        let ticket = cell.ticket(true);
-        // Our own ticket is outstanding: the cell is not handed back.
-        let freed = cell.detach();
-        debug_assert!(freed.is_none(), "a cell freed with a ticket outstanding");
-        std::mem::forget(freed);
-        Taken::Ticket(ticket)
     }
 
     /// A ticket to clone the value, for a receiver that is not its last
@@ -207,15 +217,14 @@ impl<T> Slot<T> {
     }
 
     /// Removes a value that its last reader, a dropped receiver, will never
-    /// read: as [`store`](Slot::store), what it returns is dropped after
-    /// the lock is released.
-    fn discard(&mut self) -> (Option<T>, Option<CellBox<T>>) {
+    /// read: moved out of a unique cell, or else the cell itself, to be
+    /// buried.
+    fn discard(&mut self) -> Result<T, CellBox<T>> {
         let cell = self.cell.as_ref().expect("an unread value is kept");
-        if let Some(value) = cell.take_if_unique() {
-            return (Some(value), None);
+        match cell.take_if_unique() {
+            Some(value) => Ok(value),
+            None => Err(self.cell.take().expect("an unread value is kept")),
         }
-        let cell = self.cell.take().expect("an unread value is kept");
-        (None, cell.detach())
     }
 }
 
@@ -235,6 +244,19 @@ impl<T> State<T> {
 
     fn is_closed(&self) -> bool {
         self.senders == 0
+    }
+
+    /// Takes the buried cells that are unique by now, to be freed after
+    /// the lock is released.
+    fn sweep(&mut self) -> Vec<CellBox<T>> {
+        if self.buried.is_empty() {
+            return Vec::new();
+        }
+        let (freed, busy) = std::mem::take(&mut self.buried)
+            .into_iter()
+            .partition(CellBox::is_unique);
+        self.buried = busy;
+        freed
     }
 }
 
@@ -311,11 +333,19 @@ impl<T> Sender<T> {
         let slot = state.slot_mut(pos);
         slot.pos = pos;
         slot.unread = receivers;
-        let overwritten = slot.store(value);
+        let overwritten = match slot.store(value) {
+            Ok(old) => old,
+            Err(cell) => {
+                state.buried.push(cell);
+                None
+            }
+        };
         state.tail = pos + 1;
+        let freed = state.sweep();
         self.shared.wake_receivers(state);
-        // A destructor is user code: run outside the lock.
+        // Destructors are user code: run outside the lock.
         drop(overwritten);
+        drop(freed);
         Ok(receivers)
     }
 
@@ -357,11 +387,15 @@ impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         let mut state = self.shared.state.lock();
         state.senders -= 1;
+        let freed = state.sweep();
         if state.is_closed() {
             // Closing: every parked receiver drains what is left, then
             // gets `Closed`.
             self.shared.wake_receivers(state);
+        } else {
+            drop(state);
         }
+        drop(freed);
     }
 }
 
@@ -371,19 +405,23 @@ impl<T> Drop for Sender<T> {
 /// A receiver that is not a value's last reader takes the next *ticket*
 /// under the channel's lock (`issued`, a plain counter), then, after
 /// releasing that lock, waits until `served` reaches its ticket, clones
-/// the value and adds one to `served`. Tickets thus serialise the clones
-/// (`T` need only be `Send`, as in tokio, even though receivers on several
-/// threads clone the same value, and `Clone` for a `!Sync` type may assume
-/// it is not called concurrently), and a receiver pays one atomic
-/// read-modify-write for it (serving its ticket; waiting for its turn is a
-/// load), where a clone lock plus a holder count cost two: a non-last
-/// receive is the channel's lock and unlock plus that one, as tokio's is
-/// its slot's lock and unlock. Those operations are most of a receive's
-/// cost: 8 ns each on the development machine, where `fanout_4` spends
-/// 75-90 ns per value in all, on one thread. The cell is *unique*,
-/// nobody but the channel's lock holder reaching its value, exactly when
-/// `served == issued`: no ticket is outstanding, and new ones are only
-/// issued under that lock.
+/// the value and serves its ticket (`served` moves on by one). Tickets
+/// serialise the clones (`T` need only be `Send`, as in tokio, even though
+/// receivers on several threads clone the same value, and `Clone` for a
+/// `!Sync` type may assume it is not called concurrently), and they cost
+/// no read-modify-write: `served` has one writer at a time, the holder of
+/// the ticket being served, so waiting for a turn is a load and serving a
+/// ticket a store. A non-last receive is the channel's lock and unlock and
+/// nothing else atomic, where a clone lock plus a holder count cost two
+/// more operations (tokio's receive is its slot's lock and unlock). Those
+/// operations are most of a receive's cost: about 8 ns each on the
+/// development machine, where `fanout_4` spends 75-90 ns per value on one
+/// thread.
+///
+/// The cell is *unique*, nobody but the channel's lock holder reaching its
+/// value, exactly when `served == issued`: no ticket is outstanding, and
+/// new ones are only issued under that lock. A cell that is not unique
+/// when the ring gives it up is buried (see [`State::buried`]).
 ///
 /// This is the one place the crate runs user code (`T`'s `Clone`) under a
 /// lock of its own, and it is deliberate: the turn guards nothing but this
@@ -393,29 +431,19 @@ impl<T> Drop for Sender<T> {
 /// receive *this same value* again through another receiver, which would
 /// wait for its own turn to end.
 struct Cell<T> {
-    /// Tickets served (clones finished), counted modulo [`DETACHED`], plus
-    /// the [`DETACHED`] bit once the slot gave the cell up.
+    /// Tickets served (wrapping). Written only by the holder of the ticket
+    /// being served, with `Release`.
     served: AtomicUsize,
-    /// Tickets issued, modulo [`DETACHED`]: changed only under the
-    /// channel's lock while the cell is in its slot, frozen once it is
-    /// detached (read then by the ticket holder that frees the cell).
+    /// Tickets issued (wrapping): changed only under the channel's lock,
+    /// while the cell is in its slot.
     issued: UnsafeCell<usize>,
     /// `None` once its last reader moved the value out: the empty cell
     /// stays in its slot for the next value.
     value: UnsafeCell<Option<T>>,
 }
 
-/// Set in [`Cell::served`] when the slot no longer holds the cell: the
-/// holder of the last ticket issued (or the slot, if every ticket was
-/// served already) frees it. The counts below it wrap around; a cell would
-/// need 2^63 clones for that to matter.
-const DETACHED: usize = 1 << (usize::BITS - 1);
-/// The ticket counts' bits.
-const COUNT: usize = DETACHED - 1;
-
-/// The slot's ownership of its [`Cell`]: dropping it frees the cell,
-/// which is only done once no ticket is outstanding (a detached cell is
-/// given up with [`CellBox::detach`] instead).
+/// The channel's ownership of a [`Cell`] (in its slot, or buried):
+/// dropping it frees the cell, which is only done once it is unique.
 struct CellBox<T> {
     cell: NonNull<Cell<T>>,
     _owns: PhantomData<Cell<T>>,
@@ -442,25 +470,20 @@ impl<T> CellBox<T> {
     }
 
     fn cell(&self) -> &Cell<T> {
-        // SAFETY: the cell lives until it is freed, which a `CellBox`
-        // (still in its slot or about to free it) has not done yet.
+        // SAFETY: the cell lives until this `CellBox` is dropped.
         unsafe { self.cell.as_ref() }
-    }
-
-    /// How many tickets were issued. Called with the channel's lock held.
-    fn issued(&self) -> usize {
-        // SAFETY: `issued` only changes under the channel's lock, held.
-        self.cell().issued.with(|issued| unsafe { *issued })
     }
 
     /// Whether every ticket issued has been served: nobody else reaches
     /// the value then, and nobody can start to until the channel's lock,
     /// held by the caller, is released.
     fn is_unique(&self) -> bool {
-        // Acquire: each ticket holder released its turn (with `Release`)
+        // SAFETY: `issued` only changes under the channel's lock, held.
+        let issued = self.cell().issued.with(|issued| unsafe { *issued });
+        // Acquire: each ticket holder served its ticket (with `Release`)
         // after using the value, so that use happens before whatever the
-        // caller does to the value now.
-        self.cell().served.load(Ordering::Acquire) == self.issued()
+        // caller does to the value now, or the cell's freeing.
+        self.cell().served.load(Ordering::Acquire) == issued
     }
 
     /// Replaces the value with `value` if the cell is unique, returning the
@@ -488,14 +511,14 @@ impl<T> CellBox<T> {
         Some(value.expect("an unread value is in its cell"))
     }
 
-    /// Issues the next ticket, for a receiver that will take the value
-    /// (`take`, as its last reader, the cell then detached) or clone it
-    /// once its turn comes. Called with the channel's lock held.
+    /// Issues the next ticket, for a receiver that will clone the value
+    /// once its turn comes, or (`take`, its last reader) move it out.
+    /// Called with the channel's lock held.
     fn ticket(&self, take: bool) -> Ticket<T> {
         // SAFETY: `issued` only changes under the channel's lock, held.
         let ticket = self.cell().issued.with_mut(|issued| unsafe {
             let ticket = *issued;
-            *issued = (ticket + 1) & COUNT;
+            *issued = ticket.wrapping_add(1);
             ticket
         });
         Ticket {
@@ -504,34 +527,15 @@ impl<T> CellBox<T> {
             take,
         }
     }
-
-    /// Gives the cell up (the slot no longer holds it), with tickets still
-    /// outstanding when it was checked: the holder of the last one frees
-    /// it, or, if they were all served meanwhile, the cell is handed back
-    /// to be freed by the caller (after releasing the channel's lock: the
-    /// value's destructor is user code). Called with the channel's lock
-    /// held, so no ticket is issued any more: `issued` is final.
-    fn detach(self) -> Option<CellBox<T>> {
-        let this = std::mem::ManuallyDrop::new(self);
-        let last = this.issued();
-        // Release: the ticket holder that frees the cell reads `issued`
-        // (written under the channel's lock, which happens before this)
-        // after seeing `DETACHED`. Acquire: if every ticket was served,
-        // their uses of the value happen before the caller frees it.
-        let served = this.cell().served.fetch_or(DETACHED, Ordering::AcqRel);
-        (served & COUNT == last).then(|| CellBox {
-            cell: this.cell,
-            _owns: PhantomData,
-        })
-    }
 }
 
 impl<T> Drop for CellBox<T> {
     fn drop(&mut self) {
-        // SAFETY: no ticket is outstanding (a slot's cell is dropped with
-        // the channel, whose receivers are gone, or handed back by
-        // `detach` once every ticket was served): nobody else reaches the
-        // cell; it came from `Box::leak` in `new`.
+        // SAFETY: the cell is unique (a slot's cell is dropped with the
+        // channel, whose receivers are all gone, and a buried one once
+        // `is_unique` said so): nobody else reaches it; it came from
+        // `Box::leak` in `new`. Its value, if any, is dropped here, which
+        // the channel does with no lock held.
         drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
     }
 }
@@ -542,31 +546,24 @@ impl<T> Drop for CellBox<T> {
 struct Ticket<T> {
     cell: NonNull<Cell<T>>,
     ticket: usize,
-    /// The last reader's ticket, the last one issued before the cell was
-    /// detached: the value is moved, not cloned.
+    /// The last reader's ticket: the value is moved, not cloned.
     take: bool,
 }
 
 impl<T> Ticket<T> {
     fn cell(&self) -> &Cell<T> {
-        // SAFETY: the cell is freed once every ticket issued was served,
-        // and this one has not been yet.
+        // SAFETY: a cell is freed only once every ticket issued for it was
+        // served, and this one has not been yet.
         unsafe { self.cell.as_ref() }
     }
 
     /// Waits (spinning, then yielding the thread) until every earlier
-    /// ticket was served; returns [`Cell::served`] as last seen.
-    fn wait_turn(&self) -> usize {
+    /// ticket was served.
+    fn wait_turn(&self) {
         let mut spins = 0_u32;
-        loop {
-            // Acquire: the previous ticket holder's use of the value
-            // (released when it served its ticket) happens before ours;
-            // and if `DETACHED` is seen, so does the final write of
-            // `issued` (released by `detach`).
-            let served = self.cell().served.load(Ordering::Acquire);
-            if served & COUNT == self.ticket {
-                return served;
-            }
+        // Acquire: the previous ticket holder's use of the value (released
+        // when it served its ticket) happens before ours.
+        while self.cell().served.load(Ordering::Acquire) != self.ticket {
             if cfg!(loom) || spins >= 6 {
                 yield_now();
             } else {
@@ -588,11 +585,11 @@ impl<T> Ticket<T> {
             // SAFETY: every earlier ticket was served, later ones wait for
             // this one, and the channel's lock holder only touches the
             // value of a unique cell, which this one is not until it is
-            // served. `take` is only set for the last ticket of a detached
-            // cell: nobody reads the value after it.
+            // served. `take` is only set for the ticket of the value's
+            // last reader: nobody reads the value after it.
             let value = unsafe { &mut *v };
             if self.take {
-                value.take().expect("a detached cell holds its value")
+                value.take().expect("an unread value is in its cell")
             } else {
                 T::clone(value.as_ref().expect("an unread value is in its cell"))
             }
@@ -604,44 +601,14 @@ impl<T> Drop for Ticket<T> {
     fn drop(&mut self) {
         // Normally returns at once (`into_value` waited already); it keeps
         // the ticket order if a ticket is ever dropped before its turn.
-        let mut served = self.wait_turn();
-        loop {
-            if served & DETACHED != 0 {
-                // SAFETY: `issued` is final once the cell is detached, and
-                // that write happens before this (see `wait_turn`); the
-                // cell is still there, this ticket being unserved.
-                let last = self.cell().issued.with(|issued| unsafe { *issued });
-                if served.wrapping_add(1) & COUNT == last {
-                    // SAFETY: the last ticket of a detached cell, every
-                    // other one served: nobody else reaches the cell; it
-                    // came from `Box::leak` in `CellBox::new`. Its value
-                    // (if any) is dropped here, with no lock held.
-                    drop(unsafe { Box::from_raw(self.cell.as_ptr()) });
-                } else {
-                    // Release: our use of the value happens before the
-                    // next holder's (Acquire in `wait_turn`). The cell may
-                    // be freed as soon as this is done: not touched after.
-                    self.cell().served.fetch_add(1, Ordering::Release);
-                }
-                return;
-            }
-            // Served with a compare-exchange, not an add: only `DETACHED`
-            // can change meanwhile (nobody else serves before us), and a
-            // holder must know whether it is the last before it serves,
-            // since after that the last one may free the cell at once.
-            // Release: as above, and before `is_unique` and `detach`
-            // (Acquire) in the channel's lock holder. Acquire on failure:
-            // `DETACHED` was set, as in `wait_turn`.
-            match self.cell().served.compare_exchange(
-                served,
-                (served + 1) & COUNT,
-                Ordering::Release,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => served = actual,
-            }
-        }
+        self.wait_turn();
+        // Release: our use of the value happens before the next holder's
+        // (Acquire in `wait_turn`) and the lock holder's (`is_unique`).
+        // A plain store: nobody else writes `served` until it is done.
+        // The cell may be freed as soon as it is: not touched after.
+        self.cell()
+            .served
+            .store(self.ticket.wrapping_add(1), Ordering::Release);
     }
 }
 
@@ -772,11 +739,16 @@ impl<T> Drop for Receiver<T> {
             let slot = state.slot_mut(pos);
             slot.unread -= 1;
             if slot.unread == 0 {
-                unwanted.push(slot.discard());
+                match slot.discard() {
+                    Ok(value) => unwanted.push(value),
+                    Err(cell) => state.buried.push(cell),
+                }
             }
         }
+        let freed = state.sweep();
         drop(state);
         drop(unwanted);
+        drop(freed);
     }
 }
 
@@ -935,16 +907,17 @@ mod tests {
     #[test]
     fn idle_channel_memory() {
         // The shared part of an idle channel, without its ring: the lock
-        // and counters, and the wait queue with its inline slot.
+        // and counters, the buried cells' (empty) list, and the wait queue
+        // with its inline slot.
         let shared = std::mem::size_of::<Shared<u64>>();
-        assert!(shared <= 184, "broadcast Shared grew to {shared} bytes");
+        assert!(shared <= 208, "broadcast Shared grew to {shared} bytes");
         // Per slot: position, unread count, the cell pointer (the value
         // lives in the cell's allocation, kept and reused once the slot was
-        // used: the holders word + `Option<T>`).
+        // used: the two ticket counters + `Option<T>`).
         assert_eq!(std::mem::size_of::<Slot<u64>>(), 24);
         assert_eq!(
             std::mem::size_of::<Cell<u64>>(),
-            8 + std::mem::size_of::<Option<u64>>()
+            16 + std::mem::size_of::<Option<u64>>()
         );
     }
 }

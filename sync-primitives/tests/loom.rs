@@ -1149,3 +1149,114 @@ fn broadcast_parked_recv_vs_send_and_other_reader() {
         waiter.join().unwrap();
     });
 }
+
+/// A value for the broadcast models below that counts its clones and drops.
+#[derive(Debug)]
+struct CountedValue {
+    id: u8,
+    clones: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl CountedValue {
+    fn new(id: u8, clones: &Arc<AtomicUsize>, drops: &Arc<AtomicUsize>) -> Self {
+        CountedValue {
+            id,
+            clones: clones.clone(),
+            drops: drops.clone(),
+        }
+    }
+}
+
+impl Clone for CountedValue {
+    fn clone(&self) -> Self {
+        self.clones.fetch_add(1, Ordering::SeqCst);
+        CountedValue::new(self.id, &self.clones, &self.drops)
+    }
+}
+
+impl Drop for CountedValue {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// broadcast: two receivers on two threads reading a value (ring of 1)
+/// that a send then overwrites: whichever reads last moves the value out
+/// (after the other's clone, on its ticket) while the send may give the
+/// slot's cell up and bury it. Both get the value, which is cloned
+/// exactly once (or the overwrite came first and the thread's receiver
+/// lags by 1, then clones the new value); every copy is dropped once, and
+/// the buried cell is freed by the receivers' drops.
+#[test]
+fn broadcast_last_reader_take_vs_overwrite() {
+    use sync_primitives::broadcast::TryRecvError;
+    model(|| {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut a) = sync_primitives::broadcast::channel(1);
+        let mut b = tx.subscribe();
+        tx.send(CountedValue::new(0, &clones, &drops)).unwrap();
+        let reader = thread::spawn(move || match a.try_recv().map(|v| v.id) {
+            Ok(id) => {
+                assert_eq!(id, 0);
+                (a, false)
+            }
+            Err(lag) => {
+                // The overwrite came first: 0 was dropped unread by `a`.
+                assert_eq!(lag, TryRecvError::Lagged(1));
+                assert_eq!(a.try_recv().map(|v| v.id), Ok(1));
+                (a, true)
+            }
+        });
+        assert_eq!(b.try_recv().map(|v| v.id), Ok(0));
+        tx.send(CountedValue::new(1, &clones, &drops)).unwrap();
+        let (a, lagged) = reader.join().unwrap();
+        if lagged {
+            // `b` cloned 0 (not its last reader), `a` cloned 1 (`b` still
+            // has it to read); 0 and both clones are gone.
+            assert_eq!(clones.load(Ordering::SeqCst), 2);
+            assert_eq!(drops.load(Ordering::SeqCst), 3);
+        } else {
+            assert_eq!(clones.load(Ordering::SeqCst), 1, "the last reader moves it");
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                2,
+                "the clone and the original"
+            );
+        }
+        drop((a, b));
+        let all = if lagged { 4 } else { 3 };
+        assert_eq!(drops.load(Ordering::SeqCst), all, "the unread value too");
+        drop(tx);
+        assert_eq!(drops.load(Ordering::SeqCst), all);
+    });
+}
+
+/// broadcast: a receiver cloning a value on one thread while the value's
+/// other receivers are dropped on another, the last of them finding the
+/// clone under way (so it buries the cell, which the cloning receiver's
+/// drop then frees) or not (so it drops the value at once): every copy is
+/// dropped exactly once, by the time the last receiver is gone.
+#[test]
+fn broadcast_receiver_drop_vs_clone() {
+    model(|| {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut a) = sync_primitives::broadcast::channel(1);
+        let b = tx.subscribe();
+        tx.send(CountedValue::new(0, &clones, &drops)).unwrap();
+        let reader = thread::spawn(move || {
+            assert_eq!(a.try_recv().map(|v| v.id), Ok(0));
+            a
+        });
+        drop(b);
+        let a = reader.join().unwrap();
+        let cloned = clones.load(Ordering::SeqCst);
+        assert!(cloned <= 1);
+        drop(a);
+        assert_eq!(drops.load(Ordering::SeqCst), cloned + 1, "every copy once");
+        drop(tx);
+        assert_eq!(drops.load(Ordering::SeqCst), cloned + 1);
+    });
+}
