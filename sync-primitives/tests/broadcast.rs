@@ -351,7 +351,8 @@ fn a_waker_replaced_by_a_repoll_may_use_the_channel() {
 }
 
 /// A value whose `Clone` panics while `PANICS` is set: the receiver that
-/// cloned it unwinds, and the value's clone lock must be released.
+/// cloned it unwinds, and its turn at the value must still end (its
+/// ticket served), or the next reader would wait for ever.
 struct PanicsOnClone {
     panics: Arc<std::sync::atomic::AtomicBool>,
     drops: Arc<AtomicUsize>,
@@ -389,7 +390,7 @@ fn a_panicking_clone_releases_the_value_for_the_other_receivers() {
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.try_recv()));
         assert!(unwound.is_err());
         assert_eq!(drops.load(Ordering::SeqCst), 0, "the value is still kept");
-        // The clone lock was released: `b`, the last reader, takes the
+        // The turn was passed on: `b`, the last reader, takes the
         // value (a hung lock would stall here until the watchdog fires).
         let value = b.try_recv().unwrap();
         drop(value);
