@@ -248,14 +248,17 @@ impl<T> State<T> {
 
     /// Takes the buried cells that are unique by now, to be freed after
     /// the lock is released.
+    /// Allocates only when it frees something.
     fn sweep(&mut self) -> Vec<CellBox<T>> {
-        if self.buried.is_empty() {
-            return Vec::new();
+        let mut freed = Vec::new();
+        let mut i = 0;
+        while i < self.buried.len() {
+            if self.buried[i].is_unique() {
+                freed.push(self.buried.swap_remove(i));
+            } else {
+                i += 1;
+            }
         }
-        let (freed, busy) = std::mem::take(&mut self.buried)
-            .into_iter()
-            .partition(CellBox::is_unique);
-        self.buried = busy;
         freed
     }
 }
