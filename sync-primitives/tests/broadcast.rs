@@ -351,7 +351,8 @@ fn a_waker_replaced_by_a_repoll_may_use_the_channel() {
 }
 
 /// A value whose `Clone` panics while `PANICS` is set: the receiver that
-/// cloned it unwinds, and the value's clone lock must be released.
+/// cloned it unwinds, and its turn at the value must still end (its
+/// ticket served), or the next reader would wait for ever.
 struct PanicsOnClone {
     panics: Arc<std::sync::atomic::AtomicBool>,
     drops: Arc<AtomicUsize>,
@@ -389,7 +390,7 @@ fn a_panicking_clone_releases_the_value_for_the_other_receivers() {
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.try_recv()));
         assert!(unwound.is_err());
         assert_eq!(drops.load(Ordering::SeqCst), 0, "the value is still kept");
-        // The clone lock was released: `b`, the last reader, takes the
+        // The turn was passed on: `b`, the last reader, takes the
         // value (a hung lock would stall here until the watchdog fires).
         let value = b.try_recv().unwrap();
         drop(value);
@@ -456,5 +457,133 @@ fn receivers_on_threads_cloning_the_same_values_while_the_sender_laps_them() {
             clones + VALUES as usize,
             "every value and every clone dropped once"
         );
+    });
+}
+
+/// A value whose clone, while `block` is set, waits between two barriers:
+/// the test knows a receiver is in the middle of cloning it.
+struct SlowClone {
+    id: u8,
+    block: Arc<std::sync::atomic::AtomicBool>,
+    entered: Arc<std::sync::Barrier>,
+    leave: Arc<std::sync::Barrier>,
+    clones: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl SlowClone {
+    fn first(id: u8) -> Self {
+        SlowClone {
+            id,
+            block: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            entered: Arc::new(std::sync::Barrier::new(2)),
+            leave: Arc::new(std::sync::Barrier::new(2)),
+            clones: Arc::new(AtomicUsize::new(0)),
+            drops: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Another value sharing the same counters and gate.
+    fn with_id(&self, id: u8) -> Self {
+        SlowClone {
+            id,
+            block: self.block.clone(),
+            entered: self.entered.clone(),
+            leave: self.leave.clone(),
+            clones: self.clones.clone(),
+            drops: self.drops.clone(),
+        }
+    }
+}
+
+impl Clone for SlowClone {
+    fn clone(&self) -> Self {
+        if self.block.swap(false, Ordering::SeqCst) {
+            self.entered.wait();
+            self.leave.wait();
+        }
+        self.clones.fetch_add(1, Ordering::SeqCst);
+        self.with_id(self.id)
+    }
+}
+
+impl Drop for SlowClone {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_value_overwritten_while_cloned_is_dropped_by_the_next_send() {
+    test_util::with_watchdog(60, || {
+        let v0 = SlowClone::first(0);
+        let (clones, drops, entered, leave) = (
+            v0.clones.clone(),
+            v0.drops.clone(),
+            v0.entered.clone(),
+            v0.leave.clone(),
+        );
+        let (tx, mut a) = broadcast::channel(1);
+        let mut b = tx.subscribe();
+        let v1 = v0.with_id(1);
+        let v2 = v0.with_id(2);
+        tx.send(v0).unwrap();
+        // `a` is not the last reader (`b` has yet to read): it clones.
+        let cloner = std::thread::spawn(move || {
+            let value = a.try_recv().map(|v| v.id);
+            (a, value)
+        });
+        entered.wait();
+        // Overwritten in the middle of that clone: the send neither waits
+        // for it nor drops the value under it; the value stays (buried).
+        assert_eq!(tx.send(v1).ok(), Some(2));
+        assert_eq!(drops.load(Ordering::SeqCst), 0);
+        leave.wait();
+        let (mut a, value) = cloner.join().unwrap();
+        assert_eq!(value, Ok(0), "the old value, intact");
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "a's copy");
+        // The next send frees the buried cell, with the old value in it.
+        assert_eq!(tx.send(v2).ok(), Some(2));
+        assert_eq!(drops.load(Ordering::SeqCst), 3, "0 and the overwritten 1");
+        assert_eq!(a.try_recv().map(|v| v.id), Err(TryRecvError::Lagged(1)));
+        assert_eq!(a.try_recv().map(|v| v.id), Ok(2));
+        assert_eq!(b.try_recv().map(|v| v.id), Err(TryRecvError::Lagged(2)));
+        assert_eq!(b.try_recv().map(|v| v.id), Ok(2));
+        drop((a, b, tx));
+        let clones = clones.load(Ordering::SeqCst);
+        assert_eq!(clones, 2, "a cloned 0 and 2; b took 2");
+        assert_eq!(drops.load(Ordering::SeqCst), 3 + clones, "every copy once");
+    });
+}
+
+#[test]
+fn the_last_reader_waits_for_a_clone_under_way_and_takes_the_value() {
+    test_util::with_watchdog(60, || {
+        let v0 = SlowClone::first(0);
+        let (clones, drops, entered, leave) = (
+            v0.clones.clone(),
+            v0.drops.clone(),
+            v0.entered.clone(),
+            v0.leave.clone(),
+        );
+        let (tx, mut a) = broadcast::channel(1);
+        let mut b = tx.subscribe();
+        tx.send(v0).unwrap();
+        let cloner = std::thread::spawn(move || a.try_recv().map(|v| v.id));
+        entered.wait();
+        // `b` reads while `a` clones: it waits its turn (or, if it comes
+        // after the clone, finds nobody cloning), then moves the value.
+        let taker = std::thread::spawn(move || b.try_recv().map(|v| v.id));
+        leave.wait();
+        assert_eq!(cloner.join().unwrap(), Ok(0));
+        assert_eq!(taker.join().unwrap(), Ok(0));
+        assert_eq!(
+            clones.load(Ordering::SeqCst),
+            1,
+            "the last reader never clones"
+        );
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "the clone and the value");
+        // The cell stayed in its slot: the next value reuses it.
+        drop(tx);
     });
 }

@@ -895,11 +895,10 @@ fn rwlock_release_serving_a_queued_reader_vs_its_repoll() {
 }
 
 /// broadcast: two receivers on two threads reading the same value, one of
-/// them its last reader (which takes the slot's cell and moves the value
-/// out if the other is done) and the other cloning it through its own
-/// reference to the cell: both get the value, it is cloned once or (if the last reader
-/// finds the other still holding it) twice, and every copy is dropped
-/// exactly once, the original included.
+/// them its last reader (which moves the value out at once if the other
+/// is done, or else on a ticket after the other's clone) and the other
+/// cloning it: both get the value, it is cloned exactly once, and every
+/// copy is dropped exactly once, the original included.
 #[test]
 fn broadcast_last_reader_vs_concurrent_clone() {
     #[derive(Debug)]
@@ -939,7 +938,7 @@ fn broadcast_last_reader_vs_concurrent_clone() {
         drop(value);
         other.join().unwrap();
         let cloned = clones.load(Ordering::SeqCst);
-        assert!((1..=2).contains(&cloned), "cloned {cloned} times");
+        assert_eq!(cloned, 1, "the last reader moves the value");
         assert_eq!(
             drops.load(Ordering::SeqCst),
             cloned + 1,
@@ -1054,10 +1053,10 @@ fn dropping_a_lock_that_spun_vs_unlock_vs_next_locker() {
 }
 
 /// broadcast: two receivers on two threads, neither the value's last
-/// reader, cloning the same value (one takes the value's clone lock, the
-/// other waits for it) while a send overwrites the slot (ring of 1): the
-/// send reuses the cell only if nobody holds it, otherwise the last of the
-/// cloners frees the old one. Each receiver gets the old value intact, or
+/// reader, cloning the same value (in ticket order: one waits for the
+/// other's turn) while a send overwrites the slot (ring of 1): the send
+/// reuses the cell only if no ticket is outstanding, otherwise it buries
+/// the old one, freed by a later send or drop. Each receiver gets the old value intact, or
 /// `Lagged(1)` and then the new one; every copy is dropped exactly once.
 #[test]
 fn broadcast_two_cloners_vs_overwrite() {
@@ -1147,5 +1146,116 @@ fn broadcast_parked_recv_vs_send_and_other_reader() {
         drop(tx);
         assert_eq!(other.try_recv().map(|v| *v), Ok(7));
         waiter.join().unwrap();
+    });
+}
+
+/// A value for the broadcast models below that counts its clones and drops.
+#[derive(Debug)]
+struct CountedValue {
+    id: u8,
+    clones: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+}
+
+impl CountedValue {
+    fn new(id: u8, clones: &Arc<AtomicUsize>, drops: &Arc<AtomicUsize>) -> Self {
+        CountedValue {
+            id,
+            clones: clones.clone(),
+            drops: drops.clone(),
+        }
+    }
+}
+
+impl Clone for CountedValue {
+    fn clone(&self) -> Self {
+        self.clones.fetch_add(1, Ordering::SeqCst);
+        CountedValue::new(self.id, &self.clones, &self.drops)
+    }
+}
+
+impl Drop for CountedValue {
+    fn drop(&mut self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// broadcast: two receivers on two threads reading a value (ring of 1)
+/// that a send then overwrites: whichever reads last moves the value out
+/// (after the other's clone, on its ticket) while the send may give the
+/// slot's cell up and bury it. Both get the value, which is cloned
+/// exactly once (or the overwrite came first and the thread's receiver
+/// lags by 1, then clones the new value); every copy is dropped once, and
+/// the buried cell is freed by the receivers' drops.
+#[test]
+fn broadcast_last_reader_take_vs_overwrite() {
+    use sync_primitives::broadcast::TryRecvError;
+    model(|| {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut a) = sync_primitives::broadcast::channel(1);
+        let mut b = tx.subscribe();
+        tx.send(CountedValue::new(0, &clones, &drops)).unwrap();
+        let reader = thread::spawn(move || match a.try_recv().map(|v| v.id) {
+            Ok(id) => {
+                assert_eq!(id, 0);
+                (a, false)
+            }
+            Err(lag) => {
+                // The overwrite came first: 0 was dropped unread by `a`.
+                assert_eq!(lag, TryRecvError::Lagged(1));
+                assert_eq!(a.try_recv().map(|v| v.id), Ok(1));
+                (a, true)
+            }
+        });
+        assert_eq!(b.try_recv().map(|v| v.id), Ok(0));
+        tx.send(CountedValue::new(1, &clones, &drops)).unwrap();
+        let (a, lagged) = reader.join().unwrap();
+        if lagged {
+            // `b` cloned 0 (not its last reader), `a` cloned 1 (`b` still
+            // has it to read); 0 and both clones are gone.
+            assert_eq!(clones.load(Ordering::SeqCst), 2);
+            assert_eq!(drops.load(Ordering::SeqCst), 3);
+        } else {
+            assert_eq!(clones.load(Ordering::SeqCst), 1, "the last reader moves it");
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                2,
+                "the clone and the original"
+            );
+        }
+        drop((a, b));
+        let all = if lagged { 4 } else { 3 };
+        assert_eq!(drops.load(Ordering::SeqCst), all, "the unread value too");
+        drop(tx);
+        assert_eq!(drops.load(Ordering::SeqCst), all);
+    });
+}
+
+/// broadcast: a receiver cloning a value on one thread while the value's
+/// other receivers are dropped on another, the last of them finding the
+/// clone under way (so it buries the cell, which the cloning receiver's
+/// drop then frees) or not (so it drops the value at once): every copy is
+/// dropped exactly once, by the time the last receiver is gone.
+#[test]
+fn broadcast_receiver_drop_vs_clone() {
+    model(|| {
+        let clones = Arc::new(AtomicUsize::new(0));
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (tx, mut a) = sync_primitives::broadcast::channel(1);
+        let b = tx.subscribe();
+        tx.send(CountedValue::new(0, &clones, &drops)).unwrap();
+        let reader = thread::spawn(move || {
+            assert_eq!(a.try_recv().map(|v| v.id), Ok(0));
+            a
+        });
+        drop(b);
+        let a = reader.join().unwrap();
+        let cloned = clones.load(Ordering::SeqCst);
+        assert!(cloned <= 1);
+        drop(a);
+        assert_eq!(drops.load(Ordering::SeqCst), cloned + 1, "every copy once");
+        drop(tx);
+        assert_eq!(drops.load(Ordering::SeqCst), cloned + 1);
     });
 }
