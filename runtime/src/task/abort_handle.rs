@@ -1,6 +1,7 @@
 //! [`AbortHandle`]: aborting a task without owning its output; and
 //! [`abort_task`], the one code path of every abort.
 
+use super::raw::Header;
 use super::TaskMeta;
 use std::fmt;
 use std::ptr::NonNull;
@@ -55,39 +56,39 @@ pub(super) fn abort_task(meta: &TaskMeta, waker: Option<&Waker>) {
 /// });
 /// ```
 pub struct AbortHandle {
-    /// The task's metadata, in the header of its cell, and the task's own
-    /// waker. Besides scheduling the task on `abort`, the waker holds a
-    /// reference to the task's cell, which keeps `meta` alive. `None`: the
-    /// task had completed (and left the runtime's task list) when this
-    /// handle was made; it is finished for good, and `abort` does nothing.
-    task: Option<(NonNull<TaskMeta>, Waker)>,
+    /// The header of the task's cell, and the task's own waker. Besides
+    /// scheduling the task on `abort`, the waker holds a reference to the
+    /// task's cell, which keeps the header alive. `None`: the task had
+    /// completed (and left the runtime's task list) when this handle was
+    /// made; it is finished for good, and `abort` does nothing.
+    task: Option<(NonNull<Header>, Waker)>,
 }
 
-// SAFETY: `meta` is only read through `&TaskMeta`, which is `Sync` (atomics
-// and a `Send + Sync` scheduler handle); the waker is `Send + Sync`.
+// SAFETY: the header is only read through `&Header`, which is `Sync`
+// (atomics and a `Send + Sync` scheduler handle); the waker is
+// `Send + Sync`.
 unsafe impl Send for AbortHandle {}
 // SAFETY: as for `Send`: every method takes `&self` and only reads `meta`
 // through shared references.
 unsafe impl Sync for AbortHandle {}
 
 impl AbortHandle {
-    /// `waker` must be a waker of the task whose metadata is `meta`, or
+    /// `waker` must be a waker of the task whose header is `header`, or
     /// `None` if the task has completed and holds none for us.
-    pub(super) fn new(meta: &TaskMeta, waker: Option<Waker>) -> AbortHandle {
+    pub(super) fn new(header: &Header, waker: Option<Waker>) -> AbortHandle {
         AbortHandle {
-            task: waker.map(|waker| (NonNull::from(meta), waker)),
+            task: waker.map(|waker| (NonNull::from(header), waker)),
         }
     }
 
-    /// The task's metadata and waker; `None` if it had completed when this
+    /// The task's header and waker; `None` if it had completed when this
     /// handle was made.
-    fn task(&self) -> Option<(&TaskMeta, &Waker)> {
-        let (meta, waker) = self.task.as_ref()?;
-        // SAFETY: `meta` points into the header of the task cell that
-        // `waker` holds a reference to; async-task frees the cell, and drops
-        // the header, only once every waker and the task handle are gone,
-        // and never moves it.
-        Some((unsafe { meta.as_ref() }, waker))
+    fn task(&self) -> Option<(&Header, &Waker)> {
+        let (header, waker) = self.task.as_ref()?;
+        // SAFETY: `header` is the header of the task cell that `waker`
+        // holds a reference to: the cell is freed only once every
+        // reference is gone, and never moves.
+        Some((unsafe { header.as_ref() }, waker))
     }
 
     /// Cancels the task, exactly as
@@ -96,15 +97,15 @@ impl AbortHandle {
     /// a cancelled [`JoinError`](super::JoinError). Does nothing if the task
     /// has finished.
     pub fn abort(&self) {
-        if let Some((meta, waker)) = self.task() {
-            abort_task(meta, Some(waker));
+        if let Some((header, waker)) = self.task() {
+            abort_task(&header.meta, Some(waker));
         }
     }
 
     /// Returns `true` if the task has finished: completed, panicked or been
     /// cancelled.
     pub fn is_finished(&self) -> bool {
-        self.task().is_none_or(|(meta, _)| meta.is_finished())
+        self.task().is_none_or(|(header, _)| header.is_complete())
     }
 }
 

@@ -91,15 +91,16 @@ impl OwnedTasks {
     }
 
     /// Links task `id`, whose waker is `waker`, and returns its slot (to
-    /// give back to `unlink`). Returns `None` (and links nothing) if the
-    /// list is closed: the caller must cancel the task.
-    pub(crate) fn link(&self, id: u64, waker: Waker) -> Option<usize> {
+    /// give back to `unlink`). Gives the waker back (and links nothing) if
+    /// the list is closed: the caller must cancel the task, and drops the
+    /// waker outside the lock.
+    pub(crate) fn link(&self, id: u64, waker: Waker) -> Result<usize, Waker> {
         let mut shard = self.shard(id).lock();
         shard.spawned += 1;
         if shard.closed {
-            return None;
+            return Err(waker);
         }
-        Some(shard.slots.insert((id, waker)))
+        Ok(shard.slots.insert((id, waker)))
     }
 
     /// Unlinks task `id` from `slot` (a no-op if it is not linked there).
@@ -220,7 +221,7 @@ mod tests {
         list.close();
         assert!(list.is_closed());
         assert!(
-            list.link(list.next_id(), waker.clone()).is_none(),
+            list.link(list.next_id(), waker.clone()).is_err(),
             "a closed list links nothing"
         );
         for waker in list.wakers() {
