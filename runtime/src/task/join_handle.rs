@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// An owned permission to await a spawned task's output, or to abort it.
 ///
@@ -44,12 +44,6 @@ pub struct JoinHandle<T> {
     raw: RawTask,
     /// The output was returned by `poll`.
     taken: bool,
-    /// The task's own waker, for a task outside the runtime's task list (a
-    /// blocking-pool task): `abort` uses it to get the task scheduled, so
-    /// that the scheduler sees the abort flag and drops the future. `None`
-    /// for a listed task, whose abort takes its waker from the list (see
-    /// `TaskMeta::listed_waker`): no reference count per spawn.
-    unlisted_waker: Option<Waker>,
     /// The output type, read out of the cell by `poll`.
     _output: PhantomData<T>,
 }
@@ -67,11 +61,10 @@ impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
     /// `raw` must be the handle's side of a cell whose output type is `T`.
-    pub(super) fn new(raw: RawTask, unlisted_waker: Option<Waker>) -> Self {
+    pub(super) fn new(raw: RawTask) -> Self {
         JoinHandle {
             raw,
             taken: false,
-            unlisted_waker,
             _output: PhantomData,
         }
     }
@@ -101,7 +94,7 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        super::abort_handle::abort_task(&self.raw.header().meta, self.unlisted_waker.as_ref());
+        self.raw.abort();
     }
 
     /// Returns an [`AbortHandle`] for this task: it can abort the task
@@ -129,12 +122,7 @@ impl<T> JoinHandle<T> {
             !self.taken,
             "JoinHandle::abort_handle called after the handle returned the task's result"
         );
-        let header = self.raw.header();
-        let waker = match &self.unlisted_waker {
-            Some(waker) => Some(waker.clone()),
-            None => header.meta.listed_waker(),
-        };
-        AbortHandle::new(header, waker)
+        AbortHandle::new(self.raw.task_ref())
     }
 
     /// Returns `true` if the task has finished: completed, panicked or been

@@ -14,9 +14,7 @@
 //! which puts it in its scheduler's queue, where the shutting-down thread
 //! finds it and cancels it (see `scheduler::Handle::shutdown`). A task is
 //! therefore never cancelled inline inside somebody's `wake()`, and the
-//! entry keeps the task's cell alive until the task is unlinked. An abort
-//! takes its waker from here too (see `OwnedTasks::waker`), so that a
-//! `JoinHandle` needs no waker of its own.
+//! entry keeps the task's cell alive until the task is unlinked.
 
 use crate::loom::{AtomicBool, Mutex, Ordering};
 use slab::Slab;
@@ -115,20 +113,6 @@ impl OwnedTasks {
             }
         };
         drop(waker);
-    }
-
-    /// A clone of the waker of task `id`, linked at `slot`; `None` if it is
-    /// not linked there (it completed, or was never linked). How an abort
-    /// reaches a task: its `JoinHandle` keeps no waker of its own, which
-    /// spares every spawn a reference count and its release. The clone is
-    /// made under the lock (the entry cannot be dropped meanwhile) and
-    /// returned to be woken after it.
-    pub(crate) fn waker(&self, id: u64, slot: usize) -> Option<Waker> {
-        let shard = self.shard(id).lock();
-        match shard.slots.get(slot) {
-            Some((linked, waker)) if *linked == id => Some(waker.clone()),
-            _ => None,
-        }
     }
 
     /// Closes the list: from now on `link` fails. Idempotent.
@@ -233,54 +217,5 @@ mod tests {
         drop(waker);
         // Every entry's waker was dropped: only `count` is left.
         assert_eq!(Arc::strong_count(&count), 1);
-    }
-}
-
-/// Loom models (`LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom"
-/// cargo test -p runtime --lib --release loom_models`).
-#[cfg(all(test, loom))]
-mod loom_models {
-    use super::OwnedTasks;
-    use crate::loom::{thread, Arc, AtomicUsize, Ordering};
-    use std::task::{Wake, Waker};
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    /// An abort from another thread looks the task's waker up in the list
-    /// (`OwnedTasks::waker`) while the thread that ran the task to
-    /// completion unlinks it: the abort either gets a clone and wakes it, or
-    /// finds the task gone and does nothing; never a waker of a freed
-    /// entry, and every clone is released (no reference leaked or dropped
-    /// twice).
-    #[test]
-    fn abort_lookup_races_unlink() {
-        loom::model(|| {
-            let list = Arc::new(OwnedTasks::new());
-            let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-            let id = list.next_id();
-            let waker = Waker::from(std::sync::Arc::clone(&count));
-            let slot = list.link(id, waker).expect("an open list");
-            let aborter = {
-                let list = Arc::clone(&list);
-                thread::spawn(move || match list.waker(id, slot) {
-                    Some(waker) => {
-                        waker.wake();
-                        true
-                    }
-                    None => false,
-                })
-            };
-            list.unlink(id, slot);
-            let woke = aborter.join().unwrap();
-            assert_eq!(count.0.load(Ordering::SeqCst), usize::from(woke));
-            assert!(list.is_empty() && list.waker(id, slot).is_none());
-            assert_eq!(std::sync::Arc::strong_count(&count), 1);
-        });
     }
 }

@@ -91,8 +91,10 @@ pub(crate) type Scheduler = std::sync::Arc<dyn Schedule>;
 /// Per-task data kept in the task cell's header.
 #[derive(Debug)]
 pub(crate) struct TaskMeta {
-    /// Set by [`JoinHandle::abort`]; a scheduler that pops a task with this
-    /// flag cancels it instead of polling it.
+    /// Set by [`JoinHandle::abort`]: a hint for the schedulers, which queue
+    /// an aborted task at the front of their run queue. (The run then
+    /// cancels it because of the cell's own `ABORTED` flag: see
+    /// `state.rs`.)
     aborted: AtomicBool,
     /// For `spawn_local` tasks, the [`thread_id`] of the
     /// thread that spawned it; 0 for `Send` tasks.
@@ -136,13 +138,18 @@ impl TaskMeta {
         &self.scheduler
     }
 
+    /// Sets the schedulers' hint that the task was aborted (see
+    /// `aborted`). What cancels the task is the cell's own `ABORTED` flag,
+    /// set right after this (`raw::abort`).
     pub(crate) fn abort(&self) {
         // Release: pairs with the Acquire load in `is_aborted`. (`abort` then
-        // wakes the task, and the queue it goes through orders this store
-        // too; the pair states the intent.)
+        // schedules the task, and the queue it goes through orders this
+        // store too; the pair states the intent.)
         self.aborted.store(true, Ordering::Release);
     }
 
+    /// The hint: whether the task was aborted, for a scheduler placing it
+    /// in its run queue (an aborted task goes to the front).
     #[inline]
     pub(crate) fn is_aborted(&self) -> bool {
         // Acquire: pairs with the Release store in `abort`.
@@ -153,16 +160,6 @@ impl TaskMeta {
     #[inline]
     pub(crate) fn is_on_its_thread(&self) -> bool {
         self.owner_thread == 0 || self.owner_thread == thread_id()
-    }
-
-    /// A clone of the task's waker, from its runtime's task list; `None` if
-    /// it is not linked there (it completed, or was never linked).
-    pub(crate) fn listed_waker(&self) -> Option<Waker> {
-        // Relaxed: see `slot`; a handle reaches the task only after `link`
-        // stored it, on the spawning thread, before returning the handle.
-        self.scheduler
-            .tasks()
-            .waker(self.id, self.slot.load(Ordering::Relaxed))
     }
 
     /// Unlinks the task from its runtime's list, `tasks`.
@@ -214,23 +211,18 @@ pub(crate) fn thread_id() -> u64 {
         .unwrap_or(u64::MAX)
 }
 
-/// References a new cell starts with: its first `Runnable`, its
-/// `JoinHandle`, and the waker in the runtime's task list (or, for an
-/// unlisted task, in the handle).
-const INITIAL_REFS: usize = 3;
-
-/// Allocates the cell of a task running `future`, with `meta`, and makes
-/// its first runnable, its handle's reference and the waker that holds the
-/// third reference.
+/// Allocates the cell of a listed task running `future`, with `meta`:
+/// its first runnable, its handle's side, and the waker for the runtime's
+/// task list. The cell starts with three references, one for each.
 fn allocate<F, S>(future: F, meta: TaskMeta, schedule: S) -> (Runnable, raw::RawTask, Waker)
 where
     F: Future + 'static,
     S: Fn(Runnable) + Send + Sync + 'static,
 {
-    let ptr = raw::allocate(future, meta, schedule, INITIAL_REFS);
-    // SAFETY: the cell starts with `INITIAL_REFS` references and the
-    // `NOTIFIED` token: one reference and the token to the `Runnable`, one
-    // (with `JOIN_INTEREST`) to the handle, one to the waker.
+    let ptr = raw::allocate(future, meta, schedule, 3);
+    // SAFETY: the cell starts with three references and the `NOTIFIED`
+    // token: one reference and the token to the `Runnable`, one (with
+    // `JOIN_INTEREST`) to the handle, one to the waker.
     unsafe {
         (
             Runnable::from_raw(ptr),
@@ -294,19 +286,18 @@ where
     S: Fn(Runnable) + Send + Sync + 'static,
 {
     let id = scheduler.tasks().next_id();
-    let (runnable, raw, waker) = allocate(future, TaskMeta::new(0, id, scheduler), schedule);
-    // The handle keeps the waker: its abort schedules the task with it.
-    (runnable, JoinHandle::new(raw, Some(waker)))
+    let ptr = raw::allocate(future, TaskMeta::new(0, id, scheduler), schedule, 2);
+    // SAFETY: the cell starts with two references and the `NOTIFIED`
+    // token: one reference and the token to the `Runnable`, one (with
+    // `JOIN_INTEREST`) to the handle.
+    let (runnable, raw) = unsafe { (Runnable::from_raw(ptr), raw::RawTask::from_raw(ptr)) };
+    (runnable, JoinHandle::new(raw))
 }
 
 /// Runs a task made by [`spawn_unlisted`] (on a blocking-pool thread), or
-/// cancels it if it was aborted meanwhile.
+/// cancels it if it was aborted meanwhile (the cell sees its abort flag).
 pub(crate) fn run_unlisted(runnable: Runnable) {
-    if runnable.metadata().is_aborted() {
-        runnable.cancel();
-    } else {
-        runnable.run();
-    }
+    runnable.run();
 }
 
 /// Cancels a task made by [`spawn_unlisted`] that will never run.
@@ -321,8 +312,7 @@ fn link<T>(
 ) -> (Option<Runnable>, JoinHandle<T>) {
     let meta = runnable.metadata();
     let linked = meta.scheduler().tasks().link(meta.id, waker);
-    // No waker of its own: an abort takes the task's from the list.
-    let handle = JoinHandle::new(raw, None);
+    let handle = JoinHandle::new(raw);
     match linked {
         Ok(slot) => {
             // Relaxed: see `TaskMeta::slot`.
@@ -353,11 +343,9 @@ pub(crate) fn run(runnable: Runnable, tasks: &OwnedTasks, metrics: &Metrics, wor
     let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
     metrics.poll_start(worker, id);
     let _span = crate::metrics::poll_span(id);
-    let completed = if meta.is_aborted() {
-        runnable.cancel()
-    } else {
-        runnable.run()
-    };
+    // An aborted task is cancelled by this run: the cell reads its abort
+    // flag in the same atomic step that starts the run.
+    let completed = runnable.run();
     metrics.poll_end(worker, id, completed);
     if completed {
         tasks.unlink(id, slot);
@@ -426,12 +414,12 @@ mod tests {
         handle().shutdown();
     }
 
-    /// A listed task's handles keep no waker of their own: an abort takes
-    /// the task's waker from the runtime's list, and once the task has left
-    /// the list (it completed) an abort is a no-op and a new `AbortHandle`
-    /// is finished from the start. Fast enough for miri.
+    /// A task's handles abort it through its cell (no waker of their own):
+    /// a pending task is scheduled and cancelled once, and once it has
+    /// completed an abort is a no-op and a new `AbortHandle` is finished
+    /// from the start. Fast enough for miri.
     #[test]
-    fn abort_reaches_a_listed_task_through_the_list() {
+    fn abort_reaches_a_task_through_its_cell() {
         let shared = Arc::new(current_thread::Shared::new());
         let schedule = current_thread::schedule_task;
         let (r1, h1) = spawn(async { 7 }, shared.clone(), schedule);

@@ -193,6 +193,14 @@ unsafe fn header<'a>(ptr: *const ()) -> &'a Header {
     unsafe { &*(ptr as *const Header) }
 }
 
+/// The waker's pointer as the vtables take it. Made from `ptr`, not from
+/// a `&Header`: it keeps the provenance of the whole cell (which
+/// `dealloc` and the stage accesses need), not only of the header.
+fn cell_ptr(ptr: *const ()) -> NonNull<Header> {
+    // A waker's data pointer is never null (`waker_of`).
+    NonNull::new(ptr as *mut Header).expect("a task waker's pointer is not null")
+}
+
 unsafe fn clone_waker(ptr: *const ()) -> RawWaker {
     // SAFETY: the caller's waker holds a reference (see `header`).
     unsafe { header(ptr) }.state.ref_inc();
@@ -204,7 +212,7 @@ unsafe fn wake_by_val(ptr: *const ()) {
     // transition hands it over or releases it.
     let header = unsafe { header(ptr) };
     let vtable = header.vtable;
-    let ptr = NonNull::from(header);
+    let ptr = cell_ptr(ptr);
     match header.state.transition_to_notified_by_val() {
         // SAFETY: the waker's reference now belongs to the new `Runnable`.
         Notify::Submit => unsafe { (vtable.schedule)(ptr) },
@@ -220,7 +228,7 @@ unsafe fn wake_by_ref(ptr: *const ()) {
     let header = unsafe { header(ptr) };
     if header.state.transition_to_notified_by_ref() == Notify::Submit {
         // SAFETY: the transition took a new reference for the `Runnable`.
-        unsafe { (header.vtable.schedule)(NonNull::from(header)) }
+        unsafe { (header.vtable.schedule)(cell_ptr(ptr)) }
     }
 }
 
@@ -229,7 +237,7 @@ unsafe fn drop_waker(ptr: *const ()) {
     let header = unsafe { header(ptr) };
     if header.state.ref_dec() {
         // SAFETY: that was the last reference.
-        unsafe { (header.vtable.dealloc)(NonNull::from(header)) }
+        unsafe { (header.vtable.dealloc)(cell_ptr(ptr)) }
     }
 }
 
@@ -339,8 +347,8 @@ impl std::fmt::Debug for Runnable {
 unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>, cancel: bool) -> bool {
     // SAFETY: the `Runnable`'s reference keeps the cell alive.
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
-    cell.header.state.transition_to_running();
-    let output = if cancel {
+    let aborted = cell.header.state.transition_to_running().is_aborted();
+    let output = if cancel || aborted {
         Err(JoinError::cancelled())
     } else {
         // The `Runnable`'s reference backs this borrowed waker; a clone
@@ -556,6 +564,73 @@ unsafe fn dealloc<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
     let _ = catch_unwind(AssertUnwindSafe(move || drop(cell)));
 }
 
+/// Aborts the task at `ptr`: sets its abort flags and gets it scheduled if
+/// it is idle (see `State::transition_to_aborted`), then tells its
+/// scheduler (`Schedule::note_abort`), which moves it to the front of its
+/// run queue. A no-op on a complete task. Never cancels inline: the
+/// scheduler's next run of the task does.
+///
+/// # Safety
+///
+/// The caller holds a reference to the live task at `ptr`.
+unsafe fn abort(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the cell alive.
+    let header = unsafe { ptr.as_ref() };
+    // The schedulers' hint (an aborted task is queued at the front), set
+    // before the task can be scheduled below.
+    header.meta.abort();
+    match header.state.transition_to_aborted() {
+        None => return,
+        // SAFETY: the transition took a reference for the `Runnable`.
+        Some(Notify::Submit) => unsafe { (header.vtable.schedule)(ptr) },
+        Some(_) => {}
+    }
+    header.meta.scheduler().note_abort(&header.meta);
+}
+
+/// A counted reference to a task's cell that neither wakes it nor owns its
+/// output: what an `AbortHandle` holds.
+pub(super) struct TaskRef {
+    ptr: NonNull<Header>,
+}
+
+// SAFETY: a `TaskRef` only reads the header, which is `Sync`; releasing the
+// last reference frees the cell, which `dealloc` makes safe on any thread
+// (a local task's live future is leaked there, not dropped; by then the
+// output is consumed).
+unsafe impl Send for TaskRef {}
+// SAFETY: as for `Send`: `&TaskRef` only reads the header.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    pub(super) fn header(&self) -> &Header {
+        // SAFETY: our reference keeps the cell alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    /// See [`abort`].
+    pub(super) fn abort(&self) {
+        // SAFETY: we hold a reference.
+        unsafe { abort(self.ptr) }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> Self {
+        self.header().state.ref_inc();
+        TaskRef { ptr: self.ptr }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        if self.header().state.ref_dec() {
+            // SAFETY: that was the last reference.
+            unsafe { (self.header().vtable.dealloc)(self.ptr) }
+        }
+    }
+}
+
 /// The type-erased `JoinHandle` side of a cell: what `JoinHandle<T>` holds.
 pub(super) struct RawTask {
     ptr: NonNull<Header>,
@@ -575,6 +650,18 @@ impl RawTask {
         unsafe { self.ptr.as_ref() }
     }
 
+    /// See [`abort`].
+    pub(super) fn abort(&self) {
+        // SAFETY: the handle holds a reference.
+        unsafe { abort(self.ptr) }
+    }
+
+    /// A new counted reference to the task, for an `AbortHandle`.
+    pub(super) fn task_ref(&self) -> TaskRef {
+        self.header().state.ref_inc();
+        TaskRef { ptr: self.ptr }
+    }
+
     /// See `Vtable::try_read_output`.
     ///
     /// # Safety
@@ -591,5 +678,302 @@ impl Drop for RawTask {
     fn drop(&mut self) {
         // SAFETY: the handle's reference goes to `drop_join_handle`.
         unsafe { (self.header().vtable.drop_join_handle)(self.ptr) }
+    }
+}
+
+/// Loom models of the cell's races (`LOOM_MAX_PREEMPTIONS=2
+/// RUSTFLAGS="--cfg loom" cargo test -p runtime --lib --release
+/// loom_models`). Each task is made with `spawn_unlisted` on a test
+/// scheduler whose queue the model drains by hand, and its schedule
+/// function counts, when the cell is freed, that it is freed exactly once.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::Runnable;
+    use crate::loom::{thread, AtomicBool, AtomicUsize, Mutex, Ordering};
+    use crate::metrics::Metrics;
+    use crate::task::{self, JoinHandle, OwnedTasks, Schedule, TaskMeta};
+    use std::collections::VecDeque;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    /// A scheduler that only queues.
+    struct TestScheduler {
+        tasks: OwnedTasks,
+        metrics: Metrics,
+        queue: Mutex<VecDeque<Runnable>>,
+    }
+
+    impl std::fmt::Debug for TestScheduler {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("TestScheduler")
+        }
+    }
+
+    impl Schedule for TestScheduler {
+        fn tasks(&self) -> &OwnedTasks {
+            &self.tasks
+        }
+        fn metrics(&self) -> &Metrics {
+            &self.metrics
+        }
+        fn schedule_remote_task(&self, runnable: Runnable) {
+            self.queue.lock().push_back(runnable);
+        }
+        fn note_abort(&self, _meta: &TaskMeta) {}
+    }
+
+    impl TestScheduler {
+        fn new() -> Arc<TestScheduler> {
+            Arc::new(TestScheduler {
+                tasks: OwnedTasks::new(),
+                metrics: Metrics::new(1),
+                queue: Mutex::new(VecDeque::new()),
+            })
+        }
+
+        /// Runs (or, if aborted, cancels) every queued task; returns how
+        /// many runs completed a task.
+        fn drain(&self) -> usize {
+            let mut completed = 0;
+            loop {
+                let Some(runnable) = self.queue.lock().pop_front() else {
+                    return completed;
+                };
+                let done = if runnable.metadata().is_aborted() {
+                    runnable.cancel()
+                } else {
+                    runnable.run()
+                };
+                completed += usize::from(done);
+            }
+        }
+    }
+
+    /// Counts drops of what holds it.
+    struct DropCount(Arc<AtomicUsize>);
+
+    impl Drop for DropCount {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> Arc<AtomicUsize> {
+        Arc::new(AtomicUsize::new(0))
+    }
+
+    /// Spawns `future` on `scheduler`; its first runnable is queued. The
+    /// returned counter counts the frees of the cell.
+    fn spawn<F>(
+        scheduler: &Arc<TestScheduler>,
+        future: F,
+    ) -> (JoinHandle<F::Output>, Arc<AtomicUsize>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let freed = counter();
+        let guard = DropCount(Arc::clone(&freed));
+        let schedule = move |runnable: Runnable| {
+            let _ = &guard;
+            let scheduler = std::sync::Arc::clone(runnable.metadata().scheduler());
+            scheduler.schedule_remote_task(runnable);
+        };
+        let dyn_scheduler: task::Scheduler = scheduler.clone();
+        let (runnable, handle) = task::spawn_unlisted(future, dyn_scheduler, schedule);
+        scheduler.queue.lock().push_back(runnable);
+        (handle, freed)
+    }
+
+    /// Pending until `ready` is set; registers its waker in `slot`.
+    struct WaitFlag {
+        ready: Arc<AtomicBool>,
+        slot: Arc<Mutex<Option<Waker>>>,
+        _drops: DropCount,
+    }
+
+    impl Future for WaitFlag {
+        type Output = u32;
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u32> {
+            *self.slot.lock() = Some(cx.waker().clone());
+            if self.ready.load(Ordering::SeqCst) {
+                Poll::Ready(7)
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    /// A waker that counts its wake-ups.
+    struct CountWake(AtomicUsize);
+
+    impl Wake for CountWake {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll_once<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, task::JoinError>> {
+        Pin::new(handle).poll(&mut Context::from_waker(waker))
+    }
+
+    /// A wake-up from another thread races the task's poll (before it,
+    /// during it, after it) and its completion: the task is never lost
+    /// (it completes once the flag is set and the queue drained), its
+    /// future is dropped once, and the cell is freed once.
+    #[test]
+    fn wake_from_another_thread_vs_poll_vs_complete() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let ready = Arc::new(AtomicBool::new(false));
+            let slot = Arc::new(Mutex::new(None::<Waker>));
+            let drops = counter();
+            let future = WaitFlag {
+                ready: Arc::clone(&ready),
+                slot: Arc::clone(&slot),
+                _drops: DropCount(Arc::clone(&drops)),
+            };
+            let (mut handle, freed) = spawn(&scheduler, future);
+            let waker_thread = {
+                let (ready, slot) = (Arc::clone(&ready), Arc::clone(&slot));
+                thread::spawn(move || {
+                    ready.store(true, Ordering::SeqCst);
+                    let waker = slot.lock().take();
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                })
+            };
+            let mut completed = scheduler.drain();
+            waker_thread.join().unwrap();
+            completed += scheduler.drain();
+            assert_eq!(completed, 1, "the task completed exactly once");
+            assert!(handle.is_finished());
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            let output = poll_once(&mut handle, Waker::noop());
+            assert!(matches!(output, Poll::Ready(Ok(7))));
+            drop(slot.lock().take());
+            drop(handle);
+            assert_eq!(freed.load(Ordering::SeqCst), 1, "the cell is freed once");
+        });
+    }
+
+    /// The handle, polled once (registering its waker) and then dropped on
+    /// another thread, races the task's completion: if the poll was
+    /// pending, its waker is woken or the handle was dropped first; the
+    /// output is dropped exactly once, by whoever owns it; the cell is
+    /// freed once.
+    #[test]
+    fn join_handle_drop_vs_completion() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let output_drops = counter();
+            let output = DropCount(Arc::clone(&output_drops));
+            let (mut handle, freed) = spawn(&scheduler, async move { output });
+            let count = std::sync::Arc::new(CountWake(AtomicUsize::new(0)));
+            let joiner = {
+                let count = std::sync::Arc::clone(&count);
+                thread::spawn(move || {
+                    let waker = Waker::from(count);
+                    let got = poll_once(&mut handle, &waker).is_ready();
+                    drop(handle);
+                    got
+                })
+            };
+            assert_eq!(scheduler.drain(), 1);
+            let got = joiner.join().unwrap();
+            assert_eq!(output_drops.load(Ordering::SeqCst), 1);
+            assert!(count.0.load(Ordering::SeqCst) <= 1);
+            if got {
+                assert_eq!(count.0.load(Ordering::SeqCst), 0);
+            }
+            assert_eq!(freed.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// The handle awaits the task from another thread while it completes:
+    /// a pending poll is always followed by exactly one wake-up of its
+    /// waker (no lost join wake-up), after which the output is there.
+    #[test]
+    fn join_waker_vs_completion() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let (mut handle, freed) = spawn(&scheduler, async { 5_u8 });
+            let count = std::sync::Arc::new(CountWake(AtomicUsize::new(0)));
+            let joiner = {
+                let count = std::sync::Arc::clone(&count);
+                thread::spawn(move || {
+                    let waker = Waker::from(count);
+                    let first = poll_once(&mut handle, &waker);
+                    (first.is_ready(), handle)
+                })
+            };
+            assert_eq!(scheduler.drain(), 1);
+            let (ready, mut handle) = joiner.join().unwrap();
+            if !ready {
+                assert_eq!(count.0.load(Ordering::SeqCst), 1, "the joiner was woken");
+                let output = poll_once(&mut handle, Waker::noop());
+                assert!(matches!(output, Poll::Ready(Ok(5))));
+            }
+            drop(handle);
+            assert_eq!(freed.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// An abort from another thread races the task's poll: the task is
+    /// cancelled (its future never completes on its own), its future is
+    /// dropped once, its handle resolves to a cancelled error, and the
+    /// cell is freed once.
+    #[test]
+    fn abort_vs_poll() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let drops = counter();
+            let guard = DropCount(Arc::clone(&drops));
+            let (mut handle, freed) = spawn(&scheduler, async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+            });
+            let abort = handle.abort_handle();
+            let aborter = thread::spawn(move || abort.abort());
+            scheduler.drain();
+            aborter.join().unwrap();
+            scheduler.drain();
+            assert!(handle.is_finished());
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            let output = poll_once(&mut handle, Waker::noop());
+            assert!(matches!(output, Poll::Ready(Err(e)) if e.is_cancelled()));
+            drop(handle);
+            assert_eq!(freed.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// A waker the task gave away is the last reference: it is dropped
+    /// (or woken by value) on another thread while the task completes and
+    /// its handle is dropped here; whoever releases the last reference
+    /// frees the cell, exactly once, and a wake-up after completion is a
+    /// no-op.
+    #[test]
+    fn waker_dropped_last() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let slot = Arc::new(Mutex::new(None::<Waker>));
+            let ready = Arc::new(AtomicBool::new(true));
+            let future = WaitFlag {
+                ready,
+                slot: Arc::clone(&slot),
+                _drops: DropCount(counter()),
+            };
+            let (handle, freed) = spawn(&scheduler, future);
+            assert_eq!(scheduler.drain(), 1);
+            let waker = slot.lock().take().expect("the task left its waker");
+            let other = thread::spawn(move || waker.wake());
+            drop(handle);
+            other.join().unwrap();
+            assert_eq!(scheduler.drain(), 0, "a completed task is not scheduled");
+            assert_eq!(freed.load(Ordering::SeqCst), 1);
+        });
     }
 }

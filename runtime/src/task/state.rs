@@ -28,6 +28,14 @@
 //!   clear and the task is not complete, only the handle touches the slot.
 //!   The handle sets it (after writing the slot) only while the task is not
 //!   complete; the runner clears it after waking the waker at completion.
+//! * [`ABORTED`]: the task was aborted; the next run cancels it instead of
+//!   polling it. Set in the same read-modify-write as the wake-up that
+//!   gets it run, and read by the runner in the one that starts the run
+//!   (`transition_to_running`): an abort racing a run either is seen by
+//!   that run or makes the runner schedule the task again. (A flag read
+//!   apart from the state word, before the run, could miss it: the run
+//!   would read "not aborted", the abort would find the task still
+//!   queued and make no new `Runnable`, and the task would sleep on.)
 //!
 //! The reference count, above the flags, counts the `Runnable` (if any),
 //! the `JoinHandle`, every `Waker`, and the entry in the runtime's task
@@ -45,8 +53,10 @@ const COMPLETE: usize = 1 << 2;
 const JOIN_INTEREST: usize = 1 << 3;
 /// The join waker is set and belongs to the runner side.
 const JOIN_WAKER: usize = 1 << 4;
+/// The task was aborted: its next run cancels it.
+const ABORTED: usize = 1 << 5;
 /// One reference: the count lives in the bits above the flags.
-const REF_ONE: usize = 1 << 5;
+const REF_ONE: usize = 1 << 6;
 /// The bits of the reference count.
 const REF_MASK: usize = !(REF_ONE - 1);
 
@@ -78,6 +88,10 @@ impl Snapshot {
         self.0 & JOIN_WAKER != 0
     }
 
+    pub(super) fn is_aborted(self) -> bool {
+        self.0 & ABORTED != 0
+    }
+
     pub(super) fn ref_count(self) -> usize {
         (self.0 & REF_MASK) / REF_ONE
     }
@@ -91,6 +105,7 @@ impl std::fmt::Debug for Snapshot {
             .field("complete", &self.is_complete())
             .field("join_interest", &self.is_join_interested())
             .field("join_waker", &self.is_join_waker_set())
+            .field("aborted", &self.is_aborted())
             .field("refs", &self.ref_count())
             .finish()
     }
@@ -125,7 +140,9 @@ impl State {
     /// A new task: notified (its first `Runnable` exists), with a
     /// `JoinHandle`, and `refs` references.
     pub(super) fn new(refs: usize) -> State {
-        State(AtomicUsize::new(NOTIFIED | JOIN_INTEREST | (refs * REF_ONE)))
+        State(AtomicUsize::new(
+            NOTIFIED | JOIN_INTEREST | (refs * REF_ONE),
+        ))
     }
 
     /// The current value. Acquire: a reader that sees [`COMPLETE`] also
@@ -158,13 +175,15 @@ impl State {
     }
 
     /// The holder of the `Runnable` starts running it: `NOTIFIED` ->
-    /// `RUNNING`. Acquire: the previous poll's writes to the future
+    /// `RUNNING`. Returns the previous value: if it `is_aborted`, the run
+    /// cancels the task. Acquire: the previous poll's writes to the future
     /// (published by its Release in `transition_to_idle`) are visible.
-    pub(super) fn transition_to_running(&self) {
+    pub(super) fn transition_to_running(&self) -> Snapshot {
         // The caller holds the only `Runnable`: NOTIFIED is set and RUNNING
         // and COMPLETE are clear, so one XOR flips both flags.
         let prev = Snapshot(self.0.fetch_xor(NOTIFIED | RUNNING, Ordering::AcqRel));
         debug_assert!(prev.is_notified() && !prev.is_running() && !prev.is_complete());
+        prev
     }
 
     /// The poll returned `Pending`: clears `RUNNING`; if the task was woken
@@ -316,6 +335,31 @@ impl State {
         }
     }
 
+    /// An abort: sets `ABORTED` and, as a wake-up by reference, schedules
+    /// the task (`Submit`, with a new reference) unless it is queued or
+    /// running (then the run that comes, or the end of the current one,
+    /// sees the flag). `None` if the task is complete: nothing to abort.
+    /// Release: pairs with the runner's Acquire in `transition_to_running`
+    /// or `transition_to_idle`.
+    pub(super) fn transition_to_aborted(&self) -> Option<Notify> {
+        let (prev, stored) = self.update(|s| {
+            if s & COMPLETE != 0 {
+                None
+            } else if s & (NOTIFIED | RUNNING) != 0 {
+                Some(s | ABORTED | NOTIFIED)
+            } else {
+                Some((s | ABORTED | NOTIFIED) + REF_ONE)
+            }
+        });
+        if !stored {
+            None
+        } else if prev.0 & (NOTIFIED | RUNNING) == 0 {
+            Some(Notify::Submit)
+        } else {
+            Some(Notify::Nothing)
+        }
+    }
+
     /// A new reference (a waker clone). Relaxed, as `Arc::clone`: the
     /// caller already holds a reference, which keeps the cell alive.
     pub(super) fn ref_inc(&self) {
@@ -402,6 +446,26 @@ mod tests {
         state.ref_inc();
         assert_eq!(state.transition_to_notified_by_val(), Notify::Nothing);
         assert_eq!(state.transition_to_notified_by_val(), Notify::Dealloc);
+    }
+
+    #[test]
+    fn abort_marks_and_schedules_once() {
+        let state = State::new(2);
+        // Queued: only marked; the run that comes sees it.
+        assert_eq!(state.transition_to_aborted(), Some(Notify::Nothing));
+        assert!(state.transition_to_running().is_aborted());
+        // Running: marked and notified, so the runner schedules it again.
+        assert_eq!(state.transition_to_aborted(), Some(Notify::Nothing));
+        assert_eq!(state.transition_to_idle(), Idle::Notified);
+        state.transition_to_running();
+        assert_eq!(state.transition_to_idle(), Idle::Released);
+        // Idle: scheduled, with a reference for its `Runnable`.
+        assert_eq!(state.transition_to_aborted(), Some(Notify::Submit));
+        assert_eq!(state.load().ref_count(), 2);
+        assert!(state.transition_to_running().is_aborted());
+        state.transition_to_complete();
+        // Complete: nothing to abort.
+        assert_eq!(state.transition_to_aborted(), None);
     }
 
     #[test]
