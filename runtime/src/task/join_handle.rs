@@ -40,10 +40,9 @@ use std::task::{Context, Poll};
 pub struct JoinHandle<T> {
     /// The task's cell: this handle's reference and its `JOIN_INTEREST`
     /// (released by `RawTask`'s drop, which also drops an output not
-    /// taken).
-    raw: RawTask,
-    /// The output was returned by `poll`.
-    taken: bool,
+    /// taken). `None` once `poll` returned the output: taking it released
+    /// both.
+    raw: Option<RawTask>,
     /// The output type, read out of the cell by `poll`.
     _output: PhantomData<T>,
 }
@@ -63,8 +62,7 @@ impl<T> JoinHandle<T> {
     /// `raw` must be the handle's side of a cell whose output type is `T`.
     pub(super) fn new(raw: RawTask) -> Self {
         JoinHandle {
-            raw,
-            taken: false,
+            raw: Some(raw),
             _output: PhantomData,
         }
     }
@@ -94,7 +92,9 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        self.raw.abort();
+        if let Some(raw) = &self.raw {
+            raw.abort();
+        }
     }
 
     /// Returns an [`AbortHandle`] for this task: it can abort the task
@@ -118,11 +118,11 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort_handle(&self) -> AbortHandle {
-        assert!(
-            !self.taken,
-            "JoinHandle::abort_handle called after the handle returned the task's result"
-        );
-        AbortHandle::new(self.raw.task_ref())
+        let raw = self
+            .raw
+            .as_ref()
+            .expect("JoinHandle::abort_handle called after the handle returned the task's result");
+        AbortHandle::new(raw.task_ref())
     }
 
     /// Returns `true` if the task has finished: completed, panicked or been
@@ -139,7 +139,9 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.raw.header().is_complete()
+        self.raw
+            .as_ref()
+            .is_none_or(|raw| raw.header().is_complete())
     }
 }
 
@@ -147,21 +149,19 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        assert!(
-            !self.taken,
-            "JoinHandle polled after it returned the task's result"
-        );
+        let raw = self
+            .raw
+            .as_ref()
+            .expect("JoinHandle polled after it returned the task's result");
         // The cell always completes with an output, also when the task is
         // cancelled (see the `task` module docs).
         let mut output: Poll<Output<T>> = Poll::Pending;
         // SAFETY: `output` is a `Poll<Output<T>>`, and `T` is the task's
         // output type (`new`'s contract).
-        unsafe {
-            self.raw
-                .try_read_output((&mut output as *mut Poll<Output<T>>).cast(), cx.waker())
-        };
+        unsafe { raw.try_read_output((&mut output as *mut Poll<Output<T>>).cast(), cx.waker()) };
         if output.is_ready() {
-            self.taken = true;
+            // Taking the output released the handle's reference.
+            std::mem::forget(self.raw.take());
         }
         output
     }

@@ -51,7 +51,7 @@ pub use join_handle::JoinHandle;
 pub(crate) use list::OwnedTasks;
 pub(crate) use raw::Runnable;
 
-use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use crate::loom::{AtomicU64, AtomicUsize, Ordering};
 use crate::metrics::Metrics;
 use std::cell::Cell;
 use std::fmt;
@@ -91,11 +91,9 @@ pub(crate) type Scheduler = std::sync::Arc<dyn Schedule>;
 /// Per-task data kept in the task cell's header.
 #[derive(Debug)]
 pub(crate) struct TaskMeta {
-    /// Set by [`JoinHandle::abort`]: a hint for the schedulers, which queue
-    /// an aborted task at the front of their run queue. (The run then
-    /// cancels it because of the cell's own `ABORTED` flag: see
-    /// `state.rs`.)
-    aborted: AtomicBool,
+    /// The cell's state word (`state.rs`): first, on the cell's first
+    /// cache line with the fields every step reads.
+    state: state::State,
     /// For `spawn_local` tasks, the [`thread_id`] of the
     /// thread that spawned it; 0 for `Send` tasks.
     owner_thread: u64,
@@ -117,7 +115,8 @@ pub(crate) struct TaskMeta {
 impl TaskMeta {
     fn new(owner_thread: u64, id: u64, scheduler: Scheduler) -> TaskMeta {
         TaskMeta {
-            aborted: AtomicBool::new(false),
+            // Set by `raw::allocate`, which knows the references.
+            state: state::State::new(0),
             owner_thread,
             id,
             slot: AtomicUsize::new(usize::MAX),
@@ -138,22 +137,11 @@ impl TaskMeta {
         &self.scheduler
     }
 
-    /// Sets the schedulers' hint that the task was aborted (see
-    /// `aborted`). What cancels the task is the cell's own `ABORTED` flag,
-    /// set right after this (`raw::abort`).
-    pub(crate) fn abort(&self) {
-        // Release: pairs with the Acquire load in `is_aborted`. (`abort` then
-        // schedules the task, and the queue it goes through orders this
-        // store too; the pair states the intent.)
-        self.aborted.store(true, Ordering::Release);
-    }
-
-    /// The hint: whether the task was aborted, for a scheduler placing it
-    /// in its run queue (an aborted task goes to the front).
+    /// Whether the task was aborted (`ABORTED` in its state word): a
+    /// scheduler queues an aborted task at the front of its run queue.
     #[inline]
     pub(crate) fn is_aborted(&self) -> bool {
-        // Acquire: pairs with the Release store in `abort`.
-        self.aborted.load(Ordering::Acquire)
+        self.state.load().is_aborted()
     }
 
     /// Whether this task may be polled or dropped on the current thread.

@@ -47,17 +47,23 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 /// The part of a cell every task type shares; first in the cell.
 #[repr(C)]
 pub(crate) struct Header {
-    pub(super) state: State,
-    vtable: &'static Vtable,
+    /// The task's metadata, its state word first.
     pub(super) meta: TaskMeta,
+    vtable: &'static Vtable,
 }
 
 impl Header {
+    /// The cell's state word.
+    #[inline]
+    fn state(&self) -> &State {
+        &self.meta.state
+    }
+
     /// Whether the task has produced its output (completed, panicked or
     /// been cancelled).
     #[inline]
     pub(super) fn is_complete(&self) -> bool {
-        self.state.load().is_complete()
+        self.state().load().is_complete()
     }
 }
 
@@ -71,8 +77,9 @@ struct Vtable {
     /// function.
     schedule: unsafe fn(NonNull<Header>),
     /// For `JoinHandle::poll`: writes `Poll::Ready(output)` to the
-    /// `*mut Poll<Output<T>>` if the task is complete, else registers the
-    /// waker.
+    /// `*mut Poll<Output<T>>` if the task is complete, and then releases
+    /// the handle's interest and reference (the handle must forget its
+    /// `RawTask`); else registers the waker.
     try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
     /// For `JoinHandle::drop`: gives up the output, and the handle's
     /// reference.
@@ -148,16 +155,21 @@ where
 /// `schedule`, holding `refs` references (the first `Runnable`, the
 /// `JoinHandle`, and any wakers the caller makes with [`waker_of`]).
 /// Returns its header.
-pub(super) fn allocate<F, S>(future: F, meta: TaskMeta, schedule: S, refs: usize) -> NonNull<Header>
+pub(super) fn allocate<F, S>(
+    future: F,
+    mut meta: TaskMeta,
+    schedule: S,
+    refs: usize,
+) -> NonNull<Header>
 where
     F: Future,
     S: Fn(Runnable),
 {
+    meta.state = State::new(refs);
     let cell = Box::new(Cell {
         header: Header {
-            state: State::new(refs),
-            vtable: &Cell::<F, S>::VTABLE,
             meta,
+            vtable: &Cell::<F, S>::VTABLE,
         },
         stage: UnsafeCell::new(Stage::Running(future)),
         join_waker: UnsafeCell::new(None),
@@ -203,7 +215,7 @@ fn cell_ptr(ptr: *const ()) -> NonNull<Header> {
 
 unsafe fn clone_waker(ptr: *const ()) -> RawWaker {
     // SAFETY: the caller's waker holds a reference (see `header`).
-    unsafe { header(ptr) }.state.ref_inc();
+    unsafe { header(ptr) }.state().ref_inc();
     RawWaker::new(ptr, &WAKER_VTABLE)
 }
 
@@ -213,7 +225,7 @@ unsafe fn wake_by_val(ptr: *const ()) {
     let header = unsafe { header(ptr) };
     let vtable = header.vtable;
     let ptr = cell_ptr(ptr);
-    match header.state.transition_to_notified_by_val() {
+    match header.state().transition_to_notified_by_val() {
         // SAFETY: the waker's reference now belongs to the new `Runnable`.
         Notify::Submit => unsafe { (vtable.schedule)(ptr) },
         Notify::Nothing => {}
@@ -226,7 +238,7 @@ unsafe fn wake_by_val(ptr: *const ()) {
 unsafe fn wake_by_ref(ptr: *const ()) {
     // SAFETY: see `header`.
     let header = unsafe { header(ptr) };
-    if header.state.transition_to_notified_by_ref() == Notify::Submit {
+    if header.state().transition_to_notified_by_ref() == Notify::Submit {
         // SAFETY: the transition took a new reference for the `Runnable`.
         unsafe { (header.vtable.schedule)(cell_ptr(ptr)) }
     }
@@ -235,7 +247,7 @@ unsafe fn wake_by_ref(ptr: *const ()) {
 unsafe fn drop_waker(ptr: *const ()) {
     // SAFETY: see `header`.
     let header = unsafe { header(ptr) };
-    if header.state.ref_dec() {
+    if header.state().ref_dec() {
         // SAFETY: that was the last reference.
         unsafe { (header.vtable.dealloc)(cell_ptr(ptr)) }
     }
@@ -336,7 +348,7 @@ impl std::fmt::Debug for Runnable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runnable")
             .field("id", &self.metadata().id())
-            .field("state", &self.header().state)
+            .field("state", &self.header().state())
             .finish()
     }
 }
@@ -347,7 +359,7 @@ impl std::fmt::Debug for Runnable {
 unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>, cancel: bool) -> bool {
     // SAFETY: the `Runnable`'s reference keeps the cell alive.
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
-    let aborted = cell.header.state.transition_to_running().is_aborted();
+    let aborted = cell.header.state().transition_to_running().is_aborted();
     let output = if cancel || aborted {
         Err(JoinError::cancelled())
     } else {
@@ -369,7 +381,7 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>, cancel: bool) ->
         });
         match poll {
             Ok(Poll::Pending) => {
-                match cell.header.state.transition_to_idle() {
+                match cell.header.state().transition_to_idle() {
                     // SAFETY: the runner's reference and the token go to
                     // the new `Runnable`.
                     Idle::Notified => (cell.schedule)(unsafe { Runnable::from_raw(ptr) }),
@@ -386,7 +398,12 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>, cancel: bool) ->
     // SAFETY: still RUNNING: the stage is ours. The future is dropped
     // before the handle can see the output.
     unsafe { cell.replace_stage(Stage::Finished(output)) };
-    let prev = cell.header.state.transition_to_complete();
+    let (prev, released) = cell.header.state().transition_to_complete();
+    if released {
+        // The handle will take the output; our reference went with the
+        // transition. The cell may be gone already: not touched again.
+        return true;
+    }
     if !prev.is_join_interested() {
         // Nobody will take the output: it is ours to drop.
         // SAFETY: the handle is gone; the stage is the runner's.
@@ -401,7 +418,7 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>, cancel: bool) ->
         });
         if !cell
             .header
-            .state
+            .state()
             .unset_waker_after_complete()
             .is_join_interested()
         {
@@ -412,7 +429,7 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>, cancel: bool) ->
             drop(waker);
         }
     }
-    if cell.header.state.ref_dec() {
+    if cell.header.state().ref_dec() {
         // SAFETY: that was the last reference.
         unsafe { dealloc::<F, S>(ptr) };
     }
@@ -441,7 +458,7 @@ unsafe fn try_read_output<F: Future, S: Fn(Runnable)>(
 ) {
     // SAFETY: the handle's reference keeps the cell alive.
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
-    if !can_read_output(&cell.header.state, &cell.join_waker, waker) {
+    if !can_read_output(cell.header.state(), &cell.join_waker, waker) {
         return;
     }
     // SAFETY: COMPLETE with JOIN_INTEREST (the handle exists): the stage
@@ -455,6 +472,18 @@ unsafe fn try_read_output<F: Future, S: Fn(Runnable)>(
     };
     // SAFETY: the caller passes a `Poll<Output<F::Output>>`.
     unsafe { *dst.cast::<Poll<Output<F::Output>>>() = Poll::Ready(output) };
+    // The handle is done with the task: one step releases it.
+    let mut waker = None;
+    let prev = cell.header.state().release_join_handle(|| {
+        // SAFETY: JOIN_WAKER is clear on a complete task: the slot is
+        // the handle's (see `release_join_handle`).
+        waker = cell.join_waker.with_mut(|slot| unsafe { (*slot).take() });
+    });
+    drop(waker);
+    if prev.ref_count() == 1 {
+        // SAFETY: that was the last reference.
+        unsafe { dealloc::<F, S>(ptr) };
+    }
 }
 
 /// The handle's side of the join-waker protocol: `true` if the task is
@@ -522,7 +551,7 @@ fn set_join_waker(
 unsafe fn drop_join_handle<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
     // SAFETY: the handle's reference keeps the cell alive.
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
-    let prev = cell.header.state.transition_to_join_handle_dropped();
+    let prev = cell.header.state().transition_to_join_handle_dropped();
     if prev.is_complete() {
         // The output (if the handle did not take it) was ours: dropped
         // here, containing a panic of its destructor.
@@ -537,7 +566,7 @@ unsafe fn drop_join_handle<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
         let waker = cell.join_waker.with_mut(|slot| unsafe { (*slot).take() });
         drop(waker);
     }
-    if cell.header.state.ref_dec() {
+    if cell.header.state().ref_dec() {
         // SAFETY: that was the last reference.
         unsafe { dealloc::<F, S>(ptr) };
     }
@@ -576,10 +605,7 @@ unsafe fn dealloc<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
 unsafe fn abort(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the cell alive.
     let header = unsafe { ptr.as_ref() };
-    // The schedulers' hint (an aborted task is queued at the front), set
-    // before the task can be scheduled below.
-    header.meta.abort();
-    match header.state.transition_to_aborted() {
+    match header.state().transition_to_aborted() {
         None => return,
         // SAFETY: the transition took a reference for the `Runnable`.
         Some(Notify::Submit) => unsafe { (header.vtable.schedule)(ptr) },
@@ -617,14 +643,14 @@ impl TaskRef {
 
 impl Clone for TaskRef {
     fn clone(&self) -> Self {
-        self.header().state.ref_inc();
+        self.header().state().ref_inc();
         TaskRef { ptr: self.ptr }
     }
 }
 
 impl Drop for TaskRef {
     fn drop(&mut self) {
-        if self.header().state.ref_dec() {
+        if self.header().state().ref_dec() {
             // SAFETY: that was the last reference.
             unsafe { (self.header().vtable.dealloc)(self.ptr) }
         }
@@ -658,11 +684,12 @@ impl RawTask {
 
     /// A new counted reference to the task, for an `AbortHandle`.
     pub(super) fn task_ref(&self) -> TaskRef {
-        self.header().state.ref_inc();
+        self.header().state().ref_inc();
         TaskRef { ptr: self.ptr }
     }
 
-    /// See `Vtable::try_read_output`.
+    /// See `Vtable::try_read_output`: if it writes `Ready`, this handle's
+    /// reference is gone and the caller must forget `self`.
     ///
     /// # Safety
     ///

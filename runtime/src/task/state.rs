@@ -218,12 +218,23 @@ impl State {
     /// Release: the stored output happens before the handle's Acquire read
     /// of `COMPLETE`. Acquire: the join waker the handle wrote before its
     /// Release in `set_join_waker` is visible.
-    pub(super) fn transition_to_complete(&self) -> Snapshot {
+    ///
+    /// When the handle exists and has no waker registered, nothing is left
+    /// for the runner to do: the same step releases its reference (the
+    /// second value is then `true`, and the runner must not touch the cell
+    /// again; the handle's reference keeps it alive).
+    pub(super) fn transition_to_complete(&self) -> (Snapshot, bool) {
         let (prev, _) = self.update(|s| {
             debug_assert!(s & RUNNING != 0 && s & COMPLETE == 0);
-            Some((s & !(RUNNING | NOTIFIED)) | COMPLETE)
+            let next = (s & !(RUNNING | NOTIFIED)) | COMPLETE;
+            Some(if s & (JOIN_INTEREST | JOIN_WAKER) == JOIN_INTEREST {
+                next - REF_ONE
+            } else {
+                next
+            })
         });
-        prev
+        let released = prev.is_join_interested() && !prev.is_join_waker_set();
+        (prev, released)
     }
 
     /// After waking the join waker at completion: clears `JOIN_WAKER`,
@@ -284,6 +295,27 @@ impl State {
             } else {
                 s & !(JOIN_INTEREST | JOIN_WAKER)
             })
+        });
+        prev
+    }
+
+    /// The handle took the output and goes away: clears `JOIN_INTEREST`
+    /// and releases its reference in one step. Before that step, while
+    /// `JOIN_WAKER` is seen clear (the slot is the handle's: the runner
+    /// woke the waker and let go of it, or none was set), `take_waker` is
+    /// called, once, to empty the slot; if the flag is still set, the
+    /// runner is waking the waker and drops it when it sees the handle
+    /// gone. Returns the previous value (`ref_count() == 1`: the caller
+    /// frees the cell). AcqRel, as `ref_dec`.
+    pub(super) fn release_join_handle(&self, mut take_waker: impl FnMut()) -> Snapshot {
+        let mut taken = false;
+        let (prev, _) = self.update(|s| {
+            debug_assert!(s & COMPLETE != 0 && s & JOIN_INTEREST != 0);
+            if s & JOIN_WAKER == 0 && !taken {
+                take_waker();
+                taken = true;
+            }
+            Some((s & !JOIN_INTEREST) - REF_ONE)
         });
         prev
     }
@@ -412,14 +444,18 @@ mod tests {
         assert_eq!(state.transition_to_idle(), Idle::Notified);
         assert!(state.load().is_notified() && !state.load().is_running());
         state.transition_to_running();
-        let prev = state.transition_to_complete();
+        let (prev, released) = state.transition_to_complete();
         assert!(prev.is_join_interested() && !prev.is_join_waker_set());
+        assert!(released, "nothing left to do: the runner's reference goes");
         let now = state.load();
         assert!(now.is_complete() && !now.is_running() && !now.is_notified());
+        assert_eq!(now.ref_count(), 1);
         // Waking a complete task does nothing.
         assert_eq!(state.transition_to_notified_by_ref(), Notify::Nothing);
-        assert!(!state.ref_dec());
-        assert!(state.ref_dec(), "the last reference");
+        let mut took = 0;
+        let prev = state.release_join_handle(|| took += 1);
+        assert_eq!((prev.ref_count(), took), (1, 1), "the last reference");
+        assert!(!state.load().is_join_interested());
     }
 
     #[test]
@@ -441,8 +477,7 @@ mod tests {
         state.ref_inc();
         assert_eq!(state.transition_to_notified_by_val(), Notify::Nothing);
         assert!(state.load().is_notified());
-        state.transition_to_complete();
-        assert!(!state.ref_dec()); // the runner
+        assert!(state.transition_to_complete().1);
         state.ref_inc();
         assert_eq!(state.transition_to_notified_by_val(), Notify::Nothing);
         assert_eq!(state.transition_to_notified_by_val(), Notify::Dealloc);
@@ -463,7 +498,7 @@ mod tests {
         assert_eq!(state.transition_to_aborted(), Some(Notify::Submit));
         assert_eq!(state.load().ref_count(), 2);
         assert!(state.transition_to_running().is_aborted());
-        state.transition_to_complete();
+        let _ = state.transition_to_complete();
         // Complete: nothing to abort.
         assert_eq!(state.transition_to_aborted(), None);
     }
@@ -476,8 +511,8 @@ mod tests {
         assert!(state.unset_join_waker().is_ok());
         assert!(state.set_join_waker().is_ok());
         state.transition_to_running();
-        let prev = state.transition_to_complete();
-        assert!(prev.is_join_interested() && prev.is_join_waker_set());
+        let (prev, released) = state.transition_to_complete();
+        assert!(prev.is_join_interested() && prev.is_join_waker_set() && !released);
         // Complete: the handle can neither take the slot back nor set it.
         assert!(state.unset_join_waker().unwrap_err().is_complete());
         let prev = state.unset_waker_after_complete();
@@ -494,6 +529,6 @@ mod tests {
         assert!(!prev.is_complete());
         assert!(!state.load().is_join_waker_set(), "the slot went with it");
         state.transition_to_running();
-        assert!(!state.transition_to_complete().is_join_interested());
+        assert!(!state.transition_to_complete().0.is_join_interested());
     }
 }
