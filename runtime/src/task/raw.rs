@@ -471,7 +471,8 @@ unsafe fn try_read_output<F: Future, S: Fn(Runnable)>(
         unreachable!("a JoinHandle took its task's output twice")
     };
     // SAFETY: the caller passes a `Poll<Output<F::Output>>`.
-    unsafe { *dst.cast::<Poll<Output<F::Output>>>() = Poll::Ready(output) };
+    // Written without dropping what `dst` held (a `Pending`: nothing).
+    unsafe { ptr::write(dst.cast::<Poll<Output<F::Output>>>(), Poll::Ready(output)) };
     // The handle is done with the task: one step releases it.
     let mut waker = None;
     let prev = cell.header.state().release_join_handle(|| {
