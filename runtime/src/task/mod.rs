@@ -51,7 +51,7 @@ pub use join_handle::JoinHandle;
 pub(crate) use list::OwnedTasks;
 pub(crate) use raw::Runnable;
 
-use crate::loom::{AtomicU64, AtomicUsize, Ordering};
+use crate::loom::{AtomicU64, Ordering};
 use crate::metrics::Metrics;
 use std::cell::Cell;
 use std::fmt;
@@ -99,9 +99,9 @@ pub(crate) struct TaskMeta {
     owner_thread: u64,
     /// The task's id in its runtime's [`OwnedTasks`].
     id: u64,
-    /// Its slot there (set once, when linked, before the task is first
-    /// scheduled: the queue that hands it to its first run orders that).
-    slot: AtomicUsize,
+    /// Its place in its shard of that list (`list.rs`), touched only under
+    /// the shard's lock.
+    links: list::Links,
     /// Where the current-thread scheduler last queued it (a position in its
     /// run queue, see `current_thread::RunQueue`): lets an abort find it in
     /// O(1). Only read and written by the thread owning that run queue.
@@ -119,7 +119,7 @@ impl TaskMeta {
             state: state::State::new(0),
             owner_thread,
             id,
-            slot: AtomicUsize::new(usize::MAX),
+            links: list::Links::new(),
             queued_at: AtomicU64::new(u64::MAX),
             scheduler,
         }
@@ -148,13 +148,6 @@ impl TaskMeta {
     #[inline]
     pub(crate) fn is_on_its_thread(&self) -> bool {
         self.owner_thread == 0 || self.owner_thread == thread_id()
-    }
-
-    /// Unlinks the task from its runtime's list, `tasks`.
-    fn unlink(&self, tasks: &OwnedTasks) {
-        debug_assert!(std::ptr::eq(tasks, self.scheduler.tasks()));
-        // Relaxed: see `slot`.
-        tasks.unlink(self.id, self.slot.load(Ordering::Relaxed));
     }
 
     /// Records the run-queue position of the task (see `queued_at`).
@@ -299,12 +292,15 @@ fn link<T>(
     (runnable, raw, waker): (Runnable, raw::RawTask, Waker),
 ) -> (Option<Runnable>, JoinHandle<T>) {
     let meta = runnable.metadata();
-    let linked = meta.scheduler().tasks().link(meta.id, waker);
+    // SAFETY: `waker` is the task's, and the new task is linked nowhere.
+    let linked = unsafe {
+        meta.scheduler()
+            .tasks()
+            .link(runnable.header_ptr(), meta.id, waker)
+    };
     let handle = JoinHandle::new(raw);
     match linked {
-        Ok(slot) => {
-            // Relaxed: see `TaskMeta::slot`.
-            meta.slot.store(slot, Ordering::Relaxed);
+        Ok(()) => {
             meta.scheduler().metrics().spawned(meta.id);
             (Some(runnable), handle)
         }
@@ -328,7 +324,7 @@ pub(crate) fn run(runnable: Runnable, tasks: &OwnedTasks, metrics: &Metrics, wor
     debug_assert!(meta.is_on_its_thread());
     // Read before the run: `runnable` is consumed by it. The task stays
     // linked (its cell alive) until `unlink` below.
-    let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
+    let (id, ptr) = (meta.id, runnable.header_ptr());
     metrics.poll_start(worker, id);
     let _span = crate::metrics::poll_span(id);
     // An aborted task is cancelled by this run: the cell reads its abort
@@ -336,7 +332,10 @@ pub(crate) fn run(runnable: Runnable, tasks: &OwnedTasks, metrics: &Metrics, wor
     let completed = runnable.run();
     metrics.poll_end(worker, id, completed);
     if completed {
-        tasks.unlink(id, slot);
+        // SAFETY: a task of a run queue is linked (from its spawn until
+        // this unlink, the one after its completing run): the list's
+        // reference keeps it alive.
+        unsafe { tasks.unlink(ptr, id) };
     }
 }
 
@@ -348,10 +347,10 @@ pub(crate) fn shutdown(runnable: Runnable, tasks: &OwnedTasks) -> Result<(), Run
     if !runnable.metadata().is_on_its_thread() {
         return Err(runnable);
     }
-    let meta = runnable.metadata();
-    let (id, slot) = (meta.id, meta.slot.load(Ordering::Relaxed));
+    let (id, ptr) = (runnable.metadata().id, runnable.header_ptr());
     runnable.cancel();
-    tasks.unlink(id, slot);
+    // SAFETY: as in `run`: a queued task is linked until this unlink.
+    unsafe { tasks.unlink(ptr, id) };
     Ok(())
 }
 
@@ -360,7 +359,8 @@ pub(crate) fn shutdown(runnable: Runnable, tasks: &OwnedTasks) -> Result<(), Run
 /// leaked (never dropped, its handle never resolves), and unlinked from
 /// `tasks` so that shutdown does not wait for it.
 pub(crate) fn orphan(runnable: Runnable, tasks: &OwnedTasks) {
-    runnable.metadata().unlink(tasks);
+    // SAFETY: the runnable's reference keeps the task alive.
+    unsafe { tasks.unlink(runnable.header_ptr(), runnable.metadata().id) };
     std::mem::forget(runnable);
 }
 

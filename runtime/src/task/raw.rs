@@ -288,6 +288,12 @@ impl Runnable {
         unsafe { self.ptr.as_ref() }
     }
 
+    /// The task's header, with the provenance of the whole cell.
+    #[inline]
+    pub(super) fn header_ptr(&self) -> NonNull<Header> {
+        self.ptr
+    }
+
     /// The task's metadata.
     #[inline]
     pub(crate) fn metadata(&self) -> &TaskMeta {
@@ -779,6 +785,19 @@ mod loom_models {
         }
     }
 
+    impl TestScheduler {
+        /// Runs every queued task of the runtime's list as the schedulers
+        /// do (`task::run`: unlinked once complete).
+        fn drain_listed(&self) {
+            loop {
+                let Some(runnable) = self.queue.lock().pop_front() else {
+                    return;
+                };
+                task::run(runnable, &self.tasks, &self.metrics, 0);
+            }
+        }
+    }
+
     /// Counts drops of what holds it.
     struct DropCount(Arc<AtomicUsize>);
 
@@ -812,6 +831,31 @@ mod loom_models {
         let dyn_scheduler: task::Scheduler = scheduler.clone();
         let (runnable, handle) = task::spawn_unlisted(future, dyn_scheduler, schedule);
         scheduler.queue.lock().push_back(runnable);
+        (handle, freed)
+    }
+
+    /// Like `spawn`, for a task linked into the scheduler's task list.
+    fn spawn_listed<F>(
+        scheduler: &Arc<TestScheduler>,
+        future: F,
+    ) -> (JoinHandle<F::Output>, Arc<AtomicUsize>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let freed = counter();
+        let guard = DropCount(Arc::clone(&freed));
+        let schedule = move |runnable: Runnable| {
+            let _ = &guard;
+            let scheduler = std::sync::Arc::clone(runnable.metadata().scheduler());
+            scheduler.schedule_remote_task(runnable);
+        };
+        let dyn_scheduler: task::Scheduler = scheduler.clone();
+        let (runnable, handle) = task::spawn(future, dyn_scheduler, schedule);
+        scheduler
+            .queue
+            .lock()
+            .push_back(runnable.expect("the list is open"));
         (handle, freed)
     }
 
@@ -973,6 +1017,32 @@ mod loom_models {
             assert_eq!(drops.load(Ordering::SeqCst), 1);
             let output = poll_once(&mut handle, Waker::noop());
             assert!(matches!(output, Poll::Ready(Err(e)) if e.is_cancelled()));
+            drop(handle);
+            assert_eq!(freed.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Shutdown's walk of the task list (taking a waker of every linked
+    /// task, then waking them) races the task's completion and unlink on
+    /// another thread: the walk never reaches a freed cell, a wake-up of
+    /// the completed task is a no-op, the list ends empty, and every
+    /// reference is released (the cell freed once).
+    #[test]
+    fn list_walk_vs_completion_unlink() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let (handle, freed) = spawn_listed(&scheduler, async { 3_u8 });
+            let runner = {
+                let scheduler = Arc::clone(&scheduler);
+                thread::spawn(move || scheduler.drain_listed())
+            };
+            for waker in scheduler.tasks.wakers() {
+                waker.wake();
+            }
+            runner.join().unwrap();
+            scheduler.drain_listed();
+            assert!(scheduler.tasks.is_empty());
+            assert!(handle.is_finished());
             drop(handle);
             assert_eq!(freed.load(Ordering::SeqCst), 1);
         });
