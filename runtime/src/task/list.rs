@@ -206,7 +206,24 @@ impl OwnedTasks {
     /// The task is alive: linked here (the list's reference), or the
     /// caller holds a reference.
     pub(crate) unsafe fn unlink(&self, task: NonNull<Header>, id: u64) {
-        let unlinked = {
+        // SAFETY: the caller's guarantee.
+        if unsafe { self.unlink_keep_ref(task, id) } {
+            // SAFETY: the list's reference, handed back as the waker it was
+            // given as.
+            drop(unsafe { raw::waker_of(task) });
+        }
+    }
+
+    /// Like [`unlink`](Self::unlink), but the list's reference is handed
+    /// to the caller (returns whether the task was linked, and so whether
+    /// the caller now holds that reference), to release it with a step of
+    /// its own.
+    ///
+    /// # Safety
+    ///
+    /// As for `unlink`.
+    pub(crate) unsafe fn unlink_keep_ref(&self, task: NonNull<Header>, id: u64) -> bool {
+        {
             let mut shard = self.shard(id).lock();
             // SAFETY: we hold the shard's lock; the task is alive (the
             // caller's guarantee), and so are its neighbours (linked).
@@ -229,11 +246,6 @@ impl OwnedTasks {
                     false
                 }
             }
-        };
-        if unlinked {
-            // SAFETY: the list's reference, handed back as the waker it was
-            // given as.
-            drop(unsafe { raw::waker_of(task) });
         }
     }
 

@@ -278,12 +278,12 @@ where
 /// Runs a task made by [`spawn_unlisted`] (on a blocking-pool thread), or
 /// cancels it if it was aborted meanwhile (the cell sees its abort flag).
 pub(crate) fn run_unlisted(runnable: Runnable) {
-    runnable.run();
+    runnable.run(None);
 }
 
 /// Cancels a task made by [`spawn_unlisted`] that will never run.
 pub(crate) fn cancel_unlisted(runnable: Runnable) {
-    runnable.cancel();
+    runnable.cancel(None);
 }
 
 /// Links a new task into its runtime's list, or cancels it at once if the
@@ -307,7 +307,7 @@ fn link<T>(
         Err(waker) => {
             // Not linked: nothing to unlink when it completes now. Its
             // waker goes after the cancel, which holds a reference anyway.
-            runnable.cancel();
+            runnable.cancel(None);
             drop(waker);
             (None, handle)
         }
@@ -322,21 +322,15 @@ fn link<T>(
 pub(crate) fn run(runnable: Runnable, tasks: &OwnedTasks, metrics: &Metrics, worker: usize) {
     let meta = runnable.metadata();
     debug_assert!(meta.is_on_its_thread());
-    // Read before the run: `runnable` is consumed by it. The task stays
-    // linked (its cell alive) until `unlink` below.
-    let (id, ptr) = (meta.id, runnable.header_ptr());
+    // Read before the run: `runnable` is consumed by it.
+    let id = meta.id;
     metrics.poll_start(worker, id);
     let _span = crate::metrics::poll_span(id);
     // An aborted task is cancelled by this run: the cell reads its abort
     // flag in the same atomic step that starts the run.
-    let completed = runnable.run();
+    // A run that completes the task unlinks it from `tasks`.
+    let completed = runnable.run(Some(tasks));
     metrics.poll_end(worker, id, completed);
-    if completed {
-        // SAFETY: a task of a run queue is linked (from its spawn until
-        // this unlink, the one after its completing run): the list's
-        // reference keeps it alive.
-        unsafe { tasks.unlink(ptr, id) };
-    }
 }
 
 /// Cancels a task that will never run normally again (its runtime shuts
@@ -347,10 +341,7 @@ pub(crate) fn shutdown(runnable: Runnable, tasks: &OwnedTasks) -> Result<(), Run
     if !runnable.metadata().is_on_its_thread() {
         return Err(runnable);
     }
-    let (id, ptr) = (runnable.metadata().id, runnable.header_ptr());
-    runnable.cancel();
-    // SAFETY: as in `run`: a queued task is linked until this unlink.
-    unsafe { tasks.unlink(ptr, id) };
+    runnable.cancel(Some(tasks));
     Ok(())
 }
 

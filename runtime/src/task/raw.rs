@@ -35,7 +35,7 @@
 
 use super::join_error::JoinError;
 use super::state::{Idle, Notify, State};
-use super::{Output, TaskMeta};
+use super::{Output, OwnedTasks, TaskMeta};
 use crate::loom::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -71,8 +71,10 @@ impl Header {
 /// pointer to the header of a live cell of that type.
 struct Vtable {
     /// Runs the task (polls, or cancels when the flag is set), consuming
-    /// the `Runnable`'s reference; returns whether it completed.
-    run: unsafe fn(NonNull<Header>, bool) -> bool,
+    /// the `Runnable`'s reference; returns whether it completed. A task
+    /// that completes is unlinked from the list given, if it is linked
+    /// there (see `Runnable::run`).
+    run: unsafe fn(NonNull<Header>, bool, Option<&OwnedTasks>) -> bool,
     /// Hands a `Runnable` (one reference, `NOTIFIED` set) to the schedule
     /// function.
     schedule: unsafe fn(NonNull<Header>),
@@ -300,33 +302,39 @@ impl Runnable {
         &self.header().meta
     }
 
-    /// Polls the task once. Returns whether it completed (its output is
-    /// stored, its future dropped).
+    /// Polls the task once (or cancels it, if it was aborted). Returns
+    /// whether it completed (its output is stored, its future dropped).
+    ///
+    /// A task that completes is unlinked from `list` (its runtime's task
+    /// list) on the way, if it is linked there: the list's reference to it
+    /// is then released in the same atomic step as the runner's, in the
+    /// transition to complete.
     ///
     /// # Panics
     ///
     /// Panics if this is not the task's thread (a local task).
     #[inline]
-    pub(crate) fn run(self) -> bool {
-        self.run_inner(false)
+    pub(crate) fn run(self, list: Option<&OwnedTasks>) -> bool {
+        self.run_inner(false, list)
     }
 
     /// Cancels the task instead of polling it: its future is dropped in
-    /// place and its output is a cancelled [`JoinError`]. Returns `true`
-    /// (it completed).
-    pub(crate) fn cancel(self) -> bool {
-        self.run_inner(true)
+    /// place and its output is a cancelled [`JoinError`]; it is unlinked
+    /// from `list` as in [`run`](Runnable::run). Returns `true` (it
+    /// completed).
+    pub(crate) fn cancel(self, list: Option<&OwnedTasks>) -> bool {
+        self.run_inner(true, list)
     }
 
     #[inline]
-    fn run_inner(self, cancel: bool) -> bool {
+    fn run_inner(self, cancel: bool, list: Option<&OwnedTasks>) -> bool {
         assert!(
             self.metadata().is_on_its_thread(),
             "a local task was run on another thread than its own"
         );
         let this = ManuallyDrop::new(self);
         // SAFETY: the `Runnable` (its reference and token) goes to `run`.
-        unsafe { (this.header().vtable.run)(this.ptr, cancel) }
+        unsafe { (this.header().vtable.run)(this.ptr, cancel, list) }
     }
 
     /// Hands this `Runnable` to its scheduler's schedule function.
@@ -343,7 +351,8 @@ impl Drop for Runnable {
     fn drop(&mut self) {
         if self.metadata().is_on_its_thread() {
             let runnable = Runnable { ptr: self.ptr };
-            runnable.cancel();
+            let list = self.metadata().scheduler().tasks();
+            runnable.cancel(Some(list));
         }
         // Else leaked, with its reference: the future cannot be dropped on
         // this thread.
@@ -362,7 +371,11 @@ impl std::fmt::Debug for Runnable {
 /// # Safety
 ///
 /// `ptr` is a live `Cell<F, S>`, and the caller hands over a `Runnable`.
-unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>, cancel: bool) -> bool {
+unsafe fn run<F: Future, S: Fn(Runnable)>(
+    ptr: NonNull<Header>,
+    cancel: bool,
+    list: Option<&OwnedTasks>,
+) -> bool {
     // SAFETY: the `Runnable`'s reference keeps the cell alive.
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
     let aborted = cell.header.state().transition_to_running().is_aborted();
@@ -404,7 +417,16 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>, cancel: bool) ->
     // SAFETY: still RUNNING: the stage is ours. The future is dropped
     // before the handle can see the output.
     unsafe { cell.replace_stage(Stage::Finished(output)) };
-    let (prev, released) = cell.header.state().transition_to_complete();
+    // Out of the task list before the task is seen complete: the list's
+    // reference, if it held one, is ours now, released below with the
+    // transition.
+    // SAFETY: our reference keeps the task alive.
+    let list_ref =
+        list.is_some_and(|list| unsafe { list.unlink_keep_ref(ptr, cell.header.meta.id()) });
+    let (prev, released) = cell
+        .header
+        .state()
+        .transition_to_complete(usize::from(list_ref));
     if released {
         // The handle will take the output; our reference went with the
         // transition. The cell may be gone already: not touched again.
@@ -776,9 +798,9 @@ mod loom_models {
                     return completed;
                 };
                 let done = if runnable.metadata().is_aborted() {
-                    runnable.cancel()
+                    runnable.cancel(None)
                 } else {
-                    runnable.run()
+                    runnable.run(None)
                 };
                 completed += usize::from(done);
             }

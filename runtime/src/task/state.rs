@@ -219,14 +219,18 @@ impl State {
     /// of `COMPLETE`. Acquire: the join waker the handle wrote before its
     /// Release in `set_join_waker` is visible.
     ///
-    /// When the handle exists and has no waker registered, nothing is left
-    /// for the runner to do: the same step releases its reference (the
-    /// second value is then `true`, and the runner must not touch the cell
-    /// again; the handle's reference keeps it alive).
-    pub(super) fn transition_to_complete(&self) -> (Snapshot, bool) {
+    /// The same step releases `extra` references the runner holds besides
+    /// its own (the task list's, taken over when it unlinked the task:
+    /// never the last, its own remains). When the handle exists and has no
+    /// waker registered, nothing is left for the runner to do: the step
+    /// releases its own reference too (the second value is then `true`,
+    /// and the runner must not touch the cell again; the handle's
+    /// reference keeps it alive).
+    pub(super) fn transition_to_complete(&self, extra: usize) -> (Snapshot, bool) {
         let (prev, _) = self.update(|s| {
             debug_assert!(s & RUNNING != 0 && s & COMPLETE == 0);
-            let next = (s & !(RUNNING | NOTIFIED)) | COMPLETE;
+            debug_assert!((s & REF_MASK) / REF_ONE > extra);
+            let next = ((s & !(RUNNING | NOTIFIED)) | COMPLETE) - extra * REF_ONE;
             Some(if s & (JOIN_INTEREST | JOIN_WAKER) == JOIN_INTEREST {
                 next - REF_ONE
             } else {
@@ -444,7 +448,7 @@ mod tests {
         assert_eq!(state.transition_to_idle(), Idle::Notified);
         assert!(state.load().is_notified() && !state.load().is_running());
         state.transition_to_running();
-        let (prev, released) = state.transition_to_complete();
+        let (prev, released) = state.transition_to_complete(0);
         assert!(prev.is_join_interested() && !prev.is_join_waker_set());
         assert!(released, "nothing left to do: the runner's reference goes");
         let now = state.load();
@@ -477,7 +481,7 @@ mod tests {
         state.ref_inc();
         assert_eq!(state.transition_to_notified_by_val(), Notify::Nothing);
         assert!(state.load().is_notified());
-        assert!(state.transition_to_complete().1);
+        assert!(state.transition_to_complete(0).1);
         state.ref_inc();
         assert_eq!(state.transition_to_notified_by_val(), Notify::Nothing);
         assert_eq!(state.transition_to_notified_by_val(), Notify::Dealloc);
@@ -498,7 +502,7 @@ mod tests {
         assert_eq!(state.transition_to_aborted(), Some(Notify::Submit));
         assert_eq!(state.load().ref_count(), 2);
         assert!(state.transition_to_running().is_aborted());
-        let _ = state.transition_to_complete();
+        let _ = state.transition_to_complete(0);
         // Complete: nothing to abort.
         assert_eq!(state.transition_to_aborted(), None);
     }
@@ -511,7 +515,7 @@ mod tests {
         assert!(state.unset_join_waker().is_ok());
         assert!(state.set_join_waker().is_ok());
         state.transition_to_running();
-        let (prev, released) = state.transition_to_complete();
+        let (prev, released) = state.transition_to_complete(0);
         assert!(prev.is_join_interested() && prev.is_join_waker_set() && !released);
         // Complete: the handle can neither take the slot back nor set it.
         assert!(state.unset_join_waker().unwrap_err().is_complete());
@@ -529,6 +533,6 @@ mod tests {
         assert!(!prev.is_complete());
         assert!(!state.load().is_join_waker_set(), "the slot went with it");
         state.transition_to_running();
-        assert!(!state.transition_to_complete().0.is_join_interested());
+        assert!(!state.transition_to_complete(0).0.is_join_interested());
     }
 }
