@@ -5,11 +5,11 @@
 //! # A cell of our own
 //!
 //! A task cell is one allocation holding a state word (flags and a
-//! reference count), the task's metadata ([`TaskMeta`]: id, list slot,
+//! reference count), the task's metadata (`TaskMeta`: id, list links,
 //! run-queue position, abort flag, owning thread, scheduler), the future
 //! (later its output), the waker of whoever awaits the handle and the
 //! scheduler's zero-sized schedule function. Its raw wakers and the
-//! [`Runnable`] that runs it are in `raw.rs`, the only `unsafe`-heavy file
+//! `Runnable` that runs it are in `raw.rs`, the only `unsafe`-heavy file
 //! of this module, every block with its `SAFETY` note and every ordering
 //! with its edge in `state.rs`; loom models of its races are beside it.
 //!
@@ -21,14 +21,14 @@
 //!   while dropping the future, an output nobody takes, or a panic payload
 //!   is contained;
 //! * cancellation: a scheduler that drops a task (abort, shutdown) does so
-//!   by running it in cancel mode ([`Runnable::cancel`]): the user's future
+//!   by running it in cancel mode (`Runnable::cancel`): the user's future
 //!   is dropped in place and the task completes with a cancelled
 //!   `JoinError`. The handle therefore always receives an output, and the
 //!   user's future is always dropped before it;
 //! * the task list: a task is linked into its runtime's `OwnedTasks` when
 //!   spawned and unlinked by the scheduler when a run reports that it
 //!   completed, so that shutdown reaches every task, wherever it waits;
-//! * [`TaskMeta`], in the cell's header: the scheduler the task belongs to
+//! * `TaskMeta`, in the cell's header: the scheduler the task belongs to
 //!   (so that the schedule function is zero-sized), the abort flag that
 //!   the schedulers check before running a task, and the owning thread of a
 //!   local task, so that it is never polled or dropped elsewhere.
