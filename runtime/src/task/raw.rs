@@ -1097,3 +1097,146 @@ mod loom_models {
         });
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    //! The cell's paths driven by hand (no scheduler loop): small enough
+    //! for miri, which checks the memory of each.
+    use crate::scheduler::{current_thread, Handle};
+    use crate::task::{self, JoinHandle};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn count() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (Arc::clone(&count), Waker::from(count))
+    }
+
+    fn spawn<F>(shared: &Arc<current_thread::Shared>, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let schedule = current_thread::schedule_task;
+        let (runnable, handle) = task::spawn(future, shared.clone(), schedule);
+        runnable.expect("the runtime is open").schedule();
+        handle
+    }
+
+    fn poll<T>(handle: &mut JoinHandle<T>, waker: &Waker) -> Poll<Result<T, task::JoinError>> {
+        Pin::new(handle).poll(&mut Context::from_waker(waker))
+    }
+
+    /// Drops that panic: counted, and the panic goes nowhere.
+    struct PanicOnDrop(Arc<AtomicUsize>);
+
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            panic!("a destructor panics");
+        }
+    }
+
+    /// An output nobody takes is dropped once, by the runner if the handle
+    /// was dropped first (detached), by the handle's drop otherwise; a
+    /// destructor that panics is contained either way.
+    #[test]
+    fn untaken_outputs_are_dropped_once_and_contained() {
+        let shared = Arc::new(current_thread::Shared::new());
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (d1, d2) = (Arc::clone(&drops), Arc::clone(&drops));
+        let detached = spawn(&shared, async move { PanicOnDrop(d1) });
+        drop(detached);
+        let kept = spawn(&shared, async move { PanicOnDrop(d2) });
+        shared.run_queued_for_test();
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "the detached one, by the runner"
+        );
+        assert!(kept.is_finished());
+        drop(kept);
+        assert_eq!(drops.load(Ordering::SeqCst), 2, "the other, by its handle");
+        Handle::CurrentThread(shared).shutdown();
+    }
+
+    /// The handle's waker: registered once per distinct waker (a second
+    /// poll with the same one changes nothing, another one replaces it),
+    /// woken once at completion, and only the latest one.
+    #[test]
+    fn the_latest_join_waker_is_woken_once() {
+        let shared = Arc::new(current_thread::Shared::new());
+        let slot = Arc::new(Mutex::new(None::<Waker>));
+        let task_slot = Arc::clone(&slot);
+        let mut first_poll = true;
+        let mut handle = spawn(
+            &shared,
+            std::future::poll_fn(move |cx| {
+                if std::mem::take(&mut first_poll) {
+                    *task_slot.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::Pending
+                } else {
+                    Poll::Ready(9)
+                }
+            }),
+        );
+        shared.run_queued_for_test();
+        let (old, old_waker) = count();
+        let (new, new_waker) = count();
+        assert!(poll(&mut handle, &old_waker).is_pending());
+        assert!(poll(&mut handle, &old_waker).is_pending());
+        assert!(poll(&mut handle, &new_waker).is_pending());
+        // Woken by value from the task's own waker: runs and completes.
+        slot.lock().unwrap().take().unwrap().wake();
+        shared.run_queued_for_test();
+        assert_eq!(old.0.load(Ordering::SeqCst), 0);
+        assert_eq!(new.0.load(Ordering::SeqCst), 1);
+        assert!(matches!(poll(&mut handle, &new_waker), Poll::Ready(Ok(9))));
+        assert!(handle.is_finished());
+        drop(handle);
+        // The cell let go of every waker it held.
+        assert_eq!(Arc::strong_count(&old), 2);
+        assert_eq!(Arc::strong_count(&new), 2);
+        Handle::CurrentThread(shared).shutdown();
+    }
+
+    /// Wakers kept past completion: waking them (by reference, by value)
+    /// does nothing, and the last one to go frees the cell (miri: no leak,
+    /// no use after free).
+    #[test]
+    fn wakers_outlive_the_task() {
+        let shared = Arc::new(current_thread::Shared::new());
+        let slot = Arc::new(Mutex::new(Vec::<Waker>::new()));
+        let task_slot = Arc::clone(&slot);
+        let handle = spawn(
+            &shared,
+            std::future::poll_fn(move |cx| {
+                let mut kept = task_slot.lock().unwrap();
+                kept.push(cx.waker().clone());
+                kept.push(cx.waker().clone());
+                Poll::Ready(())
+            }),
+        );
+        shared.run_queued_for_test();
+        assert!(handle.is_finished());
+        drop(handle);
+        let mut kept = std::mem::take(&mut *slot.lock().unwrap());
+        kept[0].wake_by_ref();
+        kept.pop().unwrap().wake();
+        shared.run_queued_for_test();
+        assert!(shared.drivers().tasks.is_empty());
+        drop(kept);
+        Handle::CurrentThread(shared).shutdown();
+    }
+}
