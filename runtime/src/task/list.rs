@@ -66,10 +66,11 @@ unsafe impl Send for Shard {}
 /// under the lock of the shard its task id picks.
 pub(crate) struct Links(UnsafeCell<LinkState>);
 
+/// A task is linked if it has a `prev`, or if it is its shard's `head`
+/// (no flag of its own: the cell stays within a smaller allocation size).
 struct LinkState {
     prev: Option<NonNull<Header>>,
     next: Option<NonNull<Header>>,
-    linked: bool,
 }
 
 // SAFETY: the links are only touched under a shard lock (see `Links`),
@@ -83,7 +84,6 @@ impl Links {
         Links(UnsafeCell::new(LinkState {
             prev: None,
             next: None,
-            linked: false,
         }))
     }
 }
@@ -183,10 +183,9 @@ impl OwnedTasks {
         // reference, now ours), and so is the head (the list's reference).
         unsafe {
             let new = links(task);
-            debug_assert!(!new.linked);
+            debug_assert!(new.prev.is_none() && shard.head != Some(task));
             new.prev = None;
             new.next = shard.head;
-            new.linked = true;
             if let Some(head) = shard.head {
                 links(head).prev = Some(task);
             }
@@ -229,7 +228,7 @@ impl OwnedTasks {
             // caller's guarantee), and so are its neighbours (linked).
             unsafe {
                 let this = links(task);
-                if this.linked {
+                if this.prev.is_some() || shard.head == Some(task) {
                     match this.prev {
                         Some(prev) => links(prev).next = this.next,
                         None => shard.head = this.next,
@@ -239,7 +238,6 @@ impl OwnedTasks {
                     }
                     this.prev = None;
                     this.next = None;
-                    this.linked = false;
                     shard.len -= 1;
                     true
                 } else {
