@@ -312,6 +312,19 @@ impl State {
     /// gone. Returns the previous value (`ref_count() == 1`: the caller
     /// frees the cell). AcqRel, as `ref_dec`.
     pub(super) fn release_join_handle(&self, mut take_waker: impl FnMut()) -> Snapshot {
+        // The handle's reference is the last one: nobody else can reach
+        // the word or the cell any more (a new reference is only made from
+        // an existing one), so no read-modify-write is needed: the caller
+        // frees the cell. The runner released its reference after its use
+        // of the join waker, so the slot is the handle's. Acquire: pairs
+        // with the Release of every other reference's release (all RMWs on
+        // this word), so their uses of the cell happen before the free.
+        let now = self.load();
+        if now.ref_count() == 1 {
+            debug_assert!(now.is_complete() && !now.is_join_waker_set());
+            take_waker();
+            return now;
+        }
         let mut taken = false;
         let (prev, _) = self.update(|s| {
             debug_assert!(s & COMPLETE != 0 && s & JOIN_INTEREST != 0);
@@ -456,10 +469,19 @@ mod tests {
         assert_eq!(now.ref_count(), 1);
         // Waking a complete task does nothing.
         assert_eq!(state.transition_to_notified_by_ref(), Notify::Nothing);
+        // Another reference (a waker) is alive: the handle's release is an
+        // RMW that clears its interest.
+        state.ref_inc();
         let mut took = 0;
         let prev = state.release_join_handle(|| took += 1);
-        assert_eq!((prev.ref_count(), took), (1, 1), "the last reference");
+        assert_eq!((prev.ref_count(), took), (2, 1));
         assert!(!state.load().is_join_interested());
+        // The last reference, the handle's: no RMW, the caller frees.
+        let state = State::new(2);
+        state.transition_to_running();
+        assert!(state.transition_to_complete(0).1);
+        let prev = state.release_join_handle(|| took += 1);
+        assert_eq!((prev.ref_count(), took), (1, 2), "the last reference");
     }
 
     #[test]
