@@ -450,8 +450,9 @@ mod loom_models {
     //! The ready list's race: a task finishing on another thread (its
     //! completion wakes the slot's waker) against `join_next` polling the
     //! slot and then registering itself when the list is empty. The task's
-    //! state is modelled as async-task keeps it: one atomic word on which
-    //! the awaiter's registration and the completion are RMWs.
+    //! state is modelled as the task cell keeps it (`task/state.rs`): one
+    //! atomic word on which the awaiter's registration and the completion
+    //! are RMWs.
 
     use super::*;
     use crate::loom::{thread, AtomicUsize};

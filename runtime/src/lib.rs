@@ -61,9 +61,10 @@
 //!
 //! # Design
 //!
-//! * Tasks ([`task`] module docs): one `async-task` cell per task, with a
-//!   panic-catching wrapper, and the task's scheduler and abort flag in its
-//!   header. Each runtime keeps a sharded list of its tasks, so that
+//! * Tasks ([`task`] module docs): one cell of our own per task (one
+//!   allocation: a state word, the future then its output, the join
+//!   waker), catching panics and cancelling in place, with the task's
+//!   scheduler in its header. Each runtime keeps a sharded list of its tasks, so that
 //!   dropping it drops every task wherever it waits (see [`Runtime`]).
 //! * Current-thread scheduler: a thread-local, non-atomic `VecDeque` run
 //!   queue, plus a lock-free injector for wake-ups from other threads.

@@ -36,6 +36,39 @@ pub(crate) use std::thread;
 pub(crate) use parking_lot::{Condvar, Mutex};
 
 #[cfg(loom)]
+pub(crate) use loom::cell::UnsafeCell;
+#[cfg(not(loom))]
+pub(crate) use std_cell::UnsafeCell;
+
+/// `std`'s `UnsafeCell` with loom's access API (`with`, `with_mut`), so
+/// that code written for loom's cell (which checks every access for
+/// races) compiles unchanged without it.
+#[cfg(not(loom))]
+mod std_cell {
+    #[derive(Debug)]
+    pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+    impl<T> UnsafeCell<T> {
+        #[inline]
+        pub(crate) const fn new(value: T) -> Self {
+            Self(std::cell::UnsafeCell::new(value))
+        }
+
+        /// Runs `f` with a shared pointer to the value.
+        #[inline]
+        pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+            f(self.0.get())
+        }
+
+        /// Runs `f` with a mutable pointer to the value.
+        #[inline]
+        pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+            f(self.0.get())
+        }
+    }
+}
+
+#[cfg(loom)]
 pub(crate) use loom_sync::{Condvar, Mutex};
 
 #[cfg(loom)]

@@ -311,10 +311,10 @@ mod tests {
     /// 12): another thread wakes the task (its waker taken from the task's
     /// own poll) while the runtime is dropped. Whichever comes first, the
     /// task is dropped exactly once, on the dropping thread, never inside
-    /// the remote `wake()`, and its handle resolves to cancelled. Loom
-    /// cannot reach async-task's cell, so this runs under miri (which checks
-    /// the cell's memory and explores thread interleavings) and many times
-    /// natively.
+    /// the remote `wake()`, and its handle resolves to cancelled. This runs
+    /// under miri (which checks the cell's memory and explores thread
+    /// interleavings) and many times natively; the cell's own races have
+    /// loom models in `task/raw.rs`.
     #[test]
     fn shutdown_racing_a_remote_wake_drops_the_task_once() {
         use std::sync::Mutex;

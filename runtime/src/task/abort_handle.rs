@@ -1,39 +1,7 @@
-//! [`AbortHandle`]: aborting a task without owning its output; and
-//! [`abort_task`], the one code path of every abort.
+//! [`AbortHandle`]: aborting a task without owning its output.
 
-use super::TaskMeta;
+use super::raw::TaskRef;
 use std::fmt;
-use std::ptr::NonNull;
-use std::task::Waker;
-
-/// Cancels a task: sets its abort flag, then wakes it so that its scheduler
-/// picks it up and drops its future instead of polling it.
-///
-/// `waker` is the task's waker if the caller holds one (an unlisted
-/// blocking-pool task); otherwise it is taken from the runtime's task list,
-/// and a task no longer listed there has completed: its abort is a no-op.
-///
-/// [`JoinHandle::abort`](super::JoinHandle::abort) and
-/// [`AbortHandle::abort`] both call this.
-pub(super) fn abort_task(meta: &TaskMeta, waker: Option<&Waker>) {
-    meta.abort();
-    let listed;
-    let waker = match waker {
-        Some(waker) => waker,
-        None => match meta.listed_waker() {
-            Some(waker) => {
-                listed = waker;
-                &listed
-            }
-            None => return,
-        },
-    };
-    // Schedules the task (a no-op if it already completed): the scheduler
-    // then drops it instead of running it, before any other task on the
-    // current-thread runtime.
-    waker.wake_by_ref();
-    meta.scheduler().note_abort(meta);
-}
 
 /// A handle that can abort a spawned task, without awaiting it.
 ///
@@ -55,39 +23,14 @@ pub(super) fn abort_task(meta: &TaskMeta, waker: Option<&Waker>) {
 /// });
 /// ```
 pub struct AbortHandle {
-    /// The task's metadata, in the header of its cell, and the task's own
-    /// waker. Besides scheduling the task on `abort`, the waker holds a
-    /// reference to the task's cell, which keeps `meta` alive. `None`: the
-    /// task had completed (and left the runtime's task list) when this
-    /// handle was made; it is finished for good, and `abort` does nothing.
-    task: Option<(NonNull<TaskMeta>, Waker)>,
+    /// A counted reference to the task's cell: it keeps the header alive
+    /// (the abort flags, the state word), not the future.
+    task: TaskRef,
 }
 
-// SAFETY: `meta` is only read through `&TaskMeta`, which is `Sync` (atomics
-// and a `Send + Sync` scheduler handle); the waker is `Send + Sync`.
-unsafe impl Send for AbortHandle {}
-// SAFETY: as for `Send`: every method takes `&self` and only reads `meta`
-// through shared references.
-unsafe impl Sync for AbortHandle {}
-
 impl AbortHandle {
-    /// `waker` must be a waker of the task whose metadata is `meta`, or
-    /// `None` if the task has completed and holds none for us.
-    pub(super) fn new(meta: &TaskMeta, waker: Option<Waker>) -> AbortHandle {
-        AbortHandle {
-            task: waker.map(|waker| (NonNull::from(meta), waker)),
-        }
-    }
-
-    /// The task's metadata and waker; `None` if it had completed when this
-    /// handle was made.
-    fn task(&self) -> Option<(&TaskMeta, &Waker)> {
-        let (meta, waker) = self.task.as_ref()?;
-        // SAFETY: `meta` points into the header of the task cell that
-        // `waker` holds a reference to; async-task frees the cell, and drops
-        // the header, only once every waker and the task handle are gone,
-        // and never moves it.
-        Some((unsafe { meta.as_ref() }, waker))
+    pub(super) fn new(task: TaskRef) -> AbortHandle {
+        AbortHandle { task }
     }
 
     /// Cancels the task, exactly as
@@ -96,15 +39,13 @@ impl AbortHandle {
     /// a cancelled [`JoinError`](super::JoinError). Does nothing if the task
     /// has finished.
     pub fn abort(&self) {
-        if let Some((meta, waker)) = self.task() {
-            abort_task(meta, Some(waker));
-        }
+        self.task.abort();
     }
 
     /// Returns `true` if the task has finished: completed, panicked or been
     /// cancelled.
     pub fn is_finished(&self) -> bool {
-        self.task().is_none_or(|(meta, _)| meta.is_finished())
+        self.task.header().is_complete()
     }
 }
 

@@ -1,10 +1,12 @@
 //! [`JoinHandle`]: awaiting, aborting or detaching a spawned task.
 
-use super::{AbortHandle, Contained, JoinError, Output, TaskMeta};
+use super::raw::RawTask;
+use super::{AbortHandle, JoinError, Output};
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// An owned permission to await a spawned task's output, or to abort it.
 ///
@@ -36,24 +38,32 @@ use std::task::{Context, Poll, Waker};
 /// ```
 #[must_use = "dropping a JoinHandle detaches the task; await it to get its output"]
 pub struct JoinHandle<T> {
-    /// `None` once the output has been taken (or in `drop`).
-    task: Option<async_task::Task<Contained<Output<T>>, TaskMeta>>,
-    /// The task's own waker, for a task outside the runtime's task list (a
-    /// blocking-pool task): `abort` uses it to get the task scheduled, so
-    /// that the scheduler sees the abort flag and drops the future. `None`
-    /// for a listed task, whose abort takes its waker from the list (see
-    /// `TaskMeta::listed_waker`): no reference count per spawn.
-    unlisted_waker: Option<Waker>,
+    /// The task's cell: this handle's reference and its `JOIN_INTEREST`
+    /// (released by `RawTask`'s drop, which also drops an output not
+    /// taken). `None` once `poll` returned the output: taking it released
+    /// both.
+    raw: Option<RawTask>,
+    /// The output type, read out of the cell by `poll`.
+    _output: PhantomData<T>,
 }
 
+// SAFETY: the handle hands the output (a `T`) to whichever thread polls
+// it, or drops it there: it may move to another thread if `T` may. The
+// rest of what it reaches (the cell's header) is `Sync`.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` only reads the header (`abort`, `is_finished`,
+// `abort_handle`); the output is reached through `&mut` only.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+// The handle never pins anything: the output is moved out of the cell.
+impl<T> Unpin for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
-    pub(super) fn new(
-        task: async_task::Task<Contained<Output<T>>, TaskMeta>,
-        unlisted_waker: Option<Waker>,
-    ) -> Self {
+    /// `raw` must be the handle's side of a cell whose output type is `T`.
+    pub(super) fn new(raw: RawTask) -> Self {
         JoinHandle {
-            task: Some(task),
-            unlisted_waker,
+            raw: Some(raw),
+            _output: PhantomData,
         }
     }
 
@@ -82,8 +92,8 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        if let Some(task) = &self.task {
-            super::abort_handle::abort_task(task.metadata(), self.unlisted_waker.as_ref());
+        if let Some(raw) = &self.raw {
+            raw.abort();
         }
     }
 
@@ -108,16 +118,11 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort_handle(&self) -> AbortHandle {
-        let task = self
-            .task
+        let raw = self
+            .raw
             .as_ref()
             .expect("JoinHandle::abort_handle called after the handle returned the task's result");
-        let meta = task.metadata();
-        let waker = match &self.unlisted_waker {
-            Some(waker) => Some(waker.clone()),
-            None => meta.listed_waker(),
-        };
-        AbortHandle::new(meta, waker)
+        AbortHandle::new(raw.task_ref())
     }
 
     /// Returns `true` if the task has finished: completed, panicked or been
@@ -134,7 +139,9 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.task.as_ref().is_none_or(|task| task.is_finished())
+        self.raw
+            .as_ref()
+            .is_none_or(|raw| raw.header().is_complete())
     }
 }
 
@@ -142,25 +149,21 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let task = self
-            .task
-            .as_mut()
+        let raw = self
+            .raw
+            .as_ref()
             .expect("JoinHandle polled after it returned the task's result");
         // The cell always completes with an output, also when the task is
-        // cancelled (see the `task` module docs), so this never hits
-        // async-task's "polled after completion" panic.
-        let result = std::task::ready!(Pin::new(task).poll(cx));
-        self.task = None;
-        Poll::Ready(result.into_inner())
-    }
-}
-
-impl<T> Drop for JoinHandle<T> {
-    fn drop(&mut self) {
-        // Dropping an async-task handle would cancel the task; ours detaches.
-        if let Some(task) = self.task.take() {
-            task.detach();
+        // cancelled (see the `task` module docs).
+        let mut output: Poll<Output<T>> = Poll::Pending;
+        // SAFETY: `output` is a `Poll<Output<T>>`, and `T` is the task's
+        // output type (`new`'s contract).
+        unsafe { raw.try_read_output((&mut output as *mut Poll<Output<T>>).cast(), cx.waker()) };
+        if output.is_ready() {
+            // Taking the output released the handle's reference.
+            std::mem::forget(self.raw.take());
         }
+        output
     }
 }
 

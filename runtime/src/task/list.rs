@@ -8,20 +8,22 @@
 //! *closed*, after which linking fails and the spawner cancels the new task
 //! at once.
 //!
-//! A shard is a slab: a task's slot index is kept in its header, so that
-//! unlinking is an index, not a search or a hash. Each entry is the task's
-//! id (slots are reused) and its own [`Waker`]: shutdown wakes every linked task,
-//! which puts it in its scheduler's queue, where the shutting-down thread
-//! finds it and cancels it (see `scheduler::Handle::shutdown`). A task is
+//! A shard is an intrusive doubly-linked list threaded through the task
+//! cells' headers ([`Links`], in `TaskMeta`), as tokio's: linking and
+//! unlinking write a few pointers in cells that are being touched anyway,
+//! with no side table to grow or to miss in the cache. The list holds one
+//! reference to each linked task (given as a [`Waker`] to `link`, released
+//! by `unlink`): shutdown wakes every linked task through it, which puts
+//! the task in its scheduler's queue, where the shutting-down thread finds
+//! it and cancels it (see `scheduler::Handle::shutdown`). A task is
 //! therefore never cancelled inline inside somebody's `wake()`, and the
-//! entry keeps the task's cell alive until the task is unlinked. An abort
-//! takes its waker from here too (see `OwnedTasks::waker`), so that a
-//! `JoinHandle` needs no waker of its own.
+//! list keeps the task's cell alive until the task is unlinked.
 
-use crate::loom::{AtomicBool, Mutex, Ordering};
-use slab::Slab;
-use std::cell::Cell;
+use super::raw::{self, Header};
+use crate::loom::{AtomicBool, Mutex, Ordering, UnsafeCell};
 use std::fmt;
+use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
 use std::task::Waker;
 
 /// Number of shards: a power of two, so that a shard is `id & (SHARDS - 1)`.
@@ -35,17 +37,73 @@ pub(crate) struct OwnedTasks {
     /// Set once by `close`; also recorded in each shard, under its lock,
     /// which is what `link` checks.
     closed: AtomicBool,
+    /// Under loom, ids come from the list (a plain counter outside what
+    /// loom explores), not from a thread-local that lives across the
+    /// executions of a model: every execution then picks the same shards.
+    #[cfg(loom)]
+    next: std::sync::atomic::AtomicU64,
 }
 
 struct Shard {
     closed: bool,
-    /// The linked tasks: `(id, waker)`. A slab keeps its free slots in a
-    /// list threaded through the vacant entries themselves, reused first:
-    /// linking and unlinking touch one entry, with no second vector.
-    slots: Slab<(u64, Waker)>,
+    /// The most recently linked task; the others follow through their
+    /// `Links::next`.
+    head: Option<NonNull<Header>>,
+    /// How many tasks are linked here.
+    len: usize,
     /// Number of `link` calls, for metrics (counted under the lock `link`
     /// takes anyway: no shared atomic on the spawn path).
     spawned: u64,
+}
+
+// SAFETY: the pointers are to task cells on which the list holds a
+// reference (alive until unlinked); they are only followed, and the links
+// they reach only touched, under the shard's lock. Task headers are
+// `Sync`.
+unsafe impl Send for Shard {}
+
+/// A task's place in its shard's list, in its header. Only read or written
+/// under the lock of the shard its task id picks.
+pub(crate) struct Links(UnsafeCell<LinkState>);
+
+/// A task is linked if it has a `prev`, or if it is its shard's `head`
+/// (no flag of its own: the cell stays within a smaller allocation size).
+struct LinkState {
+    prev: Option<NonNull<Header>>,
+    next: Option<NonNull<Header>>,
+}
+
+// SAFETY: the links are only touched under a shard lock (see `Links`),
+// which orders every access; the pointers are not dereferenced otherwise.
+unsafe impl Send for Links {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Links {}
+
+impl Links {
+    pub(crate) fn new() -> Links {
+        Links(UnsafeCell::new(LinkState {
+            prev: None,
+            next: None,
+        }))
+    }
+}
+
+impl fmt::Debug for Links {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Not read: only the shard's lock may.
+        f.write_str("Links")
+    }
+}
+
+/// The links of the task at `task`.
+///
+/// # Safety
+///
+/// The caller holds the lock of the task's shard, and the task is alive.
+unsafe fn links<'a>(task: NonNull<Header>) -> &'a mut LinkState {
+    // SAFETY: the caller guarantees both: the lock gives exclusive access
+    // to the links of the shard's tasks.
+    unsafe { &mut *task.as_ref().meta.links.0.with_mut(|l| l) }
 }
 
 impl OwnedTasks {
@@ -55,22 +113,32 @@ impl OwnedTasks {
                 .map(|_| {
                     Mutex::new(Shard {
                         closed: false,
-                        slots: Slab::new(),
+                        head: None,
+                        len: 0,
                         spawned: 0,
                     })
                 })
                 .collect(),
             closed: AtomicBool::new(false),
+            #[cfg(loom)]
+            next: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
+    /// An id for a task about to be spawned (see `next` for loom's).
+    #[cfg(loom)]
+    pub(crate) fn next_id(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
     /// An id for a task about to be spawned: it picks the task's shard
-    /// (consecutive spawns on a thread go to consecutive shards) and tells
-    /// a reused slot's new task from its old one. A per-thread counter with
-    /// the thread's id in the high bits: unique, and no shared atomic
-    /// on the spawn path.
+    /// (consecutive spawns on a thread go to consecutive shards). A
+    /// per-thread counter with the thread's id in the high bits: unique,
+    /// and no shared atomic on the spawn path.
+    #[cfg(not(loom))]
     #[inline]
     pub(crate) fn next_id(&self) -> u64 {
+        use std::cell::Cell;
         thread_local! {
             static NEXT: Cell<u64> = const { Cell::new(0) };
         }
@@ -90,43 +158,92 @@ impl OwnedTasks {
         &self.shards[(id as usize) & (SHARDS - 1)]
     }
 
-    /// Links task `id`, whose waker is `waker`, and returns its slot (to
-    /// give back to `unlink`). Returns `None` (and links nothing) if the
-    /// list is closed: the caller must cancel the task.
-    pub(crate) fn link(&self, id: u64, waker: Waker) -> Option<usize> {
+    /// Links the task at `task` (whose id is `id`), keeping `waker`'s
+    /// reference to it until `unlink`. Gives the waker back (and links
+    /// nothing) if the list is closed: the caller must cancel the task,
+    /// and drops the waker outside the lock.
+    ///
+    /// # Safety
+    ///
+    /// `waker` is a waker of that task, which is not linked anywhere.
+    pub(crate) unsafe fn link(
+        &self,
+        task: NonNull<Header>,
+        id: u64,
+        waker: Waker,
+    ) -> Result<(), Waker> {
         let mut shard = self.shard(id).lock();
         shard.spawned += 1;
         if shard.closed {
-            return None;
+            return Err(waker);
         }
-        Some(shard.slots.insert((id, waker)))
-    }
-
-    /// Unlinks task `id` from `slot` (a no-op if it is not linked there).
-    /// The task's waker is dropped after the lock is released: dropping a
-    /// waker may run a destructor.
-    pub(crate) fn unlink(&self, id: u64, slot: usize) {
-        let waker = {
-            let mut shard = self.shard(id).lock();
-            match shard.slots.get(slot) {
-                Some((linked, _)) if *linked == id => Some(shard.slots.remove(slot)),
-                _ => None,
+        // Its reference is the list's now, until `unlink`.
+        let _ = ManuallyDrop::new(waker);
+        // SAFETY: we hold the shard's lock; the task is alive (the waker's
+        // reference, now ours), and so is the head (the list's reference).
+        unsafe {
+            let new = links(task);
+            debug_assert!(new.prev.is_none() && shard.head != Some(task));
+            new.prev = None;
+            new.next = shard.head;
+            if let Some(head) = shard.head {
+                links(head).prev = Some(task);
             }
-        };
-        drop(waker);
+        }
+        shard.head = Some(task);
+        shard.len += 1;
+        Ok(())
     }
 
-    /// A clone of the waker of task `id`, linked at `slot`; `None` if it is
-    /// not linked there (it completed, or was never linked). How an abort
-    /// reaches a task: its `JoinHandle` keeps no waker of its own, which
-    /// spares every spawn a reference count and its release. The clone is
-    /// made under the lock (the entry cannot be dropped meanwhile) and
-    /// returned to be woken after it.
-    pub(crate) fn waker(&self, id: u64, slot: usize) -> Option<Waker> {
-        let shard = self.shard(id).lock();
-        match shard.slots.get(slot) {
-            Some((linked, waker)) if *linked == id => Some(waker.clone()),
-            _ => None,
+    /// Unlinks the task at `task` (whose id is `id`), and releases the
+    /// list's reference to it after the lock (dropping the last reference
+    /// frees the cell, which may run a destructor). A no-op if it is not
+    /// linked.
+    ///
+    /// # Safety
+    ///
+    /// The task is alive: linked here (the list's reference), or the
+    /// caller holds a reference.
+    pub(crate) unsafe fn unlink(&self, task: NonNull<Header>, id: u64) {
+        // SAFETY: the caller's guarantee.
+        if unsafe { self.unlink_keep_ref(task, id) } {
+            // SAFETY: the list's reference, handed back as the waker it was
+            // given as.
+            drop(unsafe { raw::waker_of(task) });
+        }
+    }
+
+    /// Like [`unlink`](Self::unlink), but the list's reference is handed
+    /// to the caller (returns whether the task was linked, and so whether
+    /// the caller now holds that reference), to release it with a step of
+    /// its own.
+    ///
+    /// # Safety
+    ///
+    /// As for `unlink`.
+    pub(crate) unsafe fn unlink_keep_ref(&self, task: NonNull<Header>, id: u64) -> bool {
+        {
+            let mut shard = self.shard(id).lock();
+            // SAFETY: we hold the shard's lock; the task is alive (the
+            // caller's guarantee), and so are its neighbours (linked).
+            unsafe {
+                let this = links(task);
+                if this.prev.is_some() || shard.head == Some(task) {
+                    match this.prev {
+                        Some(prev) => links(prev).next = this.next,
+                        None => shard.head = this.next,
+                    }
+                    if let Some(next) = this.next {
+                        links(next).prev = this.prev;
+                    }
+                    this.prev = None;
+                    this.next = None;
+                    shard.len -= 1;
+                    true
+                } else {
+                    false
+                }
+            }
         }
     }
 
@@ -149,10 +266,7 @@ impl OwnedTasks {
     /// How many tasks are linked (spawned and not finished). Takes every
     /// shard's lock: for metrics, not for hot paths.
     pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|shard| shard.lock().slots.len())
-            .sum()
+        self.shards.iter().map(|shard| shard.lock().len).sum()
     }
 
     /// How many tasks were ever spawned into the list (those cancelled at
@@ -164,18 +278,25 @@ impl OwnedTasks {
     /// Whether no task is linked. Takes every shard's lock: for shutdown
     /// and for a thread about to park, not for hot paths.
     pub(crate) fn is_empty(&self) -> bool {
-        self.shards
-            .iter()
-            .all(|shard| shard.lock().slots.is_empty())
+        self.shards.iter().all(|shard| shard.lock().len == 0)
     }
 
-    /// Clones of the wakers of every linked task (to wake them outside the
-    /// locks).
+    /// Wakers of every linked task, each with a reference of its own (to
+    /// wake them outside the locks).
     pub(crate) fn wakers(&self) -> Vec<Waker> {
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            wakers.extend(shard.slots.iter().map(|(_, (_, waker))| waker.clone()));
+            let mut next = shard.head;
+            while let Some(task) = next {
+                // SAFETY: a linked task: the list's reference keeps it
+                // alive. The clone takes a reference of its own; the
+                // borrowed waker is not dropped (it is the list's).
+                let list_waker = ManuallyDrop::new(unsafe { raw::waker_of(task) });
+                wakers.push((*list_waker).clone());
+                // SAFETY: we hold the shard's lock.
+                next = unsafe { links(task) }.next;
+            }
         }
         wakers
     }
@@ -191,95 +312,60 @@ impl fmt::Debug for OwnedTasks {
 
 #[cfg(all(test, not(loom)))]
 mod tests {
-    use super::OwnedTasks;
+    use crate::scheduler::{current_thread, Handle};
+    use crate::task;
     use std::sync::Arc;
-    use test_util::CountingWaker;
 
+    /// Tasks linked into every shard and unlinked from the head, the middle
+    /// and the tail of their shards' lists; what the list counts and hands
+    /// out (a waker per linked task); closing it; the references it holds
+    /// (every cell is freed: miri checks for leaks). Fast enough for miri.
     #[test]
     fn link_unlink_close() {
-        let list = OwnedTasks::new();
-        let (count, waker) = CountingWaker::new();
-        let ids: Vec<(u64, usize)> = (0..40)
-            .map(|_| {
-                let id = list.next_id();
-                (id, list.link(id, waker.clone()).unwrap())
-            })
-            .collect();
-        assert_eq!(list.wakers().len(), 40);
-        for &(id, slot) in &ids[..39] {
-            list.unlink(id, slot);
+        let shared = Arc::new(current_thread::Shared::new());
+        let tasks = &shared.drivers().tasks;
+        let spawn = || {
+            let schedule = current_thread::schedule_task;
+            let (runnable, handle) =
+                task::spawn(std::future::pending::<()>(), shared.clone(), schedule);
+            runnable.expect("the list is open").schedule();
+            handle
+        };
+        let handles: Vec<_> = (0..40).map(|_| spawn()).collect();
+        shared.run_queued_for_test();
+        assert_eq!((tasks.len(), tasks.spawned()), (40, 40));
+        assert_eq!(tasks.wakers().len(), 40);
+        // Every third task: 2 or 3 per shard, at every place in its list.
+        for handle in handles.iter().step_by(3) {
+            handle.abort();
         }
-        list.unlink(ids[0].0, ids[0].1); // twice: a no-op
-                                         // A reused slot: the old id does not unlink the new task.
-        let id = list.next_id();
-        let slot = list.link(id, waker.clone()).unwrap();
-        list.unlink(id.wrapping_sub(16), slot);
-        assert_eq!(list.wakers().len(), 2);
-        list.unlink(id, slot);
-        assert!(!list.is_empty());
-        list.close();
-        assert!(list.is_closed());
-        assert!(
-            list.link(list.next_id(), waker.clone()).is_none(),
-            "a closed list links nothing"
-        );
-        for waker in list.wakers() {
+        shared.run_queued_for_test();
+        assert_eq!(tasks.len(), 26);
+        for (i, handle) in handles.iter().enumerate() {
+            assert_eq!(handle.is_finished(), i % 3 == 0);
+        }
+        // Woken through the list: queued, still linked.
+        for waker in tasks.wakers() {
             waker.wake();
         }
-        assert_eq!(count.wakes(), 1);
-        list.unlink(ids[39].0, ids[39].1);
-        assert!(list.is_empty());
-        drop(waker);
-        // Every entry's waker was dropped: only `count` is left.
-        assert_eq!(Arc::strong_count(&count), 1);
-    }
-}
-
-/// Loom models (`LOOM_MAX_PREEMPTIONS=2 RUSTFLAGS="--cfg loom"
-/// cargo test -p runtime --lib --release loom_models`).
-#[cfg(all(test, loom))]
-mod loom_models {
-    use super::OwnedTasks;
-    use crate::loom::{thread, Arc, AtomicUsize, Ordering};
-    use std::task::{Wake, Waker};
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
+        assert_eq!(tasks.len(), 26);
+        tasks.close();
+        assert!(tasks.is_closed());
+        let late = spawn_after_close(&shared);
+        assert!(
+            late.is_finished(),
+            "a closed list cancels a new task at once"
+        );
+        assert_eq!(tasks.spawned(), 41);
+        Handle::CurrentThread(Arc::clone(&shared)).shutdown();
+        assert!(tasks.is_empty());
+        assert!(handles.iter().all(|handle| handle.is_finished()));
     }
 
-    /// An abort from another thread looks the task's waker up in the list
-    /// (`OwnedTasks::waker`) while the thread that ran the task to
-    /// completion unlinks it: the abort either gets a clone and wakes it, or
-    /// finds the task gone and does nothing; never a waker of a freed
-    /// entry, and every clone is released (no reference leaked or dropped
-    /// twice).
-    #[test]
-    fn abort_lookup_races_unlink() {
-        loom::model(|| {
-            let list = Arc::new(OwnedTasks::new());
-            let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-            let id = list.next_id();
-            let waker = Waker::from(std::sync::Arc::clone(&count));
-            let slot = list.link(id, waker).expect("an open list");
-            let aborter = {
-                let list = Arc::clone(&list);
-                thread::spawn(move || match list.waker(id, slot) {
-                    Some(waker) => {
-                        waker.wake();
-                        true
-                    }
-                    None => false,
-                })
-            };
-            list.unlink(id, slot);
-            let woke = aborter.join().unwrap();
-            assert_eq!(count.0.load(Ordering::SeqCst), usize::from(woke));
-            assert!(list.is_empty() && list.waker(id, slot).is_none());
-            assert_eq!(std::sync::Arc::strong_count(&count), 1);
-        });
+    fn spawn_after_close(shared: &Arc<current_thread::Shared>) -> crate::JoinHandle<()> {
+        let schedule = current_thread::schedule_task;
+        let (runnable, handle) = task::spawn(async {}, shared.clone(), schedule);
+        assert!(runnable.is_none());
+        handle
     }
 }
