@@ -429,10 +429,13 @@ impl<T> Drop for Sender<T> {
 /// This is the one place the crate runs user code (`T`'s `Clone`) under a
 /// lock of its own, and it is deliberate: the turn guards nothing but this
 /// one value, it is never held together with the channel's lock, and
-/// nothing is woken or dropped under it. A `Clone` impl may use the channel
-/// (send, subscribe, receive other values); the one thing it cannot do is
-/// receive *this same value* again through another receiver, which would
-/// wait for its own turn to end.
+/// nothing is woken or dropped under it. Clones of one value run one after
+/// another, and a receiver waiting for its turn spins, then yields its
+/// thread, without parking: a `Clone` should be quick. A `Clone` impl may
+/// send and subscribe; it must not receive from this channel (receiving
+/// *this same value* through another receiver waits for its own turn to
+/// end, and two clones receiving each other's value wait crosswise), nor
+/// block on anything a receiver of the channel may hold.
 struct Cell<T> {
     /// Tickets served (wrapping). Written only by the holder of the ticket
     /// being served, with `Release`.
@@ -635,7 +638,7 @@ impl<T: Clone> Taken<T> {
 }
 
 impl<T> Receiver<T> {
-    /// Takes the value at `next` (or a reference to it) under the lock (moving `next`
+    /// Takes the value at `next` (or a ticket to clone it) under the lock (moving `next`
     /// on), or says why there is none.
     fn take(next: &mut u64, state: &mut State<T>) -> Result<Taken<T>, TryRecvError> {
         if *next == state.tail {
@@ -726,7 +729,12 @@ impl<T: Clone> Receiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let mut state = self.shared.state.lock();
         let taken = Self::take(&mut self.next, &mut state);
+        // A value buried while it was being cloned is freed by the next
+        // receive too, not only by a send: a channel gone quiet keeps no
+        // overwritten value alive. Freed after unlocking.
+        let freed = state.sweep();
         drop(state);
+        drop(freed);
         taken.map(Taken::into_value)
     }
 }
@@ -793,13 +801,20 @@ impl<T: Clone> Future for Recv<'_, T> {
                 return Poll::Pending;
             }
         };
+        let freed = state.sweep();
         drop(state);
+        drop(freed);
+        // Serve the ticket before anything else: removing our waiter may
+        // drop its waker (user code), which must not run while this
+        // receiver holds a turn on the value, or a destructor receiving the
+        // same value through another receiver would wait for us forever.
+        let result = result.map(Taken::into_value);
         // After releasing `state`: the freed waker is dropped with no lock
         // held. A send meanwhile may wake us once more, needlessly.
         if let Some(key) = this.key.take() {
             shared.queue.remove(key);
         }
-        Poll::Ready(result.map(Taken::into_value))
+        Poll::Ready(result)
     }
 }
 

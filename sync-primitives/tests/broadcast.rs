@@ -557,6 +557,40 @@ fn a_value_overwritten_while_cloned_is_dropped_by_the_next_send() {
 }
 
 #[test]
+fn a_value_overwritten_while_cloned_is_dropped_by_the_next_receive() {
+    test_util::with_watchdog(60, || {
+        let v0 = SlowClone::first(0);
+        let (drops, entered, leave) = (v0.drops.clone(), v0.entered.clone(), v0.leave.clone());
+        let (tx, mut a) = broadcast::channel(1);
+        let mut b = tx.subscribe();
+        let v1 = v0.with_id(1);
+        tx.send(v0).unwrap();
+        let cloner = std::thread::spawn(move || {
+            let value = a.try_recv().map(|v| v.id);
+            (a, value)
+        });
+        entered.wait();
+        assert_eq!(tx.send(v1).ok(), Some(2));
+        leave.wait();
+        let (mut a, value) = cloner.join().unwrap();
+        assert_eq!(value, Ok(0));
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "a's copy of 0");
+        // No further send: the channel goes quiet, and a receive frees the
+        // buried value all the same.
+        assert_eq!(a.try_recv().map(|v| v.id), Ok(1));
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            3,
+            "a's copy of 0, the overwritten 0, a's copy of 1"
+        );
+        assert_eq!(b.try_recv().map(|v| v.id), Err(TryRecvError::Lagged(1)));
+        assert_eq!(b.try_recv().map(|v| v.id), Ok(1));
+        assert_eq!(drops.load(Ordering::SeqCst), 4, "every copy once");
+        drop((a, b, tx));
+    });
+}
+
+#[test]
 fn the_last_reader_waits_for_a_clone_under_way_and_takes_the_value() {
     test_util::with_watchdog(60, || {
         let v0 = SlowClone::first(0);
@@ -585,5 +619,72 @@ fn the_last_reader_waits_for_a_clone_under_way_and_takes_the_value() {
         assert_eq!(drops.load(Ordering::SeqCst), 2, "the clone and the value");
         // The cell stayed in its slot: the next value reuses it.
         drop(tx);
+    });
+}
+
+/// Review: `Recv::poll` holds an unserved ticket while `queue.remove(key)`
+/// drops the receiver's old waker (user code). If that waker is still
+/// queued (a send waking more than one batch of waiters), and its drop
+/// receives the same value through another receiver, that receiver waits
+/// for ever for the ticket of the thread it runs on.
+#[test]
+fn a_waker_dropped_while_its_receiver_holds_a_ticket_may_receive_the_same_value() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+    use std::task::{Context, Wake};
+    type Fut = Pin<Box<broadcast::Recv<'static, u32>>>;
+    struct RepollLast(&'static Mutex<Option<Fut>>);
+    impl Wake for RepollLast {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            // Receiver 0's wake, first batch, the queue lock released:
+            // receiver 32, still queued in the second batch, is repolled.
+            if let Some(mut fut) = self.0.lock().unwrap().take() {
+                let (_c, noop) = CountingWaker::new();
+                let got = fut.as_mut().poll(&mut Context::from_waker(&noop));
+                assert_eq!(got, Poll::Ready(Ok(7)));
+            }
+        }
+    }
+    test_util::with_watchdog(10, || {
+        let (tx, rx0) = broadcast::channel::<u32>(4);
+        let extra: &'static Mutex<broadcast::Receiver<u32>> =
+            Box::leak(Box::new(Mutex::new(tx.subscribe())));
+        let mut receivers = vec![rx0];
+        for _ in 0..32 {
+            receivers.push(tx.subscribe());
+        }
+        let receivers: &'static mut [broadcast::Receiver<u32>] = receivers.leak();
+        let mut futs: Vec<Fut> = receivers.iter_mut().map(|rx| Box::pin(rx.recv())).collect();
+        let mut last = futs.pop().unwrap();
+        let slot: &'static Mutex<Option<Fut>> = Box::leak(Box::new(Mutex::new(None)));
+        let repoll = std::task::Waker::from(Arc::new(RepollLast(slot)));
+        let (_c, counting) = CountingWaker::new();
+        for (i, fut) in futs.iter_mut().enumerate() {
+            let waker = if i == 0 { &repoll } else { &counting };
+            assert!(fut
+                .as_mut()
+                .poll(&mut Context::from_waker(waker))
+                .is_pending());
+        }
+        let got = Arc::new(Mutex::new(None));
+        let hook = {
+            let got = got.clone();
+            test_util::drop_hook_waker(move || {
+                // Receives the value receiver 32 holds a ticket for.
+                *got.lock().unwrap() = Some(extra.lock().unwrap().try_recv());
+            })
+        };
+        assert!(last
+            .as_mut()
+            .poll(&mut Context::from_waker(&hook))
+            .is_pending());
+        drop(hook); // the queue holds the last clone
+        *slot.lock().unwrap() = Some(last);
+        assert_eq!(tx.send(7), Ok(34));
+        assert_eq!(*got.lock().unwrap(), Some(Ok(7)));
     });
 }
