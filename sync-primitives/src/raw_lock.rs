@@ -60,11 +60,12 @@ use state::{HANDED, LOCKED, QUEUED, SPINNING};
 /// changes cores once per look that finds it free instead of once per
 /// lock. Looking every 32 hints, not every hint: each look takes the lock's
 /// cache line away from the owner, whose next lock or unlock then waits
-/// for it. Measured on the contended bench (4 tasks × 1000 locks, 2
-/// workers, both running): 584 µs mean without the pause, 145 µs with 4
-/// looks 32 hints apart; looking every 2 or 4 hints got 280-430 µs; 8
-/// looks (2.2 µs) 147 µs and 16 looks 130 µs, not worth the longer spin
-/// when the owner is not running.
+/// for it. Measured on the contended bench (4 tasks × 1000 locks, tokio 2
+/// workers, run under SCHED_FIFO so that both workers run throughout; see
+/// `benches/RESULTS.md`, branch `mutex2`): 584 µs without standing back,
+/// 145 µs with 4 looks 32 hints apart; looking every 2 or 4 hints got
+/// 280-430 µs; 8 looks (2.2 µs) 147 µs and 16 looks 130 µs, not worth the
+/// longer spin when the owner is not running.
 const STAND_BACK_LOOKS: u32 = if cfg!(loom) { 1 } else { 4 };
 /// See [`STAND_BACK_LOOKS`].
 const STAND_BACK_HINTS: u32 = if cfg!(loom) { 1 } else { 32 };
