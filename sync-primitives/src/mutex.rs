@@ -22,10 +22,16 @@ use crate::raw_lock::{LockState, RawLock};
 ///
 /// Under contention between threads, a `lock()` that finds the lock held by
 /// an owner on another thread, with nobody in line, spins for a moment
-/// (64 looks, about 1.5 µs) as the first in line before it queues: the
-/// unlock then hands the lock to it without a trip through the scheduler,
-/// which is what makes fair locks slow (a convoy of wake-ups). It never
-/// spins when the owner is on its own thread, nor when anyone is queued.
+/// before it queues, in two steps. First it stands back (about 1 µs): it
+/// looks at the lock now and then and takes it if it finds it free, but is
+/// not in line yet, so the owner's thread may lock again meanwhile (as if
+/// this `lock()` had been called a moment later). Then it spins as the
+/// first in line (about 0.5 µs): the unlock hands the lock to it without a
+/// trip through the scheduler, which is what makes fair locks slow (a
+/// convoy of wake-ups). Standing back keeps two threads that lock in a
+/// loop from taking strict turns, each turn a hand-off between cores. It
+/// never spins when the owner is on its own thread, nor when anyone is
+/// queued, and nobody ever takes the lock ahead of a queued waiter.
 ///
 /// Cancellation is safe: dropping a queued [`Lock`] future leaves the
 /// queue, and dropping one that had already been handed the lock passes it

@@ -133,13 +133,15 @@ impl Wakers {
         }
     }
 
+    /// Whether it holds [`WAKE_BATCH`] wakers: wake them before taking more.
     #[inline]
-    fn is_full(&self) -> bool {
+    pub(crate) fn is_full(&self) -> bool {
         self.len == WAKE_BATCH
     }
 
+    /// Adds a waker to wake later; the batch must not be full.
     #[inline]
-    fn push(&mut self, waker: Waker) {
+    pub(crate) fn push(&mut self, waker: Waker) {
         self.batch[self.len] = Some(waker);
         self.len += 1;
     }
@@ -559,7 +561,7 @@ impl List {
 
     /// Like [`List::pop_front`], but only a waiter queued before the push
     /// numbered `limit`.
-    fn pop_front_before(&mut self, limit: u64) -> Option<Waker> {
+    pub(crate) fn pop_front_before(&mut self, limit: u64) -> Option<Waker> {
         if !self.has_front_before(limit) {
             return None;
         }
@@ -569,7 +571,7 @@ impl List {
     /// Whether the oldest waiter was queued before the push numbered
     /// `limit`.
     #[inline]
-    fn has_front_before(&self, limit: u64) -> bool {
+    pub(crate) fn has_front_before(&self, limit: u64) -> bool {
         self.head != NIL && self.slot(self.head).seq < limit
     }
 

@@ -108,3 +108,31 @@ fn debug_shows_the_flag() {
     event.set();
     assert!(format!("{event:?}").contains("is_set: true"));
 }
+
+#[test]
+fn a_waker_the_event_replaces_or_frees_may_use_the_same_event() {
+    // The waker's last drop sets the event, as a task's destructor might:
+    // it runs once the event's lock is released (or this deadlocks, and
+    // the watchdog fails the test).
+    test_util::with_watchdog(10, || {
+        let event = std::sync::Arc::new(Event::new());
+        let setting_waker = || {
+            let event = event.clone();
+            test_util::drop_hook_waker(move || event.set())
+        };
+        let (counter, waker) = CountingWaker::new();
+        // Replaced by a re-poll with another waker.
+        let mut wait = event.wait();
+        assert_eq!(poll_with(&mut wait, &setting_waker()), Poll::Pending);
+        assert_eq!(poll_with(&mut wait, &waker), Poll::Pending);
+        assert!(event.is_set(), "the replaced waker was dropped");
+        assert_eq!(counter.wakes(), 1, "the set woke the new waker");
+        assert_eq!(poll_with(&mut wait, &waker), Poll::Ready(()));
+        // Freed by dropping a queued wait.
+        event.clear();
+        let mut wait = event.wait();
+        assert_eq!(poll_with(&mut wait, &setting_waker()), Poll::Pending);
+        drop(wait);
+        assert!(event.is_set(), "the freed waker was dropped");
+    });
+}

@@ -241,6 +241,40 @@ fn unlock_vs_spinner_vs_queued_waiter() {
     });
 }
 
+/// A `lock()` that starts once another waiter is queued, while the owner
+/// unlocks (handing the lock to the queued one, which takes it and unlocks
+/// in turn): whatever state it finds when it stands back and looks (held
+/// with a waiter queued, handed, held by the queued one, or free again),
+/// it never takes the lock before the queued waiter.
+#[test]
+fn a_lock_standing_back_never_passes_a_queued_waiter() {
+    model(|| {
+        let mutex = Arc::new(Mutex::new(Vec::new()));
+        let queued_flag = Arc::new(AtomicUsize::new(0));
+        let (_, waker) = counting_waker();
+        let Poll::Ready(guard) = poll_once(&mut mutex.clone().lock_owned(), &waker) else {
+            panic!("the mutex is free");
+        };
+        let late = {
+            let (mutex, queued_flag) = (mutex.clone(), queued_flag.clone());
+            thread::spawn(move || {
+                while queued_flag.load(Ordering::SeqCst) == 0 {
+                    thread::yield_now();
+                }
+                loom::future::block_on(mutex.lock()).push("late");
+            })
+        };
+        let mut first = mutex.clone().lock_owned();
+        assert!(poll_once(&mut first, &waker).is_pending());
+        queued_flag.store(1, Ordering::SeqCst);
+        drop(guard);
+        loom::future::block_on(first).push("first");
+        late.join().unwrap();
+        assert!(!mutex.is_locked());
+        assert_eq!(*mutex.try_lock().unwrap(), ["first", "late"]);
+    });
+}
+
 /// A release, an `acquire` arriving, and the drop of a queued
 /// `acquire_many` that holds part of its permits, all at once: no permit is
 /// lost or duplicated, and the arriving acquire is never left pending.

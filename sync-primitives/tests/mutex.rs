@@ -253,3 +253,43 @@ fn a_waker_dropped_by_the_queue_may_unlock_the_same_mutex() {
         assert_eq!(*mutex.try_lock().unwrap(), 1);
     });
 }
+
+#[test]
+fn a_lock_from_another_thread_never_passes_a_queued_waiter() {
+    // The other thread's lock() starts while the holder unlocks: it may
+    // stand back, spin or queue, but the waiter queued before it started
+    // always gets the lock first. 100 rounds, to meet it in each state (3
+    // under miri, which runs it a thousand times slower).
+    let rounds = if cfg!(miri) { 3 } else { 100 };
+    test_util::with_watchdog(60, move || {
+        for _ in 0..rounds {
+            let mutex = Arc::new(Mutex::new(Vec::new()));
+            let holder = mutex.try_lock().unwrap();
+            let (counter, waker) = CountingWaker::new();
+            let mut first = mutex.lock();
+            assert!(poll_with(&mut first, &waker).is_pending());
+            let start = Arc::new(std::sync::Barrier::new(2));
+            let late = {
+                let (mutex, start) = (mutex.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    futures::executor::block_on(mutex.lock()).push("late");
+                })
+            };
+            start.wait();
+            drop(holder);
+            assert_eq!(
+                counter.wakes(),
+                1,
+                "the unlock hands it to the queued waiter"
+            );
+            let Poll::Ready(mut guard) = poll_with(&mut first, &waker) else {
+                panic!("the queued waiter owns the lock");
+            };
+            guard.push("first");
+            drop(guard);
+            late.join().unwrap();
+            assert_eq!(*mutex.try_lock().unwrap(), ["first", "late"]);
+        }
+    });
+}
