@@ -6,8 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::loom::{loom_const_fn, AtomicBool, AtomicUsize, Ordering};
-use crate::spin_lock::{SpinGuard, SpinLock};
-use crate::wait_queue::{Key, List, Wakers};
+use crate::wait_queue::{Key, WaitQueue};
 
 /// A flag that tasks can wait on, like `asyncio.Event`.
 ///
@@ -36,44 +35,26 @@ use crate::wait_queue::{Key, List, Wakers};
 /// setter.join().unwrap();
 /// ```
 pub struct Event {
-    /// The flag. Written under the waiters' lock by `set` (so that raising it
+    /// The flag. Written under the queue's lock by `set` (so that raising it
     /// and choosing whom to wake are one step), lock-free by `clear`.
     set: AtomicBool,
     /// How many times `set` raised the flag, wrapping. Written only under
-    /// the waiters' lock, so a plain load + store bumps it. A waiter notes it
+    /// the queue's lock, so a plain load + store bumps it. A waiter notes it
     /// when it queues: if it has changed when the waiter is polled again, a
     /// `set` ran after it queued, and that `set` wakes (and unlinks)
     /// everyone queued before it, so the waiter completes without taking
-    /// the waiters' lock. This saves one lock round trip per wait (a
+    /// the queue's lock. This saves one lock round trip per wait (a
     /// ping-pong does one per hop).
     ///
     /// It is a `usize`, so it can wrap back to the noted value (2^32 sets
     /// while one waiter stays queued, on a 32-bit target). That only skips
     /// the fast path: the waiter then checks its key under the lock, as
     /// when no `set` ran. Its slot was freed by the first of those sets
-    /// (the key is stale: the wait completes), or that set's wake-up loop,
+    /// (the key is stale: the wait completes), or that set's `wake_all`,
     /// which re-locks between batches, has not reached it yet (it is still
-    /// queued: its new waker is stored, and that loop wakes it).
+    /// queued: its new waker is stored, and that `wake_all` wakes it).
     epoch: AtomicUsize,
-    /// The waiting tasks, oldest first, under a [`SpinLock`] rather than a
-    /// `WaitQueue`'s lock: it is taken once per `set` and once or twice per
-    /// wait, and a spin lock's unlock is a store, not a read-modify-write
-    /// (see `spin_lock`). Wakers the list replaces or frees are dropped once
-    /// it is unlocked ([`unlock`]); none is woken under it.
-    waiters: SpinLock<List>,
-}
-
-/// Unlocks the waiters' list, then drops the wakers it replaced or freed
-/// while it was held: a waker's destructor may run a task's destructor,
-/// which may wait on this very event.
-#[inline]
-fn unlock(mut list: SpinGuard<'_, List>) {
-    if !list.has_discarded() {
-        return;
-    }
-    let discarded = list.take_discarded();
-    drop(list);
-    drop(discarded);
+    queue: WaitQueue,
 }
 
 impl Event {
@@ -84,7 +65,7 @@ impl Event {
             Event {
                 set: AtomicBool::new(false),
                 epoch: AtomicUsize::new(0),
-                waiters: SpinLock::new(List::new()),
+                queue: WaitQueue::new(),
             }
         }
     }
@@ -97,10 +78,10 @@ impl Event {
         if self.is_set() {
             return;
         }
-        let mut list = self.waiters.lock();
+        let list = self.queue.lock();
         // Release: what this thread did before `set` happens-before whatever
         // a waiter does after it sees the flag (its Acquire load in
-        // `is_set`). Woken waiters are synchronised through the waiters' lock.
+        // `is_set`). Woken waiters are synchronised through the queue's lock.
         // Raising the flag under the lock makes "set, then wake those queued
         // so far" one step: a waiter that queues after this store sees the
         // flag when it re-checks under the lock.
@@ -108,38 +89,10 @@ impl Event {
         // Relaxed load: only writers under the lock store it. Release
         // store: what this thread did before `set` happens-before whatever
         // a queued waiter does once its Acquire load in `Wait::poll` sees
-        // the new epoch (it completes then, without the waiters' lock).
+        // the new epoch (it completes then, without the queue's lock).
         let epoch = self.epoch.load(Ordering::Relaxed);
         self.epoch.store(epoch.wrapping_add(1), Ordering::Release);
-        // Wake everyone queued before this `set` (none queued after it),
-        // oldest first, a batch at a time, each batch after unlocking.
-        let limit = list.next_seq();
-        // The common cases without the batch: nobody, or one waiter.
-        let Some(first) = list.pop_front_before(limit) else {
-            return;
-        };
-        if !list.has_front_before(limit) {
-            drop(list);
-            first.wake();
-            return;
-        }
-        let mut wakers = Wakers::new();
-        wakers.push(first);
-        loop {
-            while !wakers.is_full() {
-                match list.pop_front_before(limit) {
-                    Some(waker) => wakers.push(waker),
-                    None => break,
-                }
-            }
-            let more = list.has_front_before(limit);
-            drop(list);
-            wakers.wake();
-            if !more {
-                return;
-            }
-            list = self.waiters.lock();
-        }
+        self.queue.wake_all(list);
     }
 
     /// Clears the event: tasks that start waiting from now on wait for the
@@ -225,16 +178,13 @@ impl Future for Wait<'_> {
             WaitState::Queued(key, epoch) => {
                 // Acquire: pairs with the Release store in `set` (see
                 // `Event::epoch`). A `set` since we queued has unlinked us
-                // or will, in its wake-up loop, and only wakes our old waker
+                // or will, in its `wake_all`, and only wakes our old waker
                 // then: a spurious wake-up, which a task tolerates.
                 if this.event.epoch.load(Ordering::Acquire) != epoch {
                     this.state = WaitState::Done;
                     return Poll::Ready(());
                 }
-                let mut list = this.event.waiters.lock();
-                let queued = list.update_waker(key, cx.waker());
-                unlock(list);
-                if queued {
+                if this.event.queue.lock().update_waker(key, cx.waker()) {
                     return Poll::Pending;
                 }
                 // Our slot was freed by `set`: we were woken, whatever the
@@ -247,7 +197,7 @@ impl Future for Wait<'_> {
                     this.state = WaitState::Done;
                     return Poll::Ready(());
                 }
-                let mut list = this.event.waiters.lock();
+                let mut list = this.event.queue.lock();
                 // Re-check under the lock: `set` stores the flag under it, so
                 // either we see the flag or `set` sees us in the queue.
                 // Relaxed: the lock orders this load after that store.
@@ -267,9 +217,7 @@ impl Future for Wait<'_> {
 impl Drop for Wait<'_> {
     fn drop(&mut self) {
         if let WaitState::Queued(key, _) = self.state {
-            let mut list = self.event.waiters.lock();
-            list.remove(key);
-            unlock(list);
+            self.event.queue.remove(key);
         }
     }
 }

@@ -1,5 +1,5 @@
 //! A lock for a few instructions of bookkeeping whose unlock is a plain
-//! store, for the hottest wait list ([`Event`](crate::Event)'s).
+//! store: the wait queue's (`wait_queue`), under every primitive's waiters.
 //!
 //! `parking_lot`'s lock (the crate's usual internal lock, from the `loom`
 //! facade) unlocks with a compare-exchange, because a parked thread may be
@@ -12,7 +12,7 @@
 //! it held spins a little, then yields its time slice until it is free.
 //!
 //! That is only right for critical sections that are a few dozen
-//! instructions and never run user code: the wait list's, which never wakes
+//! instructions and never run user code: the wait queue's, which never wakes
 //! or drops a waker under its lock. A holder is then almost never preempted
 //! inside, and when it is, the others yield to it rather than burn the core.
 //!

@@ -60,7 +60,8 @@ use std::mem::{self, ManuallyDrop};
 use std::ops::{Deref, DerefMut};
 use std::task::Waker;
 
-use crate::loom::{loom_const_fn, Mutex, MutexGuard};
+use crate::loom::loom_const_fn;
+use crate::spin_lock::{SpinGuard, SpinLock};
 
 /// The end of a link. Slot indices are 32-bit: a list holds at most
 /// `u32::MAX` waiters at once (a `Vec` of 160 GiB of slots).
@@ -71,9 +72,13 @@ const NIL: u32 = u32::MAX;
 /// once on another thread does not find the lock held.
 const WAKE_BATCH: usize = 32;
 
-/// The queue: a [`List`] behind the crate's internal lock.
+/// The queue: a [`List`] behind a [`SpinLock`]. Its critical sections
+/// are a few dozen instructions that never run user code (no waker is woken
+/// or dropped under it), and a spin lock's unlock is a store, not the
+/// read-modify-write of a lock that may have parked threads to wake: a
+/// ping-pong through two `Event`s takes it four times per round trip.
 pub(crate) struct WaitQueue {
-    list: Mutex<List>,
+    list: SpinLock<List>,
 }
 
 /// A handle to one waiter's slot; stale once that waiter has been woken.
@@ -133,15 +138,13 @@ impl Wakers {
         }
     }
 
-    /// Whether it holds [`WAKE_BATCH`] wakers: wake them before taking more.
     #[inline]
-    pub(crate) fn is_full(&self) -> bool {
+    fn is_full(&self) -> bool {
         self.len == WAKE_BATCH
     }
 
-    /// Adds a waker to wake later; the batch must not be full.
     #[inline]
-    pub(crate) fn push(&mut self, waker: Waker) {
+    fn push(&mut self, waker: Waker) {
         self.batch[self.len] = Some(waker);
         self.len += 1;
     }
@@ -162,7 +165,7 @@ impl Wakers {
 /// then drops the wakers the list discarded meanwhile, so that no waker's
 /// destructor runs under the lock.
 pub(crate) struct Guard<'a> {
-    list: ManuallyDrop<MutexGuard<'a, List>>,
+    list: ManuallyDrop<SpinGuard<'a, List>>,
 }
 
 struct Slot {
@@ -182,7 +185,7 @@ impl WaitQueue {
     loom_const_fn! {
         pub(crate) fn new() -> WaitQueue {
             WaitQueue {
-                list: Mutex::new(List::new()),
+                list: SpinLock::new(List::new()),
             }
         }
     }
@@ -561,7 +564,7 @@ impl List {
 
     /// Like [`List::pop_front`], but only a waiter queued before the push
     /// numbered `limit`.
-    pub(crate) fn pop_front_before(&mut self, limit: u64) -> Option<Waker> {
+    fn pop_front_before(&mut self, limit: u64) -> Option<Waker> {
         if !self.has_front_before(limit) {
             return None;
         }
@@ -571,7 +574,7 @@ impl List {
     /// Whether the oldest waiter was queued before the push numbered
     /// `limit`.
     #[inline]
-    pub(crate) fn has_front_before(&self, limit: u64) -> bool {
+    fn has_front_before(&self, limit: u64) -> bool {
         self.head != NIL && self.slot(self.head).seq < limit
     }
 
