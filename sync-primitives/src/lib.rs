@@ -122,7 +122,6 @@ pub mod queue;
 mod raw_lock;
 pub mod rwlock;
 pub mod semaphore;
-mod spin_lock;
 mod wait_queue;
 pub mod waiter;
 pub mod watch;

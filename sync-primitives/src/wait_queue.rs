@@ -61,7 +61,7 @@ use std::ops::{Deref, DerefMut};
 use std::task::Waker;
 
 use crate::loom::loom_const_fn;
-use crate::spin_lock::{SpinGuard, SpinLock};
+use spin_lock::{SpinGuard, SpinLock};
 
 /// The end of a link. Slot indices are 32-bit: a list holds at most
 /// `u32::MAX` waiters at once (a `Vec` of 160 GiB of slots).
