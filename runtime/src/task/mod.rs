@@ -43,6 +43,7 @@ mod join_error;
 mod join_handle;
 mod list;
 mod raw;
+mod spin_lock;
 mod state;
 
 pub use abort_handle::AbortHandle;
