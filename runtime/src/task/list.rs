@@ -4,7 +4,9 @@
 //! The shape of tokio's `OwnedTasks`: a task is linked when it is spawned and
 //! unlinked when its future is dropped (it completed, panicked or was
 //! cancelled); the list is split into shards by task id, each behind its own
-//! lock, so that spawns on different threads rarely contend; and it can be
+//! lock (a [`SpinLock`]: one read-modify-write per section, its sections
+//! being a few pointer writes), so that spawns on different threads rarely
+//! contend; and it can be
 //! *closed*, after which linking fails and the spawner cancels the new task
 //! at once.
 //!
@@ -20,7 +22,8 @@
 //! list keeps the task's cell alive until the task is unlinked.
 
 use super::raw::{self, Header};
-use crate::loom::{AtomicBool, Mutex, Ordering, UnsafeCell};
+use crate::loom::{AtomicBool, Ordering, UnsafeCell};
+use spin_lock::SpinLock;
 use std::fmt;
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -33,7 +36,7 @@ const SHARDS: usize = 16;
 
 /// The tasks a runtime (or a `block_on`'s local scheduler) owns.
 pub(crate) struct OwnedTasks {
-    shards: Box<[Mutex<Shard>]>,
+    shards: Box<[SpinLock<Shard>]>,
     /// Set once by `close`; also recorded in each shard, under its lock,
     /// which is what `link` checks.
     closed: AtomicBool,
@@ -111,7 +114,7 @@ impl OwnedTasks {
         OwnedTasks {
             shards: (0..SHARDS)
                 .map(|_| {
-                    Mutex::new(Shard {
+                    SpinLock::new(Shard {
                         closed: false,
                         head: None,
                         len: 0,
@@ -152,7 +155,7 @@ impl OwnedTasks {
         (super::thread_id() << 40) ^ count
     }
 
-    fn shard(&self, id: u64) -> &Mutex<Shard> {
+    fn shard(&self, id: u64) -> &SpinLock<Shard> {
         // `SHARDS` is a power of two: the low bits of consecutive ids spread
         // consecutive spawns over every shard.
         &self.shards[(id as usize) & (SHARDS - 1)]
