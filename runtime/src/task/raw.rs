@@ -160,6 +160,15 @@ where
 /// `schedule`, holding `refs` references (the first `Runnable`, the
 /// `JoinHandle`, and any wakers the caller makes with [`waker_of`]).
 /// Returns its header.
+///
+/// `schedule` must be zero-sized (a plain function, or a closure that
+/// captures nothing; every scheduler passes its `schedule_task` function
+/// item), checked at compile time: a wake-up by value hands its reference
+/// to the new `Runnable` and then calls `schedule` through a `&S` inside
+/// the cell, and the `Runnable` may run, complete and free the cell
+/// before that call returns (inline, or on the thread that takes it). A
+/// zero-sized `S` reads no byte of the cell, so the dangling `&S` is
+/// harmless; one with state would be read after the free.
 pub(super) fn allocate<F, S>(
     future: F,
     mut meta: TaskMeta,
@@ -170,6 +179,12 @@ where
     F: Future,
     S: Fn(Runnable),
 {
+    const {
+        assert!(
+            std::mem::size_of::<S>() == 0,
+            "a task's schedule function must be zero-sized (see `allocate`)"
+        )
+    };
     meta.state = State::new(refs);
     let cell = Box::new(Cell {
         header: Header {
@@ -354,8 +369,11 @@ impl Drop for Runnable {
     fn drop(&mut self) {
         if self.metadata().is_on_its_thread() {
             let runnable = Runnable { ptr: self.ptr };
-            let list = self.metadata().scheduler().tasks();
-            runnable.cancel(Some(list));
+            // Our own count of the scheduler: the cancel may free the
+            // cell, and with it the cell's `Arc`, while the list is
+            // borrowed from it.
+            let scheduler = std::sync::Arc::clone(self.metadata().scheduler());
+            runnable.cancel(Some(scheduler.tasks()));
         }
         // Else leaked, with its reference: the future cannot be dropped on
         // this thread.
@@ -381,6 +399,12 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(
 ) -> bool {
     // SAFETY: the `Runnable`'s reference keeps the cell alive.
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
+    // A task is only ever linked into its own scheduler's list: unlinking
+    // it from another would corrupt both.
+    debug_assert!(
+        list.is_none_or(|list| ptr::eq(list, cell.header.meta.scheduler().tasks())),
+        "a task run with the list of another scheduler"
+    );
     let aborted = cell.header.state().transition_to_running().is_aborted();
     let output = if cancel || aborted {
         Err(JoinError::cancelled())
@@ -405,7 +429,8 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(
             Ok(Poll::Pending) => {
                 match cell.header.state().transition_to_idle() {
                     // SAFETY: the runner's reference and the token go to
-                    // the new `Runnable`.
+                    // the new `Runnable` (which may free the cell during
+                    // the call: `S` is zero-sized, see `allocate`).
                     Idle::Notified => (cell.schedule)(unsafe { Runnable::from_raw(ptr) }),
                     Idle::Released => {}
                     // SAFETY: we released the last reference.
@@ -479,7 +504,9 @@ unsafe fn schedule<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
     // SAFETY: the `Runnable`'s reference keeps the cell alive; the schedule
     // function is not moved out (it is only called by reference).
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
-    // SAFETY: the caller hands the `Runnable` over.
+    // SAFETY: the caller hands the `Runnable` over. It may free the cell
+    // before `schedule` returns: `S` is zero-sized (see `allocate`), so the
+    // `&S` the call borrows covers no byte of the cell.
     (cell.schedule)(unsafe { Runnable::from_raw(ptr) });
 }
 
@@ -848,6 +875,42 @@ mod loom_models {
         Arc::new(AtomicUsize::new(0))
     }
 
+    /// One task's view of a `TestScheduler`: only the task's cell holds
+    /// it, so its drop counts the frees of the cell (the schedule function
+    /// must be zero-sized, see `allocate`, so it cannot hold the counter).
+    #[derive(Debug)]
+    struct TaskScheduler {
+        inner: Arc<TestScheduler>,
+        _freed: DropCount,
+    }
+
+    impl std::fmt::Debug for DropCount {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("DropCount")
+        }
+    }
+
+    impl Schedule for TaskScheduler {
+        fn tasks(&self) -> &OwnedTasks {
+            &self.inner.tasks
+        }
+        fn metrics(&self) -> &Metrics {
+            &self.inner.metrics
+        }
+        fn schedule_remote_task(&self, runnable: Runnable) {
+            self.inner.schedule_remote_task(runnable);
+        }
+        fn note_abort(&self, meta: &TaskMeta) {
+            self.inner.note_abort(meta);
+        }
+    }
+
+    /// The tasks' schedule function: queues on the task's scheduler.
+    fn schedule(runnable: Runnable) {
+        let scheduler = std::sync::Arc::clone(runnable.metadata().scheduler());
+        scheduler.schedule_remote_task(runnable);
+    }
+
     /// Spawns `future` on `scheduler`; its first runnable is queued. The
     /// returned counter counts the frees of the cell.
     fn spawn<F>(
@@ -859,13 +922,10 @@ mod loom_models {
         F::Output: Send + 'static,
     {
         let freed = counter();
-        let guard = DropCount(Arc::clone(&freed));
-        let schedule = move |runnable: Runnable| {
-            let _ = &guard;
-            let scheduler = std::sync::Arc::clone(runnable.metadata().scheduler());
-            scheduler.schedule_remote_task(runnable);
-        };
-        let dyn_scheduler: task::Scheduler = scheduler.clone();
+        let dyn_scheduler: task::Scheduler = std::sync::Arc::new(TaskScheduler {
+            inner: Arc::clone(scheduler),
+            _freed: DropCount(Arc::clone(&freed)),
+        });
         let (runnable, handle) = task::spawn_unlisted(future, dyn_scheduler, schedule);
         scheduler.queue.lock().push_back(runnable);
         (handle, freed)
@@ -881,13 +941,10 @@ mod loom_models {
         F::Output: Send + 'static,
     {
         let freed = counter();
-        let guard = DropCount(Arc::clone(&freed));
-        let schedule = move |runnable: Runnable| {
-            let _ = &guard;
-            let scheduler = std::sync::Arc::clone(runnable.metadata().scheduler());
-            scheduler.schedule_remote_task(runnable);
-        };
-        let dyn_scheduler: task::Scheduler = scheduler.clone();
+        let dyn_scheduler: task::Scheduler = std::sync::Arc::new(TaskScheduler {
+            inner: Arc::clone(scheduler),
+            _freed: DropCount(Arc::clone(&freed)),
+        });
         let (runnable, handle) = task::spawn(future, dyn_scheduler, schedule);
         scheduler
             .queue
@@ -1405,6 +1462,41 @@ mod tests {
         }));
         assert!(ran.is_ok(), "the join waker's panic escaped the runner");
         drop(handle);
+        Handle::CurrentThread(shared).shutdown();
+    }
+
+    /// A schedule function that runs the task inline, woken by value
+    /// through the task's last waker: the task completes and its cell is
+    /// freed during the call to the schedule function, which lives in that
+    /// cell; zero-sized (enforced by `allocate`), it reads nothing of it
+    /// (miri: no use after free, no leak).
+    #[test]
+    fn schedule_fn_is_not_freed_during_its_call() {
+        let shared = Arc::new(current_thread::Shared::new());
+        let slot = Arc::new(Mutex::new(None::<Waker>));
+        let task_slot = Arc::clone(&slot);
+        let polls = Arc::new(AtomicUsize::new(0));
+        let task_polls = Arc::clone(&polls);
+        let schedule = |runnable: super::Runnable| {
+            assert!(runnable.run(None), "the second run completes the task");
+        };
+        let (runnable, handle) = task::spawn_unlisted(
+            std::future::poll_fn(move |cx| {
+                if task_polls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    *task_slot.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            }),
+            shared.clone(),
+            schedule,
+        );
+        drop(handle);
+        assert!(!runnable.run(None));
+        let waker = slot.lock().unwrap().take().unwrap();
+        waker.wake(); // the last reference: run and freed inside `schedule`
+        assert_eq!(polls.load(Ordering::SeqCst), 2);
         Handle::CurrentThread(shared).shutdown();
     }
 
