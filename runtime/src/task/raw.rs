@@ -1026,11 +1026,14 @@ mod loom_models {
         });
     }
 
-    /// The handle, polled once (registering its waker) and then dropped on
-    /// another thread, races the task's completion: if the poll was
-    /// pending, its waker is woken or the handle was dropped first; the
-    /// output is dropped exactly once, by whoever owns it; the cell is
-    /// freed once.
+    /// The handle, polled once here (registering its waker: the task has
+    /// not run, the poll is pending) and then dropped on another thread,
+    /// races the task's completion, which wakes the registered waker: the
+    /// waker is woken at most once and dropped by whichever side is last
+    /// (no leak), the output is dropped exactly once, by whoever owns it;
+    /// the cell is freed once. The poll comes before the thread's spawn so
+    /// that the window (the drop between the completion's wake and its
+    /// clearing of `JOIN_WAKER`) is reached within two preemptions.
     #[test]
     fn join_handle_drop_vs_completion() {
         loom::model(|| {
@@ -1039,22 +1042,19 @@ mod loom_models {
             let output = DropCount(Arc::clone(&output_drops));
             let (mut handle, freed) = spawn(&scheduler, async move { output });
             let count = std::sync::Arc::new(CountWake(AtomicUsize::new(0)));
-            let joiner = {
-                let count = std::sync::Arc::clone(&count);
-                thread::spawn(move || {
-                    let waker = Waker::from(count);
-                    let got = poll_once(&mut handle, &waker).is_ready();
-                    drop(handle);
-                    got
-                })
-            };
+            let waker = Waker::from(std::sync::Arc::clone(&count));
+            assert!(poll_once(&mut handle, &waker).is_pending());
+            drop(waker);
+            let joiner = thread::spawn(move || drop(handle));
             assert_eq!(scheduler.drain(), 1);
-            let got = joiner.join().unwrap();
+            joiner.join().unwrap();
             assert_eq!(output_drops.load(Ordering::SeqCst), 1);
             assert!(count.0.load(Ordering::SeqCst) <= 1);
-            if got {
-                assert_eq!(count.0.load(Ordering::SeqCst), 0);
-            }
+            assert_eq!(
+                std::sync::Arc::strong_count(&count),
+                1,
+                "the registered join waker is dropped"
+            );
             assert_eq!(freed.load(Ordering::SeqCst), 1);
         });
     }
