@@ -158,11 +158,16 @@ impl<T> Future for JoinHandle<T> {
         let mut output: Poll<Output<T>> = Poll::Pending;
         // SAFETY: `output` is a `Poll<Output<T>>`, and `T` is the task's
         // output type (`new`'s contract).
-        unsafe { raw.try_read_output((&mut output as *mut Poll<Output<T>>).cast(), cx.waker()) };
+        let join_waker = unsafe {
+            raw.try_read_output((&mut output as *mut Poll<Output<T>>).cast(), cx.waker())
+        };
         if output.is_ready() {
             // Taking the output released the handle's reference.
             std::mem::forget(self.raw.take());
         }
+        // The old join waker goes only now: if its destructor panics, the
+        // handle no longer holds the reference released above.
+        drop(join_waker);
         output
     }
 }

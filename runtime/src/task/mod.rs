@@ -147,7 +147,8 @@ impl TaskMeta {
     /// Whether this task may be polled or dropped on the current thread.
     #[inline]
     pub(crate) fn is_on_its_thread(&self) -> bool {
-        self.owner_thread == 0 || self.owner_thread == thread_id()
+        self.owner_thread == 0
+            || (self.owner_thread != NO_THREAD_ID && self.owner_thread == thread_id())
     }
 
     /// Records the run-queue position of the task (see `queued_at`).
@@ -189,8 +190,13 @@ pub(crate) fn thread_id() -> u64 {
             id
         })
         // During thread-local destruction: an id no task can have.
-        .unwrap_or(u64::MAX)
+        .unwrap_or(NO_THREAD_ID)
 }
+
+/// What [`thread_id`] returns during the destruction of the thread's
+/// locals: no task is ever bound to it (`spawn_local` refuses it), and a
+/// local task is on no thread that returns it.
+const NO_THREAD_ID: u64 = u64::MAX;
 
 /// Allocates the cell of a listed task running `future`, with `meta`:
 /// its first runnable, its handle's side, and the waker for the runtime's
@@ -235,6 +241,11 @@ where
 }
 
 /// Like [`spawn`], for a `!Send` future bound to the current thread.
+///
+/// # Panics
+///
+/// If called while the current thread's locals are being destroyed (the
+/// thread has no id then: the task could be neither run nor dropped).
 pub(crate) fn spawn_local<F, S>(
     future: F,
     scheduler: Scheduler,
@@ -245,8 +256,14 @@ where
     F::Output: 'static,
     S: Fn(Runnable) + Send + Sync + 'static,
 {
+    let owner = thread_id();
+    assert_ne!(
+        owner, NO_THREAD_ID,
+        "spawn_local called while the thread's locals are being destroyed: \
+         the task could never be run or dropped on this thread"
+    );
     let id = scheduler.tasks().next_id();
-    let parts = allocate(future, TaskMeta::new(thread_id(), id, scheduler), schedule);
+    let parts = allocate(future, TaskMeta::new(owner, id, scheduler), schedule);
     link(parts)
 }
 
@@ -361,6 +378,24 @@ mod tests {
     use crate::scheduler::{current_thread, Handle};
     use std::sync::Arc;
     use std::task::Poll;
+
+    /// Task ownership by thread: a `Send` task is on every thread, a
+    /// local task only on its own, and the teardown id (no thread) owns
+    /// nothing, even on a thread whose id reads as it.
+    #[test]
+    fn local_tasks_are_on_their_own_thread_only() {
+        let shared: Scheduler = Arc::new(current_thread::Shared::new());
+        let here = thread_id();
+        assert_ne!(here, NO_THREAD_ID);
+        assert_eq!(thread_id(), here, "a thread's id is stable");
+        let meta = |owner| TaskMeta::new(owner, 1, Arc::clone(&shared));
+        assert!(meta(0).is_on_its_thread());
+        assert!(meta(here).is_on_its_thread());
+        assert!(!meta(NO_THREAD_ID).is_on_its_thread());
+        let there = std::thread::spawn(thread_id).join().unwrap();
+        assert_ne!(there, here);
+        assert!(!meta(there).is_on_its_thread());
+    }
 
     /// Runs task cells by hand, without a scheduler loop: the cell, the
     /// panic wrapper and abort. Fast enough for miri.

@@ -81,8 +81,11 @@ struct Vtable {
     /// For `JoinHandle::poll`: writes `Poll::Ready(output)` to the
     /// `*mut Poll<Output<T>>` if the task is complete, and then releases
     /// the handle's interest and reference (the handle must forget its
-    /// `RawTask`); else registers the waker.
-    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// `RawTask`) and returns the join waker it had registered, for the
+    /// handle to drop once it has forgotten its `RawTask` (a destructor
+    /// that panics must not leave the released reference in the handle);
+    /// else registers the waker and returns `None`.
+    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker) -> Option<Waker>,
     /// For `JoinHandle::drop`: gives up the output, and the handle's
     /// reference.
     drop_join_handle: unsafe fn(NonNull<Header>),
@@ -157,6 +160,15 @@ where
 /// `schedule`, holding `refs` references (the first `Runnable`, the
 /// `JoinHandle`, and any wakers the caller makes with [`waker_of`]).
 /// Returns its header.
+///
+/// `schedule` must be zero-sized (a plain function, or a closure that
+/// captures nothing; every scheduler passes its `schedule_task` function
+/// item), checked at compile time: a wake-up by value hands its reference
+/// to the new `Runnable` and then calls `schedule` through a `&S` inside
+/// the cell, and the `Runnable` may run, complete and free the cell
+/// before that call returns (inline, or on the thread that takes it). A
+/// zero-sized `S` reads no byte of the cell, so the dangling `&S` is
+/// harmless; one with state would be read after the free.
 pub(super) fn allocate<F, S>(
     future: F,
     mut meta: TaskMeta,
@@ -167,6 +179,12 @@ where
     F: Future,
     S: Fn(Runnable),
 {
+    const {
+        assert!(
+            std::mem::size_of::<S>() == 0,
+            "a task's schedule function must be zero-sized (see `allocate`)"
+        )
+    };
     meta.state = State::new(refs);
     let cell = Box::new(Cell {
         header: Header {
@@ -351,8 +369,11 @@ impl Drop for Runnable {
     fn drop(&mut self) {
         if self.metadata().is_on_its_thread() {
             let runnable = Runnable { ptr: self.ptr };
-            let list = self.metadata().scheduler().tasks();
-            runnable.cancel(Some(list));
+            // Our own count of the scheduler: the cancel may free the
+            // cell, and with it the cell's `Arc`, while the list is
+            // borrowed from it.
+            let scheduler = std::sync::Arc::clone(self.metadata().scheduler());
+            runnable.cancel(Some(scheduler.tasks()));
         }
         // Else leaked, with its reference: the future cannot be dropped on
         // this thread.
@@ -378,6 +399,12 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(
 ) -> bool {
     // SAFETY: the `Runnable`'s reference keeps the cell alive.
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
+    // A task is only ever linked into its own scheduler's list: unlinking
+    // it from another would corrupt both.
+    debug_assert!(
+        list.is_none_or(|list| ptr::eq(list, cell.header.meta.scheduler().tasks())),
+        "a task run with the list of another scheduler"
+    );
     let aborted = cell.header.state().transition_to_running().is_aborted();
     let output = if cancel || aborted {
         Err(JoinError::cancelled())
@@ -402,7 +429,8 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(
             Ok(Poll::Pending) => {
                 match cell.header.state().transition_to_idle() {
                     // SAFETY: the runner's reference and the token go to
-                    // the new `Runnable`.
+                    // the new `Runnable` (which may free the cell during
+                    // the call: `S` is zero-sized, see `allocate`).
                     Idle::Notified => (cell.schedule)(unsafe { Runnable::from_raw(ptr) }),
                     Idle::Released => {}
                     // SAFETY: we released the last reference.
@@ -437,11 +465,15 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(
         // SAFETY: the handle is gone; the stage is the runner's.
         unsafe { cell.replace_stage(Stage::Consumed) };
     } else if prev.is_join_waker_set() {
+        // A join waker is user code: a panic of its `wake_by_ref` is
+        // contained here, so the flag below is still cleared and the
+        // runner's reference still released (the runner never panics
+        // because of the task).
         cell.join_waker.with(|slot| {
             // SAFETY: JOIN_WAKER is set: the slot is ours to read until we
             // clear the flag, and the handle wrote it before setting it.
             if let Some(waker) = unsafe { &*slot } {
-                waker.wake_by_ref();
+                let _ = catch_unwind(AssertUnwindSafe(|| waker.wake_by_ref()));
             }
         });
         if !cell
@@ -454,7 +486,8 @@ unsafe fn run<F: Future, S: Fn(Runnable)>(
             // SAFETY: JOIN_INTEREST is clear and so is JOIN_WAKER now:
             // nobody else touches the slot.
             let waker = cell.join_waker.with_mut(|slot| unsafe { (*slot).take() });
-            drop(waker);
+            // Its destructor is user code too: contained likewise.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(waker)));
         }
     }
     if cell.header.state().ref_dec() {
@@ -471,7 +504,9 @@ unsafe fn schedule<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
     // SAFETY: the `Runnable`'s reference keeps the cell alive; the schedule
     // function is not moved out (it is only called by reference).
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
-    // SAFETY: the caller hands the `Runnable` over.
+    // SAFETY: the caller hands the `Runnable` over. It may free the cell
+    // before `schedule` returns: `S` is zero-sized (see `allocate`), so the
+    // `&S` the call borrows covers no byte of the cell.
     (cell.schedule)(unsafe { Runnable::from_raw(ptr) });
 }
 
@@ -483,11 +518,11 @@ unsafe fn try_read_output<F: Future, S: Fn(Runnable)>(
     ptr: NonNull<Header>,
     dst: *mut (),
     waker: &Waker,
-) {
+) -> Option<Waker> {
     // SAFETY: the handle's reference keeps the cell alive.
     let cell = unsafe { Cell::<F, S>::from_header(ptr) };
     if !can_read_output(cell.header.state(), &cell.join_waker, waker) {
-        return;
+        return None;
     }
     // SAFETY: COMPLETE with JOIN_INTEREST (the handle exists): the stage
     // is the handle's, and the Acquire load that saw COMPLETE makes the
@@ -508,11 +543,13 @@ unsafe fn try_read_output<F: Future, S: Fn(Runnable)>(
         // the handle's (see `release_join_handle`).
         waker = cell.join_waker.with_mut(|slot| unsafe { (*slot).take() });
     });
-    drop(waker);
     if prev.ref_count() == 1 {
         // SAFETY: that was the last reference.
         unsafe { dealloc::<F, S>(ptr) };
     }
+    // Dropped by the caller once the handle has forgotten its `RawTask`:
+    // a panicking drop must not leave the released reference in place.
+    waker
 }
 
 /// The handle's side of the join-waker protocol: `true` if the task is
@@ -588,17 +625,21 @@ unsafe fn drop_join_handle<F: Future, S: Fn(Runnable)>(ptr: NonNull<Header>) {
         // stage is the handle's.
         unsafe { cell.replace_stage(Stage::Consumed) };
     }
-    if !prev.is_complete() || !prev.is_join_waker_set() {
+    let waker = if !prev.is_complete() || !prev.is_join_waker_set() {
         // SAFETY: JOIN_WAKER is clear (we cleared it, or the runner had):
         // the slot is ours. If it is set on a complete task, the runner is
         // waking it and drops it when it sees JOIN_INTEREST gone.
-        let waker = cell.join_waker.with_mut(|slot| unsafe { (*slot).take() });
-        drop(waker);
-    }
+        cell.join_waker.with_mut(|slot| unsafe { (*slot).take() })
+    } else {
+        None
+    };
     if cell.header.state().ref_dec() {
         // SAFETY: that was the last reference.
         unsafe { dealloc::<F, S>(ptr) };
     }
+    // Dropped last, once the reference is released: a panicking
+    // destructor cannot leave the release half done.
+    drop(waker);
 }
 
 /// # Safety
@@ -718,13 +759,14 @@ impl RawTask {
     }
 
     /// See `Vtable::try_read_output`: if it writes `Ready`, this handle's
-    /// reference is gone and the caller must forget `self`.
+    /// reference is gone and the caller must forget `self`, and only then
+    /// drop the returned waker.
     ///
     /// # Safety
     ///
     /// `dst` must point to a `Poll<Output<T>>` where `T` is the task's
     /// output type.
-    pub(super) unsafe fn try_read_output(&self, dst: *mut (), waker: &Waker) {
+    pub(super) unsafe fn try_read_output(&self, dst: *mut (), waker: &Waker) -> Option<Waker> {
         // SAFETY: the cell is alive; the caller vouches for `dst`.
         unsafe { (self.header().vtable.try_read_output)(self.ptr, dst, waker) }
     }
@@ -833,6 +875,42 @@ mod loom_models {
         Arc::new(AtomicUsize::new(0))
     }
 
+    /// One task's view of a `TestScheduler`: only the task's cell holds
+    /// it, so its drop counts the frees of the cell (the schedule function
+    /// must be zero-sized, see `allocate`, so it cannot hold the counter).
+    #[derive(Debug)]
+    struct TaskScheduler {
+        inner: Arc<TestScheduler>,
+        _freed: DropCount,
+    }
+
+    impl std::fmt::Debug for DropCount {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("DropCount")
+        }
+    }
+
+    impl Schedule for TaskScheduler {
+        fn tasks(&self) -> &OwnedTasks {
+            &self.inner.tasks
+        }
+        fn metrics(&self) -> &Metrics {
+            &self.inner.metrics
+        }
+        fn schedule_remote_task(&self, runnable: Runnable) {
+            self.inner.schedule_remote_task(runnable);
+        }
+        fn note_abort(&self, meta: &TaskMeta) {
+            self.inner.note_abort(meta);
+        }
+    }
+
+    /// The tasks' schedule function: queues on the task's scheduler.
+    fn schedule(runnable: Runnable) {
+        let scheduler = std::sync::Arc::clone(runnable.metadata().scheduler());
+        scheduler.schedule_remote_task(runnable);
+    }
+
     /// Spawns `future` on `scheduler`; its first runnable is queued. The
     /// returned counter counts the frees of the cell.
     fn spawn<F>(
@@ -844,13 +922,10 @@ mod loom_models {
         F::Output: Send + 'static,
     {
         let freed = counter();
-        let guard = DropCount(Arc::clone(&freed));
-        let schedule = move |runnable: Runnable| {
-            let _ = &guard;
-            let scheduler = std::sync::Arc::clone(runnable.metadata().scheduler());
-            scheduler.schedule_remote_task(runnable);
-        };
-        let dyn_scheduler: task::Scheduler = scheduler.clone();
+        let dyn_scheduler: task::Scheduler = std::sync::Arc::new(TaskScheduler {
+            inner: Arc::clone(scheduler),
+            _freed: DropCount(Arc::clone(&freed)),
+        });
         let (runnable, handle) = task::spawn_unlisted(future, dyn_scheduler, schedule);
         scheduler.queue.lock().push_back(runnable);
         (handle, freed)
@@ -866,13 +941,10 @@ mod loom_models {
         F::Output: Send + 'static,
     {
         let freed = counter();
-        let guard = DropCount(Arc::clone(&freed));
-        let schedule = move |runnable: Runnable| {
-            let _ = &guard;
-            let scheduler = std::sync::Arc::clone(runnable.metadata().scheduler());
-            scheduler.schedule_remote_task(runnable);
-        };
-        let dyn_scheduler: task::Scheduler = scheduler.clone();
+        let dyn_scheduler: task::Scheduler = std::sync::Arc::new(TaskScheduler {
+            inner: Arc::clone(scheduler),
+            _freed: DropCount(Arc::clone(&freed)),
+        });
         let (runnable, handle) = task::spawn(future, dyn_scheduler, schedule);
         scheduler
             .queue
@@ -954,11 +1026,14 @@ mod loom_models {
         });
     }
 
-    /// The handle, polled once (registering its waker) and then dropped on
-    /// another thread, races the task's completion: if the poll was
-    /// pending, its waker is woken or the handle was dropped first; the
-    /// output is dropped exactly once, by whoever owns it; the cell is
-    /// freed once.
+    /// The handle, polled once here (registering its waker: the task has
+    /// not run, the poll is pending) and then dropped on another thread,
+    /// races the task's completion, which wakes the registered waker: the
+    /// waker is woken at most once and dropped by whichever side is last
+    /// (no leak), the output is dropped exactly once, by whoever owns it;
+    /// the cell is freed once. The poll comes before the thread's spawn so
+    /// that the window (the drop between the completion's wake and its
+    /// clearing of `JOIN_WAKER`) is reached within two preemptions.
     #[test]
     fn join_handle_drop_vs_completion() {
         loom::model(|| {
@@ -967,22 +1042,19 @@ mod loom_models {
             let output = DropCount(Arc::clone(&output_drops));
             let (mut handle, freed) = spawn(&scheduler, async move { output });
             let count = std::sync::Arc::new(CountWake(AtomicUsize::new(0)));
-            let joiner = {
-                let count = std::sync::Arc::clone(&count);
-                thread::spawn(move || {
-                    let waker = Waker::from(count);
-                    let got = poll_once(&mut handle, &waker).is_ready();
-                    drop(handle);
-                    got
-                })
-            };
+            let waker = Waker::from(std::sync::Arc::clone(&count));
+            assert!(poll_once(&mut handle, &waker).is_pending());
+            drop(waker);
+            let joiner = thread::spawn(move || drop(handle));
             assert_eq!(scheduler.drain(), 1);
-            let got = joiner.join().unwrap();
+            joiner.join().unwrap();
             assert_eq!(output_drops.load(Ordering::SeqCst), 1);
             assert!(count.0.load(Ordering::SeqCst) <= 1);
-            if got {
-                assert_eq!(count.0.load(Ordering::SeqCst), 0);
-            }
+            assert_eq!(
+                std::sync::Arc::strong_count(&count),
+                1,
+                "the registered join waker is dropped"
+            );
             assert_eq!(freed.load(Ordering::SeqCst), 1);
         });
     }
@@ -1066,6 +1138,129 @@ mod loom_models {
             assert!(scheduler.tasks.is_empty());
             assert!(handle.is_finished());
             drop(handle);
+            assert_eq!(freed.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// an abort and the drop of the last `AbortHandle` on another
+    /// thread race the run, a wake-up by value and the handle taking the
+    /// output (its load-only fast path when it holds the last reference):
+    /// the future is dropped once, the cell freed once.
+    #[test]
+    fn abort_handle_abort_and_drop_vs_run_wake_and_take() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let slot = Arc::new(Mutex::new(None::<Waker>));
+            let ready = Arc::new(AtomicBool::new(false));
+            let drops = counter();
+            let future = WaitFlag {
+                ready: Arc::clone(&ready),
+                slot: Arc::clone(&slot),
+                _drops: DropCount(Arc::clone(&drops)),
+            };
+            let (mut handle, freed) = spawn(&scheduler, future);
+            let abort = handle.abort_handle();
+            let aborter = thread::spawn(move || {
+                abort.abort();
+                drop(abort);
+            });
+            scheduler.drain();
+            ready.store(true, Ordering::SeqCst);
+            if let Some(waker) = slot.lock().take() {
+                waker.wake();
+            }
+            scheduler.drain();
+            let output = poll_once(&mut handle, Waker::noop());
+            aborter.join().unwrap();
+            scheduler.drain();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            if output.is_pending() {
+                assert!(matches!(
+                    poll_once(&mut handle, Waker::noop()),
+                    Poll::Ready(_)
+                ));
+            }
+            drop(slot.lock().take());
+            drop(handle);
+            assert_eq!(freed.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// the handle re-registers a different waker (the
+    /// `unset_join_waker` + `set_join_waker` path, with the shared read of
+    /// the slot) while the task completes: only the latest waker is woken,
+    /// once; no race on the slot; the cell is freed once.
+    #[test]
+    fn join_waker_swap_vs_completion() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let (mut handle, freed) = spawn(&scheduler, async { 5_u8 });
+            let a = std::sync::Arc::new(CountWake(AtomicUsize::new(0)));
+            let b = std::sync::Arc::new(CountWake(AtomicUsize::new(0)));
+            let joiner = {
+                let (a, b) = (std::sync::Arc::clone(&a), std::sync::Arc::clone(&b));
+                thread::spawn(move || {
+                    let (wa, wb) = (Waker::from(a), Waker::from(b));
+                    if poll_once(&mut handle, &wa).is_ready() {
+                        return (0, handle);
+                    }
+                    if poll_once(&mut handle, &wb).is_ready() {
+                        return (1, handle);
+                    }
+                    (2, handle)
+                })
+            };
+            assert_eq!(scheduler.drain(), 1);
+            let (pending_polls, mut handle) = joiner.join().unwrap();
+            let (ca, cb) = (a.0.load(Ordering::SeqCst), b.0.load(Ordering::SeqCst));
+            match pending_polls {
+                0 => assert_eq!((ca, cb), (0, 0)),
+                1 => assert!(ca <= 1 && cb == 0),
+                _ => {
+                    assert_eq!((ca, cb), (0, 1));
+                    assert!(poll_once(&mut handle, Waker::noop()).is_ready());
+                }
+            }
+            drop(handle);
+            assert_eq!(freed.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// abort, a wake-up by value and the run, three ways; the
+    /// JoinHandle is dropped (detached) up front, so the runner owns the
+    /// output: the future is dropped once, the cell freed once.
+    #[test]
+    fn abort_vs_wake_vs_run_detached() {
+        loom::model(|| {
+            let scheduler = TestScheduler::new();
+            let slot = Arc::new(Mutex::new(None::<Waker>));
+            let ready = Arc::new(AtomicBool::new(false));
+            let drops = counter();
+            let future = WaitFlag {
+                ready: Arc::clone(&ready),
+                slot: Arc::clone(&slot),
+                _drops: DropCount(Arc::clone(&drops)),
+            };
+            let (handle, freed) = spawn(&scheduler, future);
+            let abort = handle.abort_handle();
+            drop(handle);
+            let aborter = thread::spawn(move || abort.abort());
+            let waker_thread = {
+                let (ready, slot) = (Arc::clone(&ready), Arc::clone(&slot));
+                thread::spawn(move || {
+                    ready.store(true, Ordering::SeqCst);
+                    let waker = slot.lock().take();
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                })
+            };
+            scheduler.drain();
+            aborter.join().unwrap();
+            waker_thread.join().unwrap();
+            scheduler.drain();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+            drop(slot.lock().take());
             assert_eq!(freed.load(Ordering::SeqCst), 1);
         });
     }
@@ -1208,6 +1403,100 @@ mod tests {
         // The cell let go of every waker it held.
         assert_eq!(Arc::strong_count(&old), 2);
         assert_eq!(Arc::strong_count(&new), 2);
+        Handle::CurrentThread(shared).shutdown();
+    }
+
+    /// A join waker whose last drop panics (safe code: `impl Wake` +
+    /// `impl Drop`) is dropped only after the handle forgot its `RawTask`:
+    /// the panic reaches the poller, and the handle's drop does not
+    /// release the reference a second time (miri: no use after free of the
+    /// cell the `AbortHandle` still holds).
+    #[test]
+    fn panicking_join_waker_drop_does_not_double_release() {
+        struct Bomb;
+        impl Wake for Bomb {
+            fn wake(self: Arc<Self>) {}
+        }
+        impl Drop for Bomb {
+            fn drop(&mut self) {
+                panic!("join waker drop");
+            }
+        }
+        let shared = Arc::new(current_thread::Shared::new());
+        let mut handle = spawn(&shared, async { 1_u8 });
+        let abort = handle.abort_handle(); // a second reference: the slow path
+        {
+            let bomb = Waker::from(Arc::new(Bomb));
+            assert!(poll(&mut handle, &bomb).is_pending());
+            drop(bomb); // the slot's clone is now the last `Arc<Bomb>`
+        }
+        shared.run_queued_for_test();
+        assert!(handle.is_finished());
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            poll(&mut handle, Waker::noop())
+        }));
+        assert!(r.is_err(), "the join waker's panic reaches its poller");
+        drop(handle); // released already: must not release again
+        assert!(abort.is_finished()); // use after free if the cell was freed
+        drop(abort);
+        Handle::CurrentThread(shared).shutdown();
+    }
+
+    /// A join waker whose wake panics is contained by the runner
+    /// (`task::run` never panics because of the task), which still clears
+    /// the flag and releases its reference (miri: no leak).
+    #[test]
+    fn panicking_join_waker_wake_is_contained_by_the_runner() {
+        struct Bomb;
+        impl Wake for Bomb {
+            fn wake(self: Arc<Self>) {
+                panic!("join waker wake");
+            }
+        }
+        let shared = Arc::new(current_thread::Shared::new());
+        let mut handle = spawn(&shared, async { 1_u8 });
+        let bomb = Waker::from(Arc::new(Bomb));
+        assert!(poll(&mut handle, &bomb).is_pending());
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            shared.run_queued_for_test()
+        }));
+        assert!(ran.is_ok(), "the join waker's panic escaped the runner");
+        drop(handle);
+        Handle::CurrentThread(shared).shutdown();
+    }
+
+    /// A schedule function that runs the task inline, woken by value
+    /// through the task's last waker: the task completes and its cell is
+    /// freed during the call to the schedule function, which lives in that
+    /// cell; zero-sized (enforced by `allocate`), it reads nothing of it
+    /// (miri: no use after free, no leak).
+    #[test]
+    fn schedule_fn_is_not_freed_during_its_call() {
+        let shared = Arc::new(current_thread::Shared::new());
+        let slot = Arc::new(Mutex::new(None::<Waker>));
+        let task_slot = Arc::clone(&slot);
+        let polls = Arc::new(AtomicUsize::new(0));
+        let task_polls = Arc::clone(&polls);
+        let schedule = |runnable: super::Runnable| {
+            assert!(runnable.run(None), "the second run completes the task");
+        };
+        let (runnable, handle) = task::spawn_unlisted(
+            std::future::poll_fn(move |cx| {
+                if task_polls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    *task_slot.lock().unwrap() = Some(cx.waker().clone());
+                    Poll::Pending
+                } else {
+                    Poll::Ready(())
+                }
+            }),
+            shared.clone(),
+            schedule,
+        );
+        drop(handle);
+        assert!(!runnable.run(None));
+        let waker = slot.lock().unwrap().take().unwrap();
+        waker.wake(); // the last reference: run and freed inside `schedule`
+        assert_eq!(polls.load(Ordering::SeqCst), 2);
         Handle::CurrentThread(shared).shutdown();
     }
 

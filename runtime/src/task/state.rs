@@ -38,8 +38,9 @@
 //!   queued and make no new `Runnable`, and the task would sleep on.)
 //!
 //! The reference count, above the flags, counts the `Runnable` (if any),
-//! the `JoinHandle`, every `Waker`, and the entry in the runtime's task
-//! list (which holds a `Waker`). The cell is freed by whoever takes it to 0.
+//! the `JoinHandle`, every `Waker`, the `TaskRef` of every `AbortHandle`,
+//! and the entry in the runtime's task list (which holds a `Waker`). The
+//! cell is freed by whoever takes it to 0.
 
 use crate::loom::{AtomicUsize, Ordering};
 
@@ -339,9 +340,13 @@ impl State {
 
     /// A wake-up by reference: schedules the task (`Submit`, with a new
     /// reference for the `Runnable`) unless it is queued, running (then
-    /// only `NOTIFIED` is set, for the runner to see) or complete. Release:
-    /// the waker's writes happen before the next poll (through the run
-    /// queue, or the runner's Acquire in `transition_to_idle`).
+    /// only `NOTIFIED` is set, for the runner to see) or complete. Release
+    /// when it stores: the waker's writes happen before the next poll
+    /// (through the run queue, or the runner's Acquire in
+    /// `transition_to_idle`). On a task already notified or complete
+    /// nothing is stored and no edge is made: the waker's data must be
+    /// published by its own means (as the primitives do, with their own
+    /// atomics or locks), the next poll being already due.
     pub(super) fn transition_to_notified_by_ref(&self) -> Notify {
         let (prev, stored) = self.update(|s| {
             if s & (COMPLETE | NOTIFIED) != 0 {
@@ -361,7 +366,11 @@ impl State {
 
     /// A wake-up by value: as [`transition_to_notified_by_ref`], but the
     /// waker's own reference goes to the `Runnable` (`Submit`) or is
-    /// released (`Nothing`, or `Dealloc` if it was the last).
+    /// released (`Nothing`, or `Dealloc` if it was the last). It always
+    /// stores (AcqRel), but on a task already notified or complete that
+    /// store is only the release of a reference: its Release orders the
+    /// waker's uses of the cell before a free, not its data before a poll
+    /// (as for a wake-up by reference, see there).
     ///
     /// [`transition_to_notified_by_ref`]: State::transition_to_notified_by_ref
     pub(super) fn transition_to_notified_by_val(&self) -> Notify {
