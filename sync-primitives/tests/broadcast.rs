@@ -633,8 +633,12 @@ fn a_waker_dropped_while_its_receiver_holds_a_ticket_may_receive_the_same_value(
     use std::pin::Pin;
     use std::sync::Mutex;
     use std::task::{Context, Wake};
-    type Fut = Pin<Box<broadcast::Recv<'static, u32>>>;
-    struct RepollLast(&'static Mutex<Option<Fut>>);
+    // Each future owns its receiver, so nothing borrows past the test.
+    type Fut = Pin<Box<dyn Future<Output = Result<u32, broadcast::RecvError>> + Send>>;
+    fn recv_owning(mut rx: broadcast::Receiver<u32>) -> Fut {
+        Box::pin(async move { rx.recv().await })
+    }
+    struct RepollLast(Arc<Mutex<Option<Fut>>>);
     impl Wake for RepollLast {
         fn wake(self: Arc<Self>) {
             self.wake_by_ref();
@@ -651,17 +655,14 @@ fn a_waker_dropped_while_its_receiver_holds_a_ticket_may_receive_the_same_value(
     }
     test_util::with_watchdog(10, || {
         let (tx, rx0) = broadcast::channel::<u32>(4);
-        let extra: &'static Mutex<broadcast::Receiver<u32>> =
-            Box::leak(Box::new(Mutex::new(tx.subscribe())));
-        let mut receivers = vec![rx0];
+        let extra = Arc::new(Mutex::new(tx.subscribe()));
+        let mut futs: Vec<Fut> = vec![recv_owning(rx0)];
         for _ in 0..32 {
-            receivers.push(tx.subscribe());
+            futs.push(recv_owning(tx.subscribe()));
         }
-        let receivers: &'static mut [broadcast::Receiver<u32>] = receivers.leak();
-        let mut futs: Vec<Fut> = receivers.iter_mut().map(|rx| Box::pin(rx.recv())).collect();
         let mut last = futs.pop().unwrap();
-        let slot: &'static Mutex<Option<Fut>> = Box::leak(Box::new(Mutex::new(None)));
-        let repoll = std::task::Waker::from(Arc::new(RepollLast(slot)));
+        let slot = Arc::new(Mutex::new(None));
+        let repoll = std::task::Waker::from(Arc::new(RepollLast(slot.clone())));
         let (_c, counting) = CountingWaker::new();
         for (i, fut) in futs.iter_mut().enumerate() {
             let waker = if i == 0 { &repoll } else { &counting };
@@ -673,6 +674,7 @@ fn a_waker_dropped_while_its_receiver_holds_a_ticket_may_receive_the_same_value(
         let got = Arc::new(Mutex::new(None));
         let hook = {
             let got = got.clone();
+            let extra = extra.clone();
             test_util::drop_hook_waker(move || {
                 // Receives the value receiver 32 holds a ticket for.
                 *got.lock().unwrap() = Some(extra.lock().unwrap().try_recv());
@@ -685,6 +687,7 @@ fn a_waker_dropped_while_its_receiver_holds_a_ticket_may_receive_the_same_value(
         drop(hook); // the queue holds the last clone
         *slot.lock().unwrap() = Some(last);
         assert_eq!(tx.send(7), Ok(34));
+        assert!(slot.lock().unwrap().is_none(), "receiver 32 was repolled");
         assert_eq!(*got.lock().unwrap(), Some(Ok(7)));
     });
 }
