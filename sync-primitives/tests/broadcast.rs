@@ -471,6 +471,14 @@ struct SlowClone {
     drops: Arc<AtomicUsize>,
 }
 
+/// What a test watches of the `SlowClone` values it sends.
+struct Probes {
+    clones: Arc<AtomicUsize>,
+    drops: Arc<AtomicUsize>,
+    entered: Arc<std::sync::Barrier>,
+    leave: Arc<std::sync::Barrier>,
+}
+
 impl SlowClone {
     fn first(id: u8) -> Self {
         SlowClone {
@@ -480,6 +488,16 @@ impl SlowClone {
             leave: Arc::new(std::sync::Barrier::new(2)),
             clones: Arc::new(AtomicUsize::new(0)),
             drops: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// The test's handles on the shared counters and gate.
+    fn probes(&self) -> Probes {
+        Probes {
+            clones: self.clones.clone(),
+            drops: self.drops.clone(),
+            entered: self.entered.clone(),
+            leave: self.leave.clone(),
         }
     }
 
@@ -517,12 +535,12 @@ impl Drop for SlowClone {
 fn a_value_overwritten_while_cloned_is_dropped_by_the_next_send() {
     test_util::with_watchdog(60, || {
         let v0 = SlowClone::first(0);
-        let (clones, drops, entered, leave) = (
-            v0.clones.clone(),
-            v0.drops.clone(),
-            v0.entered.clone(),
-            v0.leave.clone(),
-        );
+        let Probes {
+            clones,
+            drops,
+            entered,
+            leave,
+        } = v0.probes();
         let (tx, mut a) = broadcast::channel(1);
         let mut b = tx.subscribe();
         let v1 = v0.with_id(1);
@@ -560,7 +578,12 @@ fn a_value_overwritten_while_cloned_is_dropped_by_the_next_send() {
 fn a_value_overwritten_while_cloned_is_dropped_by_the_next_receive() {
     test_util::with_watchdog(60, || {
         let v0 = SlowClone::first(0);
-        let (drops, entered, leave) = (v0.drops.clone(), v0.entered.clone(), v0.leave.clone());
+        let Probes {
+            drops,
+            entered,
+            leave,
+            ..
+        } = v0.probes();
         let (tx, mut a) = broadcast::channel(1);
         let mut b = tx.subscribe();
         let v1 = v0.with_id(1);
@@ -594,12 +617,12 @@ fn a_value_overwritten_while_cloned_is_dropped_by_the_next_receive() {
 fn the_last_reader_waits_for_a_clone_under_way_and_takes_the_value() {
     test_util::with_watchdog(60, || {
         let v0 = SlowClone::first(0);
-        let (clones, drops, entered, leave) = (
-            v0.clones.clone(),
-            v0.drops.clone(),
-            v0.entered.clone(),
-            v0.leave.clone(),
-        );
+        let Probes {
+            clones,
+            drops,
+            entered,
+            leave,
+        } = v0.probes();
         let (tx, mut a) = broadcast::channel(1);
         let mut b = tx.subscribe();
         tx.send(v0).unwrap();

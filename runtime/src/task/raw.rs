@@ -911,6 +911,16 @@ mod loom_models {
         scheduler.schedule_remote_task(runnable);
     }
 
+    /// A task's own view of `scheduler`, and the counter of its frees.
+    fn task_scheduler(scheduler: &Arc<TestScheduler>) -> (task::Scheduler, Arc<AtomicUsize>) {
+        let freed = counter();
+        let dyn_scheduler: task::Scheduler = std::sync::Arc::new(TaskScheduler {
+            inner: Arc::clone(scheduler),
+            _freed: DropCount(Arc::clone(&freed)),
+        });
+        (dyn_scheduler, freed)
+    }
+
     /// Spawns `future` on `scheduler`; its first runnable is queued. The
     /// returned counter counts the frees of the cell.
     fn spawn<F>(
@@ -921,11 +931,7 @@ mod loom_models {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let freed = counter();
-        let dyn_scheduler: task::Scheduler = std::sync::Arc::new(TaskScheduler {
-            inner: Arc::clone(scheduler),
-            _freed: DropCount(Arc::clone(&freed)),
-        });
+        let (dyn_scheduler, freed) = task_scheduler(scheduler);
         let (runnable, handle) = task::spawn_unlisted(future, dyn_scheduler, schedule);
         scheduler.queue.lock().push_back(runnable);
         (handle, freed)
@@ -940,11 +946,7 @@ mod loom_models {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let freed = counter();
-        let dyn_scheduler: task::Scheduler = std::sync::Arc::new(TaskScheduler {
-            inner: Arc::clone(scheduler),
-            _freed: DropCount(Arc::clone(&freed)),
-        });
+        let (dyn_scheduler, freed) = task_scheduler(scheduler);
         let (runnable, handle) = task::spawn(future, dyn_scheduler, schedule);
         scheduler
             .queue
@@ -958,6 +960,25 @@ mod loom_models {
         ready: Arc<AtomicBool>,
         slot: Arc<Mutex<Option<Waker>>>,
         _drops: DropCount,
+    }
+
+    /// The flag handles the model keeps beside a `WaitFlag` future.
+    type FlagHandles = (Arc<AtomicBool>, Arc<Mutex<Option<Waker>>>, Arc<AtomicUsize>);
+
+    impl WaitFlag {
+        /// A future over a fresh flag (set to `ready`), with the flag, the
+        /// slot its waker is left in and its drop counter.
+        fn new(ready: bool) -> (Self, FlagHandles) {
+            let ready = Arc::new(AtomicBool::new(ready));
+            let slot = Arc::new(Mutex::new(None::<Waker>));
+            let drops = counter();
+            let future = WaitFlag {
+                ready: Arc::clone(&ready),
+                slot: Arc::clone(&slot),
+                _drops: DropCount(Arc::clone(&drops)),
+            };
+            (future, (ready, slot, drops))
+        }
     }
 
     impl Future for WaitFlag {
@@ -993,14 +1014,7 @@ mod loom_models {
     fn wake_from_another_thread_vs_poll_vs_complete() {
         loom::model(|| {
             let scheduler = TestScheduler::new();
-            let ready = Arc::new(AtomicBool::new(false));
-            let slot = Arc::new(Mutex::new(None::<Waker>));
-            let drops = counter();
-            let future = WaitFlag {
-                ready: Arc::clone(&ready),
-                slot: Arc::clone(&slot),
-                _drops: DropCount(Arc::clone(&drops)),
-            };
+            let (future, (ready, slot, drops)) = WaitFlag::new(false);
             let (mut handle, freed) = spawn(&scheduler, future);
             let waker_thread = {
                 let (ready, slot) = (Arc::clone(&ready), Arc::clone(&slot));
@@ -1150,14 +1164,7 @@ mod loom_models {
     fn abort_handle_abort_and_drop_vs_run_wake_and_take() {
         loom::model(|| {
             let scheduler = TestScheduler::new();
-            let slot = Arc::new(Mutex::new(None::<Waker>));
-            let ready = Arc::new(AtomicBool::new(false));
-            let drops = counter();
-            let future = WaitFlag {
-                ready: Arc::clone(&ready),
-                slot: Arc::clone(&slot),
-                _drops: DropCount(Arc::clone(&drops)),
-            };
+            let (future, (ready, slot, drops)) = WaitFlag::new(false);
             let (mut handle, freed) = spawn(&scheduler, future);
             let abort = handle.abort_handle();
             let aborter = thread::spawn(move || {
@@ -1233,14 +1240,7 @@ mod loom_models {
     fn abort_vs_wake_vs_run_detached() {
         loom::model(|| {
             let scheduler = TestScheduler::new();
-            let slot = Arc::new(Mutex::new(None::<Waker>));
-            let ready = Arc::new(AtomicBool::new(false));
-            let drops = counter();
-            let future = WaitFlag {
-                ready: Arc::clone(&ready),
-                slot: Arc::clone(&slot),
-                _drops: DropCount(Arc::clone(&drops)),
-            };
+            let (future, (ready, slot, drops)) = WaitFlag::new(false);
             let (handle, freed) = spawn(&scheduler, future);
             let abort = handle.abort_handle();
             drop(handle);
@@ -1274,13 +1274,7 @@ mod loom_models {
     fn waker_dropped_last() {
         loom::model(|| {
             let scheduler = TestScheduler::new();
-            let slot = Arc::new(Mutex::new(None::<Waker>));
-            let ready = Arc::new(AtomicBool::new(true));
-            let future = WaitFlag {
-                ready,
-                slot: Arc::clone(&slot),
-                _drops: DropCount(counter()),
-            };
+            let (future, (_ready, slot, _drops)) = WaitFlag::new(true);
             let (handle, freed) = spawn(&scheduler, future);
             assert_eq!(scheduler.drain(), 1);
             let waker = slot.lock().take().expect("the task left its waker");
