@@ -249,7 +249,39 @@ impl<T> State<T> {
     /// Takes the buried cells that are unique by now, to be freed after
     /// the lock is released.
     /// Allocates only when it frees something.
+    #[inline]
     fn sweep(&mut self) -> Vec<CellBox<T>> {
+        if self.buried.is_empty() {
+            return Vec::new();
+        }
+        self.sweep_buried()
+    }
+
+    /// Releases the channel's lock, first taking the buried cells that are
+    /// unique by now, and frees those after it. Every receive ends here:
+    /// with nothing buried (the common case) it is a length check and the
+    /// unlock, inlined, with no vector to drop (fan-out to 4: 651 -> 472
+    /// instructions per value).
+    #[inline]
+    fn unlock_sweeping(state: MutexGuard<'_, State<T>>) {
+        if state.buried.is_empty() {
+            drop(state);
+        } else {
+            Self::unlock_sweeping_buried(state);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unlock_sweeping_buried(mut state: MutexGuard<'_, State<T>>) {
+        let freed = state.sweep_buried();
+        drop(state);
+        drop(freed);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn sweep_buried(&mut self) -> Vec<CellBox<T>> {
         let mut freed = Vec::new();
         let mut i = 0;
         while i < self.buried.len() {
@@ -732,9 +764,7 @@ impl<T: Clone> Receiver<T> {
         // A value buried while it was being cloned is freed by the next
         // receive too, not only by a send: a channel gone quiet keeps no
         // overwritten value alive. Freed after unlocking.
-        let freed = state.sweep();
-        drop(state);
-        drop(freed);
+        State::unlock_sweeping(state);
         taken.map(Taken::into_value)
     }
 }
@@ -756,10 +786,8 @@ impl<T> Drop for Receiver<T> {
                 }
             }
         }
-        let freed = state.sweep();
-        drop(state);
+        State::unlock_sweeping(state);
         drop(unwanted);
-        drop(freed);
     }
 }
 
@@ -801,9 +829,7 @@ impl<T: Clone> Future for Recv<'_, T> {
                 return Poll::Pending;
             }
         };
-        let freed = state.sweep();
-        drop(state);
-        drop(freed);
+        State::unlock_sweeping(state);
         // Serve the ticket before anything else: removing our waiter may
         // drop its waker (user code), which must not run while this
         // receiver holds a turn on the value, or a destructor receiving the
