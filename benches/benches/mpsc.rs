@@ -10,6 +10,12 @@
 //!   capacity 1 (every send parks or wakes the other side). Throughput:
 //!   1_000 round trips.
 //! - `unbounded_1p`: one producer, 10_000 values, unbounded channels.
+//! - `pingpong_current_thread`: `pingpong` with both tasks on one
+//!   current-thread runtime. On the multi-thread runtime a round trip is
+//!   two cross-thread wake-ups, and on this machine (a VM whose idle vCPUs
+//!   halt) their latency, 5 to 20 µs each, sets the time of every
+//!   contender alike; on one thread nothing sleeps, so this row is the
+//!   channels' own cost of a park and a wake-up.
 //!
 //! Every async contender runs on the same tokio multi-thread runtime with
 //! 2 workers, so only the channel differs; `ours/mpsc_on_ours` is ours on
@@ -230,6 +236,16 @@ fn contender<B: Channel, U: Channel, R: Rt>(c: &mut Criterion, id: &str, rt: &R)
     group.finish();
 }
 
+/// `pingpong` of one async contender on a current-thread runtime.
+fn contender_current_thread<C: Channel, R: Rt>(c: &mut Criterion, id: &str, rt: &R) {
+    let mut group = c.benchmark_group("mpsc");
+    group.throughput(Throughput::Elements(ROUND_TRIPS));
+    group.bench_function(BenchmarkId::new(id, "pingpong_current_thread"), |b| {
+        b.iter(|| pingpong::<C, R>(rt))
+    });
+    group.finish();
+}
+
 /// The blocking floor: the same workloads with crossbeam-channel on OS
 /// threads.
 fn floor(c: &mut Criterion) {
@@ -308,6 +324,17 @@ fn main() {
     contender::<Tokio, TokioUnbounded, _>(&mut c, "tokio/mpsc", &tokio_rt);
     contender::<AsyncChannel, AsyncChannel, _>(&mut c, "async-channel", &tokio_rt);
     contender::<Flume, Flume, _>(&mut c, "flume", &tokio_rt);
+    let tokio_local = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("build a tokio current-thread runtime");
+    let ours_local = runtime::Builder::new_current_thread()
+        .build()
+        .expect("build our current-thread runtime");
+    contender_current_thread::<Ours, _>(&mut c, "ours/mpsc", &tokio_local);
+    contender_current_thread::<Ours, _>(&mut c, "ours/mpsc_on_ours", &ours_local);
+    contender_current_thread::<Tokio, _>(&mut c, "tokio/mpsc", &tokio_local);
+    contender_current_thread::<AsyncChannel, _>(&mut c, "async-channel", &tokio_local);
+    contender_current_thread::<Flume, _>(&mut c, "flume", &tokio_local);
     floor(&mut c);
     c.final_summary();
 }
