@@ -77,6 +77,7 @@ mod loom_lock {
 mod spin {
     use std::cell::UnsafeCell;
     use std::fmt;
+    use std::marker::PhantomData;
     use std::ops::{Deref, DerefMut};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::thread::yield_now;
@@ -107,8 +108,28 @@ mod spin {
     unsafe impl<T: Send> Sync for SpinLock<T> {}
 
     /// Access to the locked value; unlocks when dropped.
+    ///
+    /// It is `Send` when `T` is (the unlock is a store, which any thread
+    /// may make), and `Sync` only when `T` is `Sync` too, as
+    /// `std::sync::MutexGuard`: a shared guard derefs to `&T` on every
+    /// thread that shares it.
+    ///
+    /// ```
+    /// fn is_send_and_sync<T: Send + Sync>() {}
+    /// is_send_and_sync::<spin_lock::SpinGuard<'static, u8>>();
+    /// ```
+    ///
+    /// ```compile_fail
+    /// fn is_sync<T: Sync>() {}
+    /// // Two threads sharing this guard could both `set` the `Cell`.
+    /// is_sync::<spin_lock::SpinGuard<'static, std::cell::Cell<u8>>>();
+    /// ```
     pub struct SpinGuard<'a, T> {
         lock: &'a SpinLock<T>,
+        /// Makes the guard `Sync` only if `T` is: the `&SpinLock<T>` alone
+        /// is `Sync` whenever `T: Send`, which would let threads sharing
+        /// the guard reach a `!Sync` value at once.
+        _data: PhantomData<&'a mut T>,
     }
 
     impl<T> SpinLock<T> {
@@ -129,7 +150,10 @@ mod spin {
             if self.locked.swap(true, Ordering::Acquire) {
                 self.lock_contended();
             }
-            SpinGuard { lock: self }
+            SpinGuard {
+                lock: self,
+                _data: PhantomData,
+            }
         }
 
         /// [`SpinLock::lock`] when the lock was held.
