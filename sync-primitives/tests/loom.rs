@@ -1293,3 +1293,45 @@ fn broadcast_receiver_drop_vs_clone() {
         assert_eq!(drops.load(Ordering::SeqCst), cloned + 1);
     });
 }
+
+/// A queued `lock()` re-polled (a spurious poll, not the hand-off's wake)
+/// while the owner writes and unlocks on another thread: the re-poll either
+/// finds itself still queued (then the unlock hands it the lock and wakes
+/// it, and the next poll takes it) or finds its slot freed and takes the
+/// lock at once; either way the owner's write happens-before its read
+/// (loom checks the mutex's `UnsafeCell`), and it is woken at most once.
+#[test]
+fn a_queued_lock_repolled_vs_unlock() {
+    model(|| {
+        let mutex = Arc::new(Mutex::new(0u32));
+        let (counter, waker) = counting_waker();
+        let Poll::Ready(mut guard) = poll_once(&mut mutex.clone().lock_owned(), &waker) else {
+            panic!("the mutex is free");
+        };
+        let mut next = mutex.lock();
+        assert!(poll_once(&mut next, &waker).is_pending());
+        let owner = thread::spawn(move || {
+            *guard += 1;
+            drop(guard);
+        });
+        let guard = match poll_once(&mut next, &waker) {
+            Poll::Ready(guard) => guard,
+            Poll::Pending => {
+                owner.join().unwrap();
+                assert_eq!(counter.0.load(Ordering::SeqCst), 1, "handed: woken");
+                let Poll::Ready(guard) = poll_once(&mut next, &waker) else {
+                    panic!("handed the lock and woken, yet pending");
+                };
+                assert_eq!(*guard, 1);
+                drop(guard);
+                assert!(!mutex.is_locked());
+                return;
+            }
+        };
+        assert_eq!(*guard, 1);
+        assert!(counter.0.load(Ordering::SeqCst) <= 1);
+        drop(guard);
+        owner.join().unwrap();
+        assert!(!mutex.is_locked());
+    });
+}
