@@ -257,4 +257,55 @@ mod tests {
             assert_eq!(*lock.lock(), 4 * per_thread);
         });
     }
+
+    #[test]
+    fn a_waiter_past_its_spins_and_yields_takes_the_lock_once_released() {
+        test_util::with_watchdog(30, || {
+            let lock = Arc::new(SpinLock::new(0u32));
+            let mut guard = lock.lock();
+            let (started, start) = std::sync::mpsc::channel();
+            let waiter = {
+                let lock = lock.clone();
+                std::thread::spawn(move || {
+                    started.send(()).unwrap();
+                    // Held for 20 ms: this goes through the spins, the
+                    // 16 yields and then sleeps between looks.
+                    let mut guard = lock.lock();
+                    assert_eq!(*guard, 1, "the holder's write, released to us");
+                    *guard += 1;
+                })
+            };
+            start.recv().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            *guard += 1;
+            drop(guard);
+            waiter.join().unwrap();
+            assert_eq!(*lock.lock(), 2);
+        });
+    }
+
+    #[test]
+    fn a_panic_while_holding_it_unlocks_it_without_poisoning() {
+        test_util::with_watchdog(10, || {
+            let lock = Arc::new(SpinLock::new(vec![1]));
+            let panicked = {
+                let lock = lock.clone();
+                std::thread::spawn(move || {
+                    let mut guard = lock.lock();
+                    guard.push(2);
+                    panic!("a panic while holding the lock");
+                })
+                .join()
+            };
+            assert!(panicked.is_err());
+            // The guard's drop unlocked it while unwinding (a stuck lock
+            // would trip the watchdog), and the value keeps what the
+            // panicking holder wrote: no poisoning.
+            let mut guard = lock.lock();
+            assert_eq!(*guard, [1, 2]);
+            guard.push(3);
+            drop(guard);
+            assert_eq!(*lock.lock(), [1, 2, 3]);
+        });
+    }
 }
