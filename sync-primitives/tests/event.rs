@@ -136,3 +136,56 @@ fn a_waker_the_event_replaces_or_frees_may_use_the_same_event() {
         assert!(event.is_set(), "the freed waker was dropped");
     });
 }
+
+/// A waker that runs a hook when woken.
+struct WakeHook<F>(F);
+
+impl<F: Fn() + Send + Sync + 'static> std::task::Wake for WakeHook<F> {
+    fn wake(self: std::sync::Arc<Self>) {
+        (self.0)();
+    }
+}
+
+#[test]
+fn a_waker_woken_by_set_may_use_the_same_event() {
+    // `set` wakes once the queue's lock is released: a wake() that clears
+    // the event and waits on it again (as a waker that polls its task
+    // inline may) queues a new wait, which that `set` does not wake. Woken
+    // under the queue's spin lock, it would spin on it forever and the
+    // watchdog would fail the test. One waiter (woken alone) and two (woken
+    // as a batch).
+    type Again = Vec<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>;
+    for waiters in 1..=2 {
+        test_util::with_watchdog(10, move || {
+            use std::sync::Arc;
+            let event = Arc::new(Event::new());
+            let again: Arc<parking_lot::Mutex<Again>> = Arc::default();
+            let (counter, waker) = CountingWaker::new();
+            let hook_waker = {
+                let (event, again, waker) = (event.clone(), again.clone(), waker.clone());
+                std::task::Waker::from(Arc::new(WakeHook(move || {
+                    event.clear();
+                    let event = event.clone();
+                    let mut wait = Box::pin(async move { event.wait().await });
+                    assert_eq!(poll_with(&mut wait, &waker), Poll::Pending);
+                    again.lock().push(wait);
+                })))
+            };
+            let mut waits: Vec<_> = (0..waiters).map(|_| event.wait()).collect();
+            for wait in &mut waits {
+                assert_eq!(poll_with(wait, &hook_waker), Poll::Pending);
+            }
+            event.set();
+            assert_eq!(again.lock().len(), waiters, "each waiter woken once");
+            assert_eq!(counter.wakes(), 0, "the waits queued since are not woken");
+            for wait in &mut waits {
+                assert_eq!(poll_with(wait, &hook_waker), Poll::Ready(()));
+            }
+            event.set();
+            assert_eq!(counter.wakes(), waiters);
+            for wait in again.lock().iter_mut() {
+                assert_eq!(poll_with(wait, &waker), Poll::Ready(()));
+            }
+        });
+    }
+}

@@ -293,3 +293,55 @@ fn a_lock_from_another_thread_never_passes_a_queued_waiter() {
         }
     });
 }
+
+/// A waker that runs a hook when woken (and counts the wake-ups).
+struct WakeHook<F>(F);
+
+impl<F: Fn() + Send + Sync + 'static> std::task::Wake for WakeHook<F> {
+    fn wake(self: Arc<Self>) {
+        (self.0)();
+    }
+}
+
+#[test]
+fn a_waker_woken_by_the_hand_off_may_lock_the_same_mutex() {
+    // The unlock wakes the waiter it hands the lock to once the queue's
+    // lock is released: a wake() that locks the same mutex (as a waker that
+    // polls its task inline may) finds it handed and queues behind it. Woken
+    // under the queue's spin lock, it would spin on it forever and the
+    // watchdog would fail the test.
+    test_util::with_watchdog(10, || {
+        let mutex = Arc::new(Mutex::new(Vec::new()));
+        let holder = mutex.try_lock().unwrap();
+        let late: Arc<parking_lot::Mutex<Option<sync_primitives::mutex::LockOwned<_>>>> =
+            Arc::default();
+        let (late_counter, late_waker) = CountingWaker::new();
+        let locking_waker = {
+            let (mutex, late, late_waker) = (mutex.clone(), late.clone(), late_waker.clone());
+            std::task::Waker::from(Arc::new(WakeHook(move || {
+                let mut lock = mutex.clone().lock_owned();
+                assert!(
+                    poll_with(&mut lock, &late_waker).is_pending(),
+                    "handed to the woken waiter, not to this later lock()"
+                );
+                *late.lock() = Some(lock);
+            })))
+        };
+        let mut first = mutex.lock();
+        assert!(poll_with(&mut first, &locking_waker).is_pending());
+        drop(holder);
+        let mut late = late.lock().take().expect("the hand-off woke the waker");
+        let Poll::Ready(mut guard) = poll_with(&mut first, &locking_waker) else {
+            panic!("the queued waiter owns the lock");
+        };
+        guard.push("first");
+        drop(guard);
+        assert_eq!(late_counter.wakes(), 1, "handed on to the later lock()");
+        let Poll::Ready(mut guard) = poll_with(&mut late, &late_waker) else {
+            panic!("handed the lock, still pending");
+        };
+        guard.push("late");
+        drop(guard);
+        assert_eq!(*mutex.try_lock().unwrap(), ["first", "late"]);
+    });
+}
