@@ -345,3 +345,50 @@ fn a_waker_woken_by_the_hand_off_may_lock_the_same_mutex() {
         assert_eq!(*mutex.try_lock().unwrap(), ["first", "late"]);
     });
 }
+
+/// A waker whose `clone` panics: a static vtable, no data. Waking or
+/// dropping it does nothing.
+fn waker_whose_clone_panics() -> std::task::Waker {
+    use std::task::{RawWaker, RawWakerVTable};
+    fn clone(_: *const ()) -> RawWaker {
+        panic!("a waker whose clone panics");
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions ignore the data pointer (null), and
+    // none of them breaks the `RawWaker` contract: `clone` never returns.
+    unsafe { std::task::Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+}
+
+#[test]
+fn a_lock_poll_whose_waker_clone_panics_leaves_the_mutex_usable() {
+    // The poll announces a waiter (or gives up its spinner's place) before
+    // it clones the waker to queue it: a clone that panics leaves "someone
+    // is queued" set with nobody queued. The unlock must then find nobody
+    // to hand the lock to and free it, not leave it stuck.
+    test_util::with_watchdog(10, || {
+        let mutex = Arc::new(Mutex::new(0u32));
+        let holder = mutex.try_lock().unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut lock = mutex.lock();
+            let _ = poll_with(&mut lock, &waker_whose_clone_panics());
+        }));
+        assert!(panicked.is_err(), "the clone panicked inside the poll");
+        drop(holder);
+        assert!(!mutex.is_locked(), "freed, not handed to a ghost");
+        *mutex.try_lock().expect("free again") += 1;
+        // A queued waiter behind it is still served.
+        let holder = mutex.try_lock().unwrap();
+        let (counter, waker) = CountingWaker::new();
+        let mut lock = mutex.lock();
+        assert!(poll_with(&mut lock, &waker).is_pending());
+        drop(holder);
+        assert_eq!(counter.wakes(), 1);
+        let Poll::Ready(mut guard) = poll_with(&mut lock, &waker) else {
+            panic!("handed the lock, still pending");
+        };
+        *guard += 1;
+        drop(guard);
+        assert_eq!(*mutex.try_lock().unwrap(), 2);
+    });
+}
