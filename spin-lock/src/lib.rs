@@ -32,7 +32,9 @@
 //!
 //! That is only right for critical sections that are a few dozen
 //! instructions and never run user code (no waker woken or dropped, no
-//! destructor, no allocation that may block). A holder is then almost never
+//! destructor). The one slow thing its users do under it is rare: a wait
+//! queue's slot vector growing past its high-water mark (an allocation,
+//! amortised away once the queue has been that long). A holder is then almost never
 //! preempted inside. When it is (on a machine with more runnable threads
 //! than cores), the others first yield to it, and past a few yields sleep,
 //! so that a holder waiting for a core behind them gets it: there is no
