@@ -98,15 +98,18 @@ impl fmt::Debug for Links {
     }
 }
 
-/// The links of the task at `task`.
+/// Runs `f` on the links of the task at `task`. The borrow never outlives
+/// the call, so under loom every access to the links is one that the
+/// model checks.
 ///
 /// # Safety
 ///
 /// The caller holds the lock of the task's shard, and the task is alive.
-unsafe fn links<'a>(task: NonNull<Header>) -> &'a mut LinkState {
+unsafe fn with_links<R>(task: NonNull<Header>, f: impl FnOnce(&mut LinkState) -> R) -> R {
     // SAFETY: the caller guarantees both: the lock gives exclusive access
-    // to the links of the shard's tasks.
-    unsafe { &mut *task.as_ref().meta.links.0.with_mut(|l| l) }
+    // to the links of the shard's tasks, and no other borrow of these
+    // links is alive (each is confined to its own call).
+    unsafe { task.as_ref().meta.links.0.with_mut(|l| f(&mut *l)) }
 }
 
 impl OwnedTasks {
@@ -185,12 +188,15 @@ impl OwnedTasks {
         // SAFETY: we hold the shard's lock; the task is alive (the waker's
         // reference, now ours), and so is the head (the list's reference).
         unsafe {
-            let new = links(task);
-            debug_assert!(new.prev.is_none() && shard.head != Some(task));
-            new.prev = None;
-            new.next = shard.head;
-            if let Some(head) = shard.head {
-                links(head).prev = Some(task);
+            let old_head = shard.head;
+            debug_assert!(old_head != Some(task));
+            with_links(task, |new| {
+                debug_assert!(new.prev.is_none());
+                new.prev = None;
+                new.next = old_head;
+            });
+            if let Some(head) = old_head {
+                with_links(head, |links| links.prev = Some(task));
             }
         }
         shard.head = Some(task);
@@ -230,17 +236,19 @@ impl OwnedTasks {
             // SAFETY: we hold the shard's lock; the task is alive (the
             // caller's guarantee), and so are its neighbours (linked).
             unsafe {
-                let this = links(task);
-                if this.prev.is_some() || shard.head == Some(task) {
-                    match this.prev {
-                        Some(prev) => links(prev).next = this.next,
-                        None => shard.head = this.next,
+                let (prev, next) = with_links(task, |this| (this.prev, this.next));
+                if prev.is_some() || shard.head == Some(task) {
+                    match prev {
+                        Some(prev) => with_links(prev, |links| links.next = next),
+                        None => shard.head = next,
                     }
-                    if let Some(next) = this.next {
-                        links(next).prev = this.prev;
+                    if let Some(next) = next {
+                        with_links(next, |links| links.prev = prev);
                     }
-                    this.prev = None;
-                    this.next = None;
+                    with_links(task, |this| {
+                        this.prev = None;
+                        this.next = None;
+                    });
                     shard.len -= 1;
                     true
                 } else {
@@ -298,7 +306,7 @@ impl OwnedTasks {
                 let list_waker = ManuallyDrop::new(unsafe { raw::waker_of(task) });
                 wakers.push((*list_waker).clone());
                 // SAFETY: we hold the shard's lock.
-                next = unsafe { links(task) }.next;
+                next = unsafe { with_links(task, |links| links.next) };
             }
         }
         wakers
