@@ -32,7 +32,8 @@
 //!
 //! That is only right for critical sections that are a few dozen
 //! instructions and never run user code (no waker woken or dropped, no
-//! destructor). The one slow thing its users do under it is rare: a wait
+//! destructor; the wait queue does clone a waiter's waker under it, which
+//! a well-behaved waker does in a few instructions). The one slow thing its users do under it is rare: a wait
 //! queue's slot vector growing past its high-water mark (an allocation,
 //! amortised away once the queue has been that long). A holder is then almost never
 //! preempted inside. When it is (on a machine with more runnable threads

@@ -73,8 +73,9 @@ const NIL: u32 = u32::MAX;
 const WAKE_BATCH: usize = 32;
 
 /// The queue: a [`List`] behind a [`SpinLock`]. Its critical sections
-/// are a few dozen instructions that never run user code (no waker is woken
-/// or dropped under it), and a spin lock's unlock is a store, not the
+/// are a few dozen instructions; no waker is woken or dropped under it (a
+/// waiter's waker is cloned under it, as tokio's `Notify` does: a clone
+/// that locked the same primitive would never get the lock), and a spin lock's unlock is a store, not the
 /// read-modify-write of a lock that may have parked threads to wake: a
 /// ping-pong through two `Event`s takes it four times per round trip.
 pub(crate) struct WaitQueue {
